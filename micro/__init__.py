@@ -1,0 +1,34 @@
+"""
+micro: microservices as plain Python functions, on Twisted.
+
+A registry discovers services, balances calls across their instances,
+routes HTTP requests to them and fans out pub/sub messages; services call
+each other directly by name.  See README.rst.
+"""
+
+from ._api import call_service, create_service, default_node, http_request, registry_server, run
+from ._context import Context
+from ._decorators import service
+from ._errors import HttpError
+from ._instance import ServiceInstance
+from ._node import Node
+from ._registry_server import RegistryServer
+from ._request_info import RequestInfo
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Context",
+    "HttpError",
+    "Node",
+    "RegistryServer",
+    "RequestInfo",
+    "ServiceInstance",
+    "call_service",
+    "create_service",
+    "default_node",
+    "http_request",
+    "registry_server",
+    "run",
+    "service",
+]

@@ -1,0 +1,50 @@
+# -*- test-case-name: tests.test_context -*-
+"""
+The C{ctx} a service function may take as its second argument.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.defer import Deferred
+from twisted.web.iweb import IRequest
+
+from ._request_info import RequestInfo
+
+if TYPE_CHECKING:
+    from ._node import Node
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class Context:
+    """
+    What a running call can reach: other services, and its own request.
+
+    @ivar service: The name of the service being called.
+    """
+
+    __slots__ = ("_node", "service", "_source", "_info")
+
+    def __init__(self, node: Node, service: str, source: IRequest | RequestInfo):
+        self._node = node
+        self.service = service
+        self._source = source
+        self._info: RequestInfo | None = source if isinstance(source, RequestInfo) else None
+
+    @property
+    def request(self) -> RequestInfo:
+        """
+        The request that invoked this call: method, path, url, query, headers.
+        """
+        if self._info is None:
+            self._info = RequestInfo.from_request(self._source)  # type: ignore[arg-type]
+        return self._info
+
+    def call(self, service: str, payload: Any = None, *, timeout: float = DEFAULT_TIMEOUT,
+             retries: int = 0) -> Deferred[Any]:
+        """
+        Call another service, exactly as L{micro.call_service} does.
+        """
+        return self._node.call(service, payload, timeout=timeout, retries=retries)

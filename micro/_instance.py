@@ -1,0 +1,216 @@
+# -*- test-case-name: tests.test_instance -*-
+"""
+A running instance of a service: serving calls, over HTTP or in-process,
+and shutting down without dropping any.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from attrs import define, field
+from twisted.internet.defer import CancelledError, Deferred, fail, succeed
+from twisted.internet.interfaces import IListeningPort
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
+from twisted.web.server import NOT_DONE_YET
+
+from ._codec import MalformedBody, decode_payload, decode_result, encode_value
+from ._context import Context
+from ._deferreds import observe, stop_timer, wait_at_most
+from ._errors import HttpError
+from ._handler import ServiceHandler, as_http_error
+from ._request_info import RequestInfo
+from ._web import MicroSite, write_error
+
+if TYPE_CHECKING:
+    from ._node import Node
+
+DRAIN_TIMEOUT = 10.0
+SETTLE_TIMEOUT = 2.0
+
+
+@define(eq=False)
+class ServiceInstance:
+    """
+    One instance of a service, hosted by a L{Node} at C{location}.
+
+    Calls are counted while they run so that L{terminate} can wait for them.
+    """
+
+    handler: ServiceHandler
+    location: str
+    _node: Node
+    port: IListeningPort | None = None
+    site: MicroSite | None = None
+    _in_flight: int = field(default=0, init=False)
+    _idle: list[Deferred[None]] = field(factory=list, init=False)
+    _stopped: Deferred[None] | None = field(default=None, init=False)
+
+    _log = Logger()
+
+    @property
+    def name(self) -> str:
+        return self.handler.name
+
+    @property
+    def draining(self) -> bool:
+        return self._stopped is not None
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    # -- serving ----------------------------------------------------------
+
+    def serve_call(self, request: IRequest) -> bytes | int:
+        """
+        Answer a call that came over HTTP (C{POST /}).
+        """
+        try:
+            payload = decode_payload(request.content.read(), request.getHeader(b"content-type"))
+        except MalformedBody as e:
+            return write_error(request, HttpError(400, f"bad payload for {self.name!r}: {e}"))
+        self._in_flight += 1
+        try:
+            result = self.handler.invoke(payload, lambda: Context(self._node, self.name, request))
+        except Exception:
+            self._finished()
+            return self._write_error(request, Failure())
+        if not isinstance(result, Deferred):
+            self._finished()
+            return self._write_result(request, result)
+        finished = request.notifyFinish()
+        finished.addErrback(lambda _: result.cancel())
+        result.addBoth(self._finished_async)
+        result.addCallbacks(self._write_later, self._write_error_later, callbackArgs=(request,),
+                            errbackArgs=(request,))
+        return NOT_DONE_YET
+
+    def _write_result(self, request: IRequest, result: Any) -> bytes:
+        try:
+            body, content_type = encode_value(result)
+        except TypeError as e:
+            return write_error(request, self._unencodable(e))
+        request.setHeader(b"content-type", content_type)
+        return body
+
+    def _write_error(self, request: IRequest, failure: Failure) -> bytes:
+        settings = self._node.settings
+        error = as_http_error(failure, self.name, development=settings.development, production=settings.production)
+        return write_error(request, error, with_traceback=settings.development)
+
+    def _write_later(self, result: Any, request: IRequest) -> None:
+        _finish(request, self._write_result(request, result))
+
+    def _write_error_later(self, failure: Failure, request: IRequest) -> None:
+        if failure.check(CancelledError) and _gone(request):
+            return
+        _finish(request, self._write_error(request, failure))
+
+    def _unencodable(self, error: TypeError) -> HttpError:
+        return HttpError(500, f"service {self.name!r} returned a value that cannot be sent: {error}")
+
+    # -- in-process calls ---------------------------------------------------
+
+    def call_in_process(self, body: bytes, content_type: bytes, timeout: float) -> Deferred[Any]:
+        """
+        Run a call without HTTP, with the same results: the payload and the
+        result cross the same encoding, errors become the same L{HttpError}.
+        """
+        payload = decode_payload(body, content_type)
+        self._in_flight += 1
+        try:
+            result = self.handler.invoke(
+                payload, lambda: Context(self._node, self.name, RequestInfo.in_process(self.location, content_type)))
+        except Exception:
+            self._finished()
+            return fail(self._as_error(Failure()))
+        if not isinstance(result, Deferred):
+            self._finished()
+            try:
+                return succeed(self._across(result))
+            except HttpError as e:
+                return fail(e)
+        timer = self._node.reactor.callLater(timeout, result.cancel)
+        result.addBoth(self._finished_async)
+        result.addBoth(stop_timer, timer)
+        return result.addCallbacks(self._across, self._failed_in_process, errbackArgs=(timer, timeout))
+
+    def _across(self, result: Any) -> Any:
+        try:
+            body, content_type = encode_value(result)
+        except TypeError as e:
+            raise self._unencodable(e) from None
+        return decode_result(body, content_type)
+
+    def _as_error(self, failure: Failure) -> HttpError:
+        settings = self._node.settings
+        return as_http_error(failure, self.name, development=settings.development, production=settings.production)
+
+    def _failed_in_process(self, failure: Failure, timer: Any, timeout: float) -> Failure:
+        if failure.check(CancelledError) and timer.called:
+            return Failure(HttpError(
+                504, f"call to {self.name!r} failed: no reply from {self.location} within {timeout:g}s"))
+        return Failure(self._as_error(failure))
+
+    # -- lifetime ---------------------------------------------------------
+
+    def _finished(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0 and self._idle:
+            idle, self._idle = self._idle, []
+            for d in idle:
+                d.callback(None)
+
+    def _finished_async(self, result: Any) -> Any:
+        self._finished()
+        return result
+
+    def idle(self) -> Deferred[None]:
+        """
+        Fires when no call is running.
+        """
+        if self._in_flight == 0:
+            return succeed(None)
+        d: Deferred[None] = Deferred()
+        self._idle.append(d)
+        return d
+
+    def terminate(self, drain_timeout: float = DRAIN_TIMEOUT, settle_timeout: float = SETTLE_TIMEOUT) -> Deferred[None]:
+        """
+        Leave gracefully: unregister, wait until callers' tables no longer
+        list this instance (at most C{settle_timeout}), stop listening, let
+        running calls finish (at most C{drain_timeout}), close connections.
+        """
+        if self._stopped is None:
+            self._stopped = Deferred.fromCoroutine(self._terminate(drain_timeout, settle_timeout))
+        return observe(self._stopped)
+
+    async def _terminate(self, drain_timeout: float, settle_timeout: float) -> None:
+        node = self._node
+        await node.leave(self, settle_timeout)
+        if self.port is not None:
+            await self.port.stopListening()
+        if self._in_flight:
+            self._log.info("{service}: waiting for {count} running calls", service=self.name, count=self._in_flight)
+            await wait_at_most(node.reactor, self.idle(), drain_timeout)
+            if self._in_flight:
+                self._log.warn("{service}: {count} calls still running after {timeout}s; closing",
+                               service=self.name, count=self._in_flight, timeout=drain_timeout)
+        if self.site is not None:
+            self.site.close_connections()
+        node.forget(self)
+        self._log.info("{service} at {location} stopped", service=self.name, location=self.location)
+
+
+def _gone(request: IRequest) -> bool:
+    return bool(getattr(request, "_disconnected", False) or getattr(request, "finished", False))
+
+
+def _finish(request: IRequest, body: bytes) -> None:
+    if _gone(request):
+        return
+    request.write(body)
+    request.finish()

@@ -1,0 +1,79 @@
+# -*- test-case-name: tests.test_instance_resource -*-
+"""
+The HTTP face of a service instance.
+
+C{POST /} is a call; C{/_micro/...} belongs to the framework (health, for
+the registry's probes); anything else is route traffic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define
+from klein import Klein
+from twisted.web.iweb import IRequest
+from twisted.web.resource import Resource
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+from ._errors import HttpError
+from ._instance import ServiceInstance
+from ._web import write_error, write_json
+
+ROUTE_HEADER = b"x-micro-route"
+FRAMEWORK_PREFIX = b"/_micro/"
+
+
+@define
+class FrameworkApp:
+    """
+    The endpoints micro itself uses on an instance.
+    """
+
+    instance: ServiceInstance
+
+    router = Klein()
+
+    @router.route("/_micro/health", methods=["GET"])
+    def health(self, request: IRequest) -> bytes:
+        instance = self.instance
+        return write_json(request, {
+            "micro": True,
+            "service": instance.name,
+            "location": instance.location,
+            "status": "draining" if instance.draining else "serving",
+            "in_flight": instance.in_flight,
+        })
+
+    @router.handle_errors(NotFound)
+    def not_found(self, request: IRequest, failure: Any) -> bytes:
+        return write_error(request, HttpError(404, f"no framework endpoint {request.path.decode('utf-8', 'replace')}"))
+
+    @router.handle_errors(MethodNotAllowed)
+    def not_allowed(self, request: IRequest, failure: Any) -> bytes:
+        return write_error(request, HttpError(405, f"{request.method.decode('ascii', 'replace')} is not allowed here"))
+
+
+class InstanceResource(Resource):
+    """
+    Dispatch a request to the call path, the framework app or the routes.
+
+    Calls do not go through Klein: its routing costs more than the rest of
+    the call path on the instance side (measured in bench/).
+    """
+
+    isLeaf = True
+
+    def __init__(self, instance: ServiceInstance):
+        super().__init__()
+        self._instance = instance
+        self._framework = FrameworkApp(instance).router.resource()
+
+    def render(self, request: IRequest) -> Any:
+        path = request.path
+        if request.method == b"POST" and path == b"/" and not request.requestHeaders.hasHeader(ROUTE_HEADER):
+            return self._instance.serve_call(request)
+        if path.startswith(FRAMEWORK_PREFIX):
+            return self._framework.render(request)
+        return write_error(request, HttpError(
+            404, f"service {self._instance.name!r} takes calls as POST /; no route reaches {path.decode('utf-8', 'replace')}"))

@@ -1,0 +1,301 @@
+# -*- test-case-name: tests.test_node -*-
+"""
+A process's membership in a micro cluster: its table of services, the
+instances it hosts, and the calls it makes.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from attrs import define, field
+from twisted.internet.defer import CancelledError, Deferred, fail, gatherResults
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IListeningPort
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.server import Site
+
+from ._balancer import RoundRobin
+from ._caller import Caller, unknown_service
+from ._codec import encode_value
+from ._config import Settings, listen_interface
+from ._context import DEFAULT_TIMEOUT
+from ._deferreds import observe, wait_at_most
+from ._errors import HttpError
+from ._handler import ServiceHandler
+from ._http_client import HttpClient
+from ._instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT, ServiceInstance
+from ._instance_resource import InstanceResource
+from ._names import check_service_name
+from ._registry_client import RegistryClient
+from ._replies import decode_reply
+from ._table import ServiceTable
+from ._table_watcher import TableWatcher
+from ._web import make_site
+
+BIND_ATTEMPTS = 20
+READY_TIMEOUT = 10.0
+LISTED_TIMEOUT = 5.0
+
+Listen = Callable[[str, Site], IListeningPort]
+
+
+def _new_node_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(6)}"
+
+
+def tcp_listener(reactor: Any) -> Listen:
+    """
+    Listen on the port of a location; loopback hosts bind loopback only.
+    """
+    def listen(location: str, site: Site) -> IListeningPort:
+        parts = urlsplit(location)
+        assert parts.hostname is not None and parts.port is not None
+        return reactor.listenTCP(parts.port, site, interface=listen_interface(parts.hostname))  # type: ignore[no-any-return]
+    return listen
+
+
+@define(eq=False)
+class Node:
+    """
+    Everything one process needs to take part in a cluster.
+
+    It follows the registry's table (L{TableWatcher}), hosts service
+    instances, and calls services directly: round-robin over the table,
+    in-process when the chosen instance lives here.
+
+    Build one with L{Node.create}; most programs use the process's default
+    node through L{micro.create_service} and L{micro.call_service}.
+    """
+
+    reactor: Any
+    settings: Settings
+    http: HttpClient
+    registry: RegistryClient
+    id: str
+    _listen: Listen
+    table: ServiceTable = field(factory=ServiceTable)
+    _balancer: RoundRobin = field(init=False)
+    _caller: Caller = field(init=False)
+    _watcher: TableWatcher = field(init=False)
+    _instances: dict[str, ServiceInstance] = field(factory=dict, init=False)
+    _missing: dict[str, int] = field(factory=dict, init=False)
+    _rejoin_hooks: list[Callable[[], Deferred[Any]]] = field(factory=list, init=False)
+    _terminating: Deferred[None] | None = field(default=None, init=False)
+
+    _log = Logger()
+
+    def __attrs_post_init__(self) -> None:
+        self._balancer = RoundRobin(self.reactor)
+        self._caller = Caller(self.http, self._balancer, self.table.locations)
+        self._watcher = TableWatcher(self.registry, self.id, self.table, self._balancer, self.reactor, self.rejoin)
+
+    @classmethod
+    def create(cls, reactor: Any, settings: Settings | None = None, *, http: HttpClient | None = None,
+               listen: Listen | None = None, node_id: str | None = None) -> Node:
+        """
+        A node for C{reactor}, configured from C{settings} (default: the
+        environment).  Tests inject C{http} and C{listen}.
+        """
+        settings = settings or Settings.from_environ()
+        http = http or HttpClient.create(reactor)
+        registry = RegistryClient(http, settings.registry_url, settings.token)
+        return cls(reactor, settings, http, registry, node_id or _new_node_id(), listen or tcp_listener(reactor))
+
+    # -- following the table ---------------------------------------------------
+
+    def start(self) -> None:
+        """
+        Start following the registry's table (done by the first use).
+        """
+        if self._terminating is None:
+            self._watcher.start()
+
+    def ready(self, timeout: float = READY_TIMEOUT) -> Deferred[None]:
+        """
+        Fires once the table has been loaded from the registry; fails with a
+        503 if that takes longer than C{timeout} seconds.
+        """
+        self.start()
+        d = self._watcher.loaded()
+        if d.called:
+            return d
+        timer = self.reactor.callLater(timeout, d.cancel)
+
+        def done(result: Any) -> Any:
+            if timer.active():
+                timer.cancel()
+            if isinstance(result, Failure) and result.check(CancelledError):
+                raise HttpError(503, f"no service table from the registry at {self.registry.url} "
+                                     f"after {timeout:g}s; is it running?")
+            return result
+        return d.addBoth(done)
+
+    def on_rejoin(self, hook: Callable[[], Deferred[Any]]) -> None:
+        """
+        Run C{hook} whenever the node registers again with a registry that
+        lost it (routes and subscriptions use this).
+        """
+        self._rejoin_hooks.append(hook)
+
+    def rejoin(self) -> Deferred[None]:
+        """
+        Register every live instance again (after a registry restart).
+        """
+        work = [self.registry.register(i.name, i.location, self.id)
+                for i in self._instances.values() if not i.draining]
+        work.extend(hook() for hook in self._rejoin_hooks)
+        d = gatherResults(work, consumeErrors=True)
+        d.addCallback(lambda _: self._log.info("registered {count} instances again", count=len(work)))
+        return d
+
+    # -- calls ----------------------------------------------------------------
+
+    def call(self, service: str, payload: Any = None, *, timeout: float = DEFAULT_TIMEOUT,
+             retries: int = 0) -> Deferred[Any]:
+        """
+        Call an instance of C{service} and return its decoded result;
+        failures are L{HttpError}s.
+        """
+        if not self.table.loaded:
+            return self._when_ready(service, payload, timeout, retries)
+        try:
+            body, content_type = encode_value(payload)
+        except TypeError as e:
+            return fail(TypeError(f"payload for {service!r} is {e}"))
+        location = self._caller.pick(service)
+        if location is None:
+            return self._missing_service(service, body, content_type, timeout, retries)
+        instance = self._instances.get(location)
+        if instance is not None:
+            return instance.call_in_process(body, content_type, timeout)
+        d = self._caller.send(service, location, body, content_type, timeout, retries)
+        return d.addCallback(decode_reply, f"service {service!r}")
+
+    def _when_ready(self, service: str, payload: Any, timeout: float, retries: int) -> Deferred[Any]:
+        d = self.ready(min(timeout, READY_TIMEOUT))
+        return d.addCallback(lambda _: self.call(service, payload, timeout=timeout, retries=retries))
+
+    def _missing_service(self, service: str, body: bytes, content_type: bytes, timeout: float,
+                         retries: int) -> Deferred[Any]:
+        """
+        Not in our table: ask the registry once per table version, in case
+        the service registered a moment ago and its change is on its way.
+        """
+        try:
+            check_service_name(service)
+        except HttpError as e:
+            return fail(e)
+        version = self.table.version
+        if self._missing.get(service) == version:
+            return unknown_service(service)
+
+        def found(location: str) -> Deferred[Any]:
+            d = self._caller.send(service, location, body, content_type, timeout, retries)
+            return d.addCallback(decode_reply, f"service {service!r}")
+
+        def not_found(failure: Failure) -> Failure:
+            error = failure.value
+            if isinstance(error, HttpError) and error.status == 404:
+                self._missing[service] = version
+                return failure
+            if isinstance(error, HttpError) and error.status in (503, 504):
+                raise HttpError(503, f"no instance of {service!r} is known here and the registry "
+                                     f"cannot be asked: {error.message}")
+            return failure
+
+        return self.registry.lookup(service).addCallbacks(found, not_found)
+
+    # -- hosting ----------------------------------------------------------------
+
+    async def create_service(self, fn: Callable[..., Any], name: str | None = None, *,
+                             home: str | None = None) -> ServiceInstance:
+        """
+        Host C{fn} as an instance of service C{name} (default: its name).
+
+        Returns once the instance is registered and this node's table lists
+        it, so that a call made right after reaches it.
+        """
+        handler = ServiceHandler.wrap(fn, name)
+        self.start()
+        instance = await self._bind(handler, home or self.settings.service_home())
+        try:
+            reply = await self.registry.register(handler.name, instance.location, self.id)
+        except BaseException:
+            self.forget(instance)
+            if instance.port is not None:
+                await instance.port.stopListening()
+            raise
+        await self._listed(reply)
+        self._log.info("serving {service} at {location}", service=handler.name, location=instance.location)
+        return instance
+
+    async def _bind(self, handler: ServiceHandler, home: str) -> ServiceInstance:
+        problem = None
+        for _ in range(BIND_ATTEMPTS):
+            location = await self.registry.setup(handler.name, home)
+            instance = ServiceInstance(handler, location, self)
+            instance.site = make_site(InstanceResource(instance), self.reactor)
+            try:
+                instance.port = self._listen(location, instance.site)
+            except CannotListenError as e:
+                problem = e
+                continue
+            self._instances[location] = instance
+            return instance
+        raise HttpError(503, f"could not listen for {handler.name!r} after {BIND_ATTEMPTS} ports: {problem}")
+
+    async def _listed(self, reply: dict[str, Any]) -> None:
+        await self.ready()
+        if reply.get("epoch") != self.table.epoch:
+            return
+        if not await wait_at_most(self.reactor, self.table.wait_for(reply["version"]), LISTED_TIMEOUT):
+            self._log.warn("table did not show version {version} within {timeout}s",
+                           version=reply["version"], timeout=LISTED_TIMEOUT)
+
+    def instances(self) -> list[ServiceInstance]:
+        return list(self._instances.values())
+
+    async def leave(self, instance: ServiceInstance, settle_timeout: float) -> None:
+        """
+        Unregister C{instance} and wait until callers have dropped it.
+        """
+        try:
+            reply = await self.registry.unregister(instance.name, instance.location)
+            settled = await self.registry.settle(reply["version"], settle_timeout)
+        except HttpError as e:
+            if e.status == 503:
+                self._log.info("registry unreachable; {service} at {location} leaves without unregistering",
+                               service=instance.name, location=instance.location)
+            elif e.status != 404:
+                self._log.warn("could not unregister {service} at {location}: {error}",
+                               service=instance.name, location=instance.location, error=e)
+            return
+        if not settled.get("settled"):
+            self._log.info("{lagging} nodes had not dropped {location} after {timeout}s",
+                           lagging=settled.get("lagging"), location=instance.location, timeout=settle_timeout)
+
+    def forget(self, instance: ServiceInstance) -> None:
+        self._instances.pop(instance.location, None)
+
+    def terminate(self, drain_timeout: float = DRAIN_TIMEOUT, settle_timeout: float = SETTLE_TIMEOUT) -> Deferred[None]:
+        """
+        Stop every instance gracefully, stop following the table, close
+        connections.  Safe to call more than once.
+        """
+        if self._terminating is None:
+            self._terminating = Deferred.fromCoroutine(self._terminate(drain_timeout, settle_timeout))
+        return observe(self._terminating)
+
+    async def _terminate(self, drain_timeout: float, settle_timeout: float) -> None:
+        stops = [i.terminate(drain_timeout, settle_timeout) for i in list(self._instances.values())]
+        if stops:
+            await gatherResults(stops, consumeErrors=True)
+        await self._watcher.stop()
+        await self.http.close()
+

@@ -1,0 +1,91 @@
+# -*- test-case-name: tests.test_registry_app -*-
+"""
+The registry's HTTP face: JSON commands on C{POST /}, routes everywhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define
+from klein import Klein
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
+from twisted.web.resource import IResource, Resource
+
+from ._codec import MalformedBody, loads
+from ._errors import HttpError
+from ._registry_commands import TOKEN_HEADER, RawReply, RegistryCommands, Sender
+from ._web import internal_error, write_error, write_json
+
+
+@define
+class RegistryApp:
+    """
+    Klein routes over L{RegistryCommands}; it holds no state of its own.
+    """
+
+    commands: RegistryCommands
+
+    router = Klein()
+
+    @router.route("/", methods=["POST"])
+    def command(self, request: IRequest) -> Any:
+        try:
+            document = loads(request.content.read())
+            result = self.commands.run(document, Sender(request.getHeader(TOKEN_HEADER)))
+        except MalformedBody as e:
+            return write_error(request, HttpError(400, f"{e}; a command is a JSON object like {{\"health\": true}}"))
+        except HttpError as e:
+            return write_error(request, e)
+        if isinstance(result, Deferred):
+            return result.addCallbacks(_write, _failed, callbackArgs=(request,), errbackArgs=(request,))
+        return _write(result, request)
+
+
+def _write(result: Any, request: IRequest) -> bytes:
+    if isinstance(result, RawReply):
+        request.setResponseCode(result.code)
+        request.setHeader(b"content-type", result.content_type)
+        return result.body
+    return write_json(request, result)
+
+
+def _failed(failure: Failure, request: IRequest) -> bytes | None:
+    if failure.check(HttpError):
+        return write_error(request, failure.value)
+    return internal_error(failure, request, "the registry")
+
+
+class RegistryResource(Resource):
+    """
+    Send C{POST /} to the command app and every other request to C{routes}.
+
+    Dispatching here, rather than in Klein's routing table, keeps route
+    traffic off Klein's per-request cost.
+    """
+
+    isLeaf = True
+
+    def __init__(self, commands: IResource, routes: IResource):
+        super().__init__()
+        self._commands = commands
+        self._routes = routes
+
+    def render(self, request: IRequest) -> Any:
+        if request.method == b"POST" and request.path == b"/":
+            return self._commands.render(request)
+        return self._routes.render(request)
+
+
+class NoRoutes(Resource):
+    """
+    The route table of a registry that has no routes: every request is a 404.
+    """
+
+    isLeaf = True
+
+    def render(self, request: IRequest) -> bytes:
+        return write_error(request, HttpError(404, f"no route matches {request.path.decode('utf-8', 'replace')}"))
+

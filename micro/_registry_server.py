@@ -1,0 +1,119 @@
+# -*- test-case-name: tests.test_registry_server -*-
+"""
+Assembling a registry, and running one inside the current process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IListeningPort
+from twisted.logger import Logger
+from twisted.web.resource import IResource
+
+from ._config import Settings, listen_interface
+from ._deferreds import observe
+from ._http_client import HttpClient
+from ._names import host_text, split_url
+from ._registry_app import NoRoutes, RegistryApp, RegistryResource
+from ._registry_commands import RegistryCommands
+from ._registry_model import DEFAULT_TTL, Registry
+from ._watch_hub import PER_WATCHER_SPACING, WatchHub
+from ._web import MicroSite, make_site
+
+
+@define
+class RegistryStack:
+    """
+    Everything a registry is made of, wired together, not yet listening.
+    """
+
+    registry: Registry
+    hub: WatchHub
+    commands: RegistryCommands
+    http: HttpClient
+    resource: IResource
+
+    @classmethod
+    def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
+              http: HttpClient | None = None, spacing_per_watcher: float = PER_WATCHER_SPACING) -> RegistryStack:
+        registry = Registry(reactor, ttl=ttl)
+        hub = WatchHub(registry, reactor, spacing_per_watcher=spacing_per_watcher)
+        http = http or HttpClient.create(reactor)
+        commands = RegistryCommands(registry, hub, http, token=token)
+        app = RegistryApp(commands)
+        resource = RegistryResource(app.router.resource(), NoRoutes())
+        return cls(registry, hub, commands, http, resource)
+
+    def listening_on(self, port: int) -> None:
+        """
+        Tell the port allocator which port is the registry's own.
+        """
+        self.registry.ports.base_port = port
+
+    async def stop(self) -> None:
+        self.hub.stop()
+        self.registry.stop()
+        await self.http.close()
+
+
+@define
+class RegistryServer:
+    """
+    A registry listening in this process.
+
+    @ivar url: Where it answers.
+    """
+
+    url: str
+    stack: RegistryStack
+    _port: IListeningPort
+    _site: MicroSite
+    _stopped: Deferred[None] | None = None
+
+    _log = Logger()
+
+    @property
+    def registry(self) -> Registry:
+        return self.stack.registry
+
+    def terminate(self) -> Deferred[None]:
+        """
+        Stop listening, answer pending watches, close connections, cancel
+        every timer.  Safe to call more than once.
+        """
+        if self._stopped is None:
+            self._stopped = Deferred.fromCoroutine(self._terminate())
+        return observe(self._stopped)
+
+    async def _terminate(self) -> None:
+        self.stack.hub.stop()
+        await self._port.stopListening()
+        self._site.close_connections()
+        await self.stack.stop()
+        self._log.info("registry at {url} stopped", url=self.url)
+
+
+def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT_TTL,
+                   token: str | None = None, settings: Settings | None = None) -> RegistryServer:
+    """
+    Listen for registry commands at C{url} (default: C{MICRO_REGISTRY_URL}).
+
+    A loopback host listens on loopback only; any other host on every
+    interface.  Port 0 picks a free port, reflected in the returned C{url}.
+    """
+    settings = settings or Settings.from_environ()
+    url = url or settings.registry_url
+    scheme, host, port, _ = split_url(url, "registry URL")
+    if token is None:
+        token = settings.token
+    stack = RegistryStack.build(reactor, ttl=ttl, token=token)
+    site = make_site(stack.resource, reactor)
+    listening = reactor.listenTCP(port if port is not None else 80, site, interface=listen_interface(host))
+    actual = listening.getHost().port
+    stack.listening_on(actual)
+    server_url = f"{scheme}://{host_text(host)}:{actual}"
+    RegistryServer._log.info("registry listening at {url}", url=server_url)
+    return RegistryServer(server_url, stack, listening, site)

@@ -1,0 +1,109 @@
+# -*- test-case-name: tests.test_registry_tap -*-
+"""
+C{twistd micro-registry}: run the registry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from twisted.application.service import IService, Service
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import serverFromString
+from twisted.logger import Logger
+from twisted.python import usage
+from twisted.python.failure import Failure
+
+from ._config import Settings, listen_interface
+from ._registry_model import DEFAULT_TTL
+from ._registry_server import RegistryStack
+from ._tap_helpers import positive_float, run_without_pidfile_in_foreground
+from ._web import make_site
+
+
+def default_listen(settings: Settings) -> str:
+    """
+    The endpoint matching C{MICRO_REGISTRY_URL}: its port, on loopback if
+    its host is a loopback name.
+    """
+    parts = urlsplit(settings.registry_url)
+    port = parts.port or 9999
+    interface = listen_interface(parts.hostname or "localhost")
+    if not interface:
+        return f"tcp:{port}"
+    return f"tcp:{port}:interface={interface.replace(':', chr(92) + ':')}"
+
+
+class Options(usage.Options):
+    synopsis = "[--listen ENDPOINT] [--ttl SECONDS]"
+    longdesc = (
+        "Run the micro registry: service discovery, port allocation, load-balanced calls, "
+        "HTTP routes and pub/sub. Commands are JSON objects POSTed to /."
+    )
+    optParameters = [
+        ["listen", "l", None,
+         "Endpoint to listen on, like tcp:9999:interface=127.0.0.1. Default: the port of "
+         "$MICRO_REGISTRY_URL (9999), on loopback when its host is a loopback name."],
+        ["ttl", None, DEFAULT_TTL,
+         "Seconds an instance stays registered without renewing its lease; a dead "
+         "instance leaves every table within about this time.", positive_float],
+    ]
+
+    def postOptions(self) -> None:
+        if not self["listen"]:
+            self["listen"] = default_listen(Settings.from_environ())
+        run_without_pidfile_in_foreground(self)
+
+
+class RegistryService(Service):
+    """
+    Listen for the registry and stop it cleanly with twistd.
+    """
+
+    _log = Logger()
+
+    def __init__(self, stack: RegistryStack, endpoint: Any, description: str, reactor: Any):
+        self.stack = stack
+        self._endpoint = endpoint
+        self._description = description
+        self._reactor = reactor
+        self._port: Any = None
+        self._site: Any = None
+
+    def privilegedStartService(self) -> None:
+        super().privilegedStartService()
+        outcome: list[Any] = []
+        self._site = make_site(self.stack.resource, self._reactor)
+        self._endpoint.listen(self._site).addBoth(outcome.append)
+        if outcome and isinstance(outcome[0], Failure):
+            raise SystemExit(f"twistd micro-registry: cannot listen on {self._description}: "
+                             f"{outcome[0].getErrorMessage()}")
+        self._port = outcome[0] if outcome else None
+        if self._port is not None:
+            port = self._port.getHost().port
+            self.stack.listening_on(port)
+            self._log.info("registry listening on port {port}", port=port)
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        return Deferred.fromCoroutine(self._stop())
+
+    async def _stop(self) -> None:
+        self.stack.hub.stop()
+        if self._port is not None:
+            await self._port.stopListening()
+            self._site.close_connections()
+        await self.stack.stop()
+
+
+def makeService(options: Options, reactor: Any = None) -> IService:
+    """
+    Called by twistd with the parsed L{Options}; tests pass a C{reactor}.
+    """
+    if reactor is None:
+        from twisted.internet import reactor
+    settings = Settings.from_environ()
+    stack = RegistryStack.build(reactor, ttl=options["ttl"], token=settings.token)
+    endpoint = serverFromString(reactor, options["listen"])
+    return RegistryService(stack, endpoint, options["listen"], reactor)

@@ -1,0 +1,125 @@
+# -*- test-case-name: tests.test_service_tap -*-
+"""
+C{twistd micro-service}: host the services of an app module.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from twisted.application.service import IService, Service
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.task import deferLater
+from twisted.logger import Logger
+from twisted.python import usage
+
+from ._api import use_node
+from ._config import Settings
+from ._decorators import marked_services
+from ._errors import HttpError
+from ._instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
+from ._loader import AppLoadError, load_app_module
+from ._node import Node
+from ._tap_helpers import exit_with, positive_float, run_without_pidfile_in_foreground
+
+START_RETRY_DELAY = 1.0
+
+
+class Options(usage.Options):
+    synopsis = "--module MODULE [--registry URL] [--home URL] [--drain-timeout SECONDS]"
+    longdesc = (
+        "Host every function of MODULE marked with @micro.service, each at its own port "
+        "allocated by the registry, and keep them registered. SIGTERM or SIGINT unregisters "
+        "them, waits until callers stop using them, lets running calls finish, and exits. "
+        "MODULE is a dotted module name, importable from the current directory, or a path "
+        "to a .py file."
+    )
+    optParameters = [
+        ["module", "m", None, "The app module whose @micro.service functions to host (required)."],
+        ["registry", "r", None, "Registry URL. Default: $MICRO_REGISTRY_URL, else http://localhost:9999."],
+        ["home", None, None,
+         "Base URL to advertise for this process's services, like http://10.0.0.5. "
+         "Default: $MICRO_SERVICE_URL, else the registry's host."],
+        ["drain-timeout", None, DRAIN_TIMEOUT, "Seconds to let running calls finish on shutdown.", positive_float],
+        ["settle-timeout", None, SETTLE_TIMEOUT,
+         "Seconds to wait, on shutdown, for callers to drop this process's instances.", positive_float],
+    ]
+
+    def postOptions(self) -> None:
+        if not self["module"]:
+            raise usage.UsageError("--module is required: the Python module that holds your @micro.service functions")
+        try:
+            module = load_app_module(self["module"])
+        except AppLoadError as e:
+            exit_with(f"twistd micro-service: {e}")
+        self["services"] = marked_services(module)
+        if not self["services"]:
+            exit_with(f"twistd micro-service: module {self['module']!r} has no functions marked @micro.service")
+        run_without_pidfile_in_foreground(self)
+
+
+class NodeService(Service):
+    """
+    Run a L{Node} hosting the given services for as long as twistd runs.
+
+    Starting keeps trying until the registry answers, so services may start
+    before the registry does.
+    """
+
+    _log = Logger()
+
+    def __init__(self, node: Node, services: list[tuple[str, Callable[..., Any]]],
+                 drain_timeout: float, settle_timeout: float):
+        self.node = node
+        self._services = services
+        self._drain_timeout = drain_timeout
+        self._settle_timeout = settle_timeout
+        self._starting: Deferred[None] | None = None
+
+    def startService(self) -> None:
+        super().startService()
+        use_node(self.node)
+        self._starting = Deferred.fromCoroutine(self._start_all())
+        self._starting.addErrback(lambda f: None if f.check(CancelledError) else self._log.failure("start failed", f))
+
+    async def _start_all(self) -> None:
+        for name, fn in self._services:
+            attempt = 0
+            while True:
+                try:
+                    await self.node.create_service(fn, name)
+                    break
+                except HttpError as e:
+                    if e.status not in (502, 503, 504):
+                        raise
+                    if attempt % 10 == 0:
+                        self._log.warn("cannot start {service} yet ({error}); retrying", service=name, error=e)
+                    attempt += 1
+                    await deferLater(self.node.reactor, START_RETRY_DELAY)
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        if self._starting is not None and not self._starting.called:
+            self._starting.cancel()
+        self._log.info("stopping: unregistering and draining")
+        return self.node.terminate(self._drain_timeout, self._settle_timeout)
+
+
+def makeService(options: Options, reactor: Any = None) -> IService:
+    """
+    Called by twistd with the parsed L{Options}; tests pass a C{reactor}.
+    """
+    if reactor is None:
+        from twisted.internet import reactor
+    settings = Settings.from_environ()
+    overrides = {}
+    if options["registry"]:
+        overrides["registry_url"] = options["registry"]
+    if options["home"]:
+        overrides["service_url"] = options["home"]
+    if overrides:
+        from attrs import evolve
+
+        settings = evolve(settings, **overrides)
+    node = Node.create(reactor, settings)
+    return NodeService(node, options["services"], options["drain-timeout"], options["settle-timeout"])

@@ -1,0 +1,237 @@
+# -*- test-case-name: tests.test_watch_hub -*-
+"""
+Long-poll watches: how every node follows the registry's table.
+
+Each node keeps one C{watch} request open, saying which table version it
+holds.  The registry answers it when the table moves past that version
+(with just the changes) or after C{hold} seconds (with nothing), and the
+node asks again at once.  So:
+
+  - a change reaches every node in one write per node, all at once: no node
+    waits for another, and nobody is pushed anything it already has;
+  - the watch renews the node's lease, so liveness costs one small request
+    per node every C{hold} seconds, whatever the size of the table;
+  - a watch whose connection drops means the process died: its node is
+    evicted at once, not after its lease runs out.
+
+Under churn, answers are spaced at least C{flush_interval} apart so that a
+burst of registrations costs a few batched answers per node, not one each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define, field
+from twisted.internet.defer import Deferred, succeed
+from twisted.logger import Logger
+
+from ._codec import dumps
+from ._registry_model import Registry
+
+# Seconds of registry time per waiting node that a broadcast is allowed to
+# take: answering 1,000 nodes costs about 0.1 s, so batches are spaced by
+# that much, keeping the registry free for other work during churn.
+PER_WATCHER_SPACING = 0.0001
+
+
+@define
+class _Watch:
+    node: str
+    version: int
+    deferred: Deferred[bytes]
+    timer: Any = None
+
+
+@define
+class _Settle:
+    version: int
+    deferred: Deferred[dict[str, Any]]
+    timer: Any
+
+
+@define
+class WatchHub:
+    """
+    The pending watches of every node, and the answers to them.
+    """
+
+    _registry: Registry
+    _clock: Any
+    hold: float = 0.0
+    min_interval: float = 0.0
+    spacing_per_watcher: float = PER_WATCHER_SPACING
+    _pending: dict[str, _Watch] = field(factory=dict, init=False)
+    _flush_call: Any = field(default=None, init=False)
+    _last_flush: float = field(default=float("-inf"), init=False)
+    _replies: dict[tuple[Any, ...], bytes] = field(factory=dict, init=False)
+    _settles: list[_Settle] = field(factory=list, init=False)
+
+    _log = Logger()
+
+    def __attrs_post_init__(self) -> None:
+        if not self.hold:
+            self.hold = self._registry.ttl / 2
+        self._registry.on_change(self._changed)
+        self._registry.on_evict(self._evicted)
+
+    @property
+    def flush_interval(self) -> float:
+        return max(self.min_interval, len(self._pending) * self.spacing_per_watcher)
+
+    def watching(self) -> int:
+        return len(self._pending)
+
+    def watch(self, node_id: str, epoch: str, version: int) -> Deferred[bytes]:
+        """
+        Answer when the table moves past C{version} of C{epoch}, or after
+        C{hold} seconds; renew the node's lease meanwhile.
+        """
+        registry = self._registry
+        known = registry.renew(node_id)
+        record = registry.node(node_id)
+        assert record is not None
+        same_epoch = epoch == registry.epoch
+        record.watching = True
+        record.seen_version = version if same_epoch else -1
+        if self._settles:
+            self._check_settles()
+        previous = self._pending.pop(node_id, None)
+        if previous is not None:
+            self._answer(previous)
+
+        d: Deferred[bytes] = Deferred(lambda cancelled: self._lost(node_id, cancelled))
+        if not same_epoch or not known or version > registry.version:
+            d.callback(self._full(known))
+            return d
+        watch = _Watch(node_id, version, d)
+        watch.timer = self._clock.callLater(self.hold, self._answer, watch)
+        self._pending[node_id] = watch
+        if version < registry.version:
+            self._schedule_flush()
+        return d
+
+    def settle(self, version: int, timeout: float) -> Deferred[dict[str, Any]]:
+        """
+        Fire once every watching node holds C{version} or later, or after
+        C{timeout} seconds, with C{{"settled": bool, "lagging": count}}.
+        """
+        lagging = self._lagging(version)
+        if not lagging:
+            return succeed({"settled": True, "lagging": 0})
+        d: Deferred[dict[str, Any]] = Deferred()
+        timer = self._clock.callLater(timeout, self._settle_timeout, version, d)
+        self._settles.append(_Settle(version, d, timer))
+        return d
+
+    def stop(self) -> None:
+        """
+        Answer every pending watch and cancel every timer.
+        """
+        if self._flush_call is not None and self._flush_call.active():
+            self._flush_call.cancel()
+        self._flush_call = None
+        for watch in list(self._pending.values()):
+            self._answer(watch)
+        for settle in self._settles:
+            settle.timer.cancel()
+            settle.deferred.callback({"settled": False, "lagging": len(self._lagging(settle.version))})
+        self._settles = []
+
+    # -- internals --------------------------------------------------------
+
+    def _changed(self) -> None:
+        self._replies.clear()
+        if self._pending:
+            self._schedule_flush()
+
+    def _evicted(self, node_id: str) -> None:
+        watch = self._pending.pop(node_id, None)
+        if watch is not None:
+            watch.timer.cancel()
+            if not watch.deferred.called:
+                watch.deferred.callback(self._full(False))
+        if self._settles:
+            self._check_settles()
+
+    def _lost(self, node_id: str, cancelled: Deferred[bytes]) -> None:
+        watch = self._pending.get(node_id)
+        if watch is None or watch.deferred is not cancelled:
+            return
+        del self._pending[node_id]
+        watch.timer.cancel()
+        self._registry.evict(node_id, "its watch connection was lost")
+
+    def _schedule_flush(self) -> None:
+        if self._flush_call is not None:
+            return
+        now = self._clock.seconds()
+        delay = max(0.0, self._last_flush + self.flush_interval - now)
+        self._flush_call = self._clock.callLater(delay, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_call = None
+        self._last_flush = self._clock.seconds()
+        current = self._registry.version
+        behind = [w for w in self._pending.values() if w.version < current]
+        for watch in behind:
+            self._answer(watch)
+
+    def _answer(self, watch: _Watch) -> None:
+        if self._pending.get(watch.node) is watch:
+            del self._pending[watch.node]
+        if watch.timer is not None and watch.timer.active():
+            watch.timer.cancel()
+        if not watch.deferred.called:
+            watch.deferred.callback(self._since(watch.version))
+
+    def _since(self, version: int) -> bytes:
+        registry = self._registry
+        recovering = registry.recovering
+        key = ("since", version, registry.version, recovering)
+        reply = self._replies.get(key)
+        if reply is None:
+            changes = registry.changes_since(version)
+            if changes is None:
+                return self._full(True)
+            reply = dumps({
+                "epoch": registry.epoch,
+                "version": registry.version,
+                "changes": changes,
+                "recovering": recovering,
+            })
+            self._replies[key] = reply
+        return reply
+
+    def _full(self, known: bool) -> bytes:
+        registry = self._registry
+        recovering = registry.recovering
+        key = ("full", registry.version, known, recovering)
+        reply = self._replies.get(key)
+        if reply is None:
+            reply = dumps({
+                "epoch": registry.epoch,
+                "version": registry.version,
+                "services": registry.table(),
+                "known": known,
+                "recovering": recovering,
+            })
+            self._replies[key] = reply
+        return reply
+
+    def _lagging(self, version: int) -> list[str]:
+        return [n.id for n in self._registry.nodes() if n.watching and n.seen_version < version]
+
+    def _check_settles(self) -> None:
+        waiting = []
+        for settle in self._settles:
+            if self._lagging(settle.version):
+                waiting.append(settle)
+            else:
+                settle.timer.cancel()
+                settle.deferred.callback({"settled": True, "lagging": 0})
+        self._settles = waiting
+
+    def _settle_timeout(self, version: int, d: Deferred[dict[str, Any]]) -> None:
+        self._settles = [s for s in self._settles if s.deferred is not d]
+        d.callback({"settled": False, "lagging": len(self._lagging(version))})

@@ -1,0 +1,90 @@
+# -*- test-case-name: tests.test_web -*-
+"""
+Small pieces shared by every micro HTTP resource.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from weakref import WeakSet
+
+from twisted.internet.defer import CancelledError
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
+from twisted.web.server import Site
+
+from ._codec import JSON_TYPE, dumps, error_body
+from ._errors import HttpError
+
+_log = Logger()
+
+# Idle persistent connections are closed after this long; a slow client that
+# sends nothing is dropped after the same time.
+IDLE_TIMEOUT = 60.0
+
+
+def write_json(request: IRequest, value: Any, code: int = 200) -> bytes:
+    """
+    Set a JSON reply and return its body (for C{render} to return).
+    """
+    request.setResponseCode(code)
+    request.setHeader(b"content-type", JSON_TYPE)
+    return dumps(value)
+
+
+def write_error(request: IRequest, error: HttpError, *, with_traceback: bool = False) -> bytes:
+    """
+    Set an error reply and return its JSON body.
+    """
+    request.setResponseCode(error.status)
+    request.setHeader(b"content-type", JSON_TYPE)
+    return error_body(error, with_traceback=with_traceback)
+
+
+def internal_error(failure: Failure, request: IRequest, where: str) -> bytes | None:
+    """
+    Log an unexpected failure and answer a 500 that tells nothing of it.
+
+    Returns C{None} when the client went away (the request was cancelled).
+    """
+    if failure.check(CancelledError):
+        return None
+    _log.failure("unexpected error in {where}", failure, where=where)
+    return write_error(request, HttpError(500, f"internal error in {where}; see its log"))
+
+
+class MicroSite(Site):
+    """
+    A Site without access logging (a line per call is too dear on the hot
+    path), that drops idle connections after L{IDLE_TIMEOUT} and can close
+    all of its connections when its server stops.
+    """
+
+    timeOut = IDLE_TIMEOUT
+    noisy = False
+
+    def __init__(self, resource: Any, reactor: Any):
+        super().__init__(resource, reactor=reactor)
+        self._connections: WeakSet[Any] = WeakSet()
+
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = super().buildProtocol(addr)
+        self._connections.add(protocol)
+        return protocol
+
+    def log(self, request: Any) -> None:
+        pass
+
+    def close_connections(self) -> None:
+        """
+        Close every open connection once what was written to it is sent.
+        """
+        for protocol in list(self._connections):
+            transport = getattr(protocol, "transport", None)
+            if transport is not None:
+                transport.loseConnection()
+
+
+def make_site(resource: Any, reactor: Any) -> MicroSite:
+    return MicroSite(resource, reactor)

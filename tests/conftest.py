@@ -1,0 +1,47 @@
+"""
+Shared fixtures.  The global reactor is imported inside fixtures only, so
+that pytest-twisted can install the reactor it was asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _clean_global_reactor() -> Iterator[None]:
+    """
+    Fail any test that leaves timed calls on the global reactor.
+    """
+    from twisted.internet import reactor
+
+    before = set(reactor.getDelayedCalls())
+    yield
+    leaked = [c for c in reactor.getDelayedCalls() if c not in before and c.active()]
+    for call in leaked:
+        call.cancel()
+    assert not leaked, f"test left delayed calls on the reactor: {leaked!r}"
+
+
+@pytest.fixture(autouse=True)
+def _no_micro_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Tests set the micro environment they need; the shell's does not leak in.
+    """
+    for name in ("MICRO_REGISTRY_URL", "MICRO_SERVICE_URL", "MICRO_REGISTRY_TOKEN", "MICRO_ENV"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def processes(tmp_path):  # type: ignore[no-untyped-def]
+    """
+    Start real processes in a temporary directory; all are stopped after
+    the test, by PID.
+    """
+    from tests._processes import Processes
+
+    group = Processes(tmp_path)
+    yield group
+    group.stop_all()
