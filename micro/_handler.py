@@ -21,17 +21,28 @@ _log = Logger()
 
 
 def _positional_count(fn: Callable[..., Any]) -> int:
+    """
+    How many of (payload, ctx) C{fn} takes.
+
+    A second parameter with a default gets C{ctx} only if it is named
+    C{ctx} or C{context}: C{lambda payload, tag=tag: ...} keeps its C{tag}.
+    """
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
         return 1
-    count = 0
+    positional = []
     for parameter in signature.parameters.values():
         if parameter.kind is parameter.VAR_POSITIONAL:
             return 2
         if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
-            count += 1
-    return min(count, 2)
+            positional.append(parameter)
+    if len(positional) >= 2:
+        second = positional[1]
+        if second.default is second.empty or second.name in ("ctx", "context"):
+            return 2
+        return 1
+    return len(positional)
 
 
 @frozen
