@@ -1,0 +1,113 @@
+"""
+Shared pieces of the benchmarks: processes on 127.0.0.1, timing, tables.
+
+Every benchmark runs its loads from a separate client process and prints
+one table; ratios between rows of one run are what to compare, since
+absolute numbers on a shared machine are noisy.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+TWISTD = str(BIN / "twistd")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 15.0) -> None:
+    """
+    Wait until something accepts connections on 127.0.0.1:C{port}.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MICRO_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def running(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+            log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """
+    Run a process for the duration of a C{with} block, then stop it by PID
+    (SIGTERM, then SIGKILL after 10 s).
+    """
+    out = open(log, "wb") if log else subprocess.DEVNULL
+    process = subprocess.Popen(list(argv), env=env or environment(), cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
+def client(argv: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 600) -> str:
+    """
+    Run a client process to completion and return its standard output.
+    """
+    done = subprocess.run(list(argv), env=env or environment(), capture_output=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv} failed ({done.returncode}):\n{done.stderr.decode(errors='replace')}")
+    return done.stdout.decode()
+
+
+def percentile(samples: Sequence[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """
+    A plain-text table, columns right-aligned except the first.
+    """
+    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        parts = [row[0].ljust(widths[0])] + [row[i].rjust(widths[i]) for i in range(1, len(row))]
+        lines.append("  ".join(parts))
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        if value >= 100:
+            return f"{value:,.0f}"
+        return f"{value:.2f}"
+    return str(value)
