@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from attrs import define, field
 from twisted.internet.defer import CancelledError, Deferred, fail, succeed
 from twisted.internet.interfaces import IListeningPort
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
@@ -83,9 +84,11 @@ class ServiceInstance:
             return self._write_result(request, result)
         finished = request.notifyFinish()
         finished.addErrback(lambda _: result.cancel())
-        result.addBoth(self._finished_async)
+        # Counted as running until its reply is written: a drain waiting for
+        # this call closes the connection as soon as the count drops.
         result.addCallbacks(self._write_later, self._write_error_later, callbackArgs=(request,),
                             errbackArgs=(request,))
+        result.addBoth(self._finished_async)
         return NOT_DONE_YET
 
     def _write_result(self, request: IRequest, result: Any) -> bytes:
@@ -200,6 +203,9 @@ class ServiceInstance:
                 self._log.warn("{service}: {count} calls still running after {timeout}s; closing",
                                service=self.name, count=self._in_flight, timeout=drain_timeout)
         if self.site is not None:
+            # A reply returned by a render that just ended the drain is
+            # written after the render returns: close on the next turn.
+            await deferLater(node.reactor, 0)
             self.site.close_connections()
         node.forget(self)
         self._log.info("{service} at {location} stopped", service=self.name, location=self.location)
