@@ -26,10 +26,21 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgent, IAgentEndpointFactory, IBodyProducer, IResponse
 from zope.interface import implementer
 
-from ._deferreds import stop_timer
 from ._errors import HttpError
+from ._web import IDLE_TIMEOUT
 
 CONNECT_TIMEOUT = 5.0
+
+
+class RequestTimedOut(Exception):
+    """
+    A request got no complete reply within its timeout and was cancelled
+    (its connection dropped), whatever stage it had reached.
+    """
+
+    def __init__(self, timeout: float):
+        super().__init__(f"no reply within {timeout:g}s")
+        self.timeout = timeout
 
 
 @frozen
@@ -194,6 +205,9 @@ class HttpClient:
         """
         pool = HTTPConnectionPool(reactor, persistent=True)
         pool.maxPersistentPerHost = max_per_host
+        # Servers drop idle connections after IDLE_TIMEOUT; reusing one just
+        # as the server closes it would lose a POST that cannot be resent.
+        pool.cachedConnectionTimeout = IDLE_TIMEOUT / 2
         pool._factory = _QuietClientFactory
         agent = Agent.usingEndpointFactory(reactor, _Endpoints(reactor, BrowserLikePolicyForHTTPS()), pool=pool)
         return cls(reactor, agent, pool)
@@ -215,14 +229,15 @@ class HttpClient:
         Send one request and collect the reply.
 
         On timeout the request is cancelled (its connection dropped) and the
-        Deferred fails with C{CancelledError}.
+        Deferred fails with L{RequestTimedOut}, whether it was still
+        connecting, sending, or waiting for the reply.
         """
         producer = None if body is None else BytesProducer(body)
         d: Deferred[Any] = self._agent.request(method, url, headers, producer)
         d.addCallback(collect, limit)
         if timeout is not None:
             timer = self._reactor.callLater(timeout, d.cancel)
-            d.addBoth(stop_timer, timer)
+            d.addBoth(_stop_or_blame, timer, timeout)
         return d
 
     def response(self, method: bytes, url: bytes, headers: Headers | None = None,
@@ -242,8 +257,21 @@ class HttpClient:
         return self._pool.closeCachedConnections()  # type: ignore[no-any-return]
 
 
+def _stop_or_blame(result: Any, timer: Any, timeout: float) -> Any:
+    """
+    Cancel C{timer} if it is still pending; if it fired, whatever failure
+    the cancellation caused (C{CancelledError}, C{ConnectingCancelledError},
+    C{ResponseNeverReceived} wrapping one) is the timeout's doing.
+    """
+    if timer.active():
+        timer.cancel()
+    elif isinstance(result, Failure):
+        return Failure(RequestTimedOut(timeout))
+    return result
+
+
 def timed_out(failure: Failure) -> bool:
     """
-    Whether a request failed because its timeout cancelled it.
+    Whether a request failed because its timeout (or its caller) cancelled it.
     """
-    return failure.check(CancelledError) is not None
+    return failure.check(RequestTimedOut, CancelledError) is not None

@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.server import NOT_DONE_YET
 
+from ._caller import MISDIRECTED, SERVICE_HEADER
 from ._codec import MalformedBody, decode_payload, decode_result, encode_value
 from ._context import Context
 from ._deferreds import observe, stop_timer, wait_at_most
@@ -56,6 +57,10 @@ class ServiceInstance:
         return self.handler.name
 
     @property
+    def _name_bytes(self) -> bytes:
+        return self.handler.name.encode("utf-8")
+
+    @property
     def draining(self) -> bool:
         return self._stopped is not None
 
@@ -69,6 +74,9 @@ class ServiceInstance:
         """
         Answer a call that came over HTTP (C{POST /}).
         """
+        target = request.getHeader(SERVICE_HEADER)
+        if target is not None and target != self._name_bytes:
+            return self._misdirected(request, target)
         try:
             payload = decode_payload(request.content.read(), request.getHeader(b"content-type"))
         except MalformedBody as e:
@@ -90,6 +98,11 @@ class ServiceInstance:
                             errbackArgs=(request,))
         result.addBoth(self._finished_async)
         return NOT_DONE_YET
+
+    def _misdirected(self, request: IRequest, target: bytes) -> bytes:
+        request.setHeader(SERVICE_HEADER, self._name_bytes)
+        return write_error(request, HttpError(MISDIRECTED, (
+            f"{self.location} hosts service {self.name!r}, not {target.decode('utf-8', 'replace')!r}")))
 
     def _write_result(self, request: IRequest, result: Any) -> bytes:
         try:
