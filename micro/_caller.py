@@ -18,7 +18,7 @@ from twisted.web.http_headers import Headers
 
 from ._balancer import RoundRobin
 from ._errors import HttpError
-from ._http_client import HttpClient, Reply, not_sent, timed_out
+from ._http_client import HttpClient, Reply, not_sent, reset_unread, timed_out
 
 # A call names the service it is meant for; an instance of another service
 # (one that took over the port of a departed instance) refuses it with 421,
@@ -62,9 +62,10 @@ class Caller:
     POST a body to instances of a service until one takes it.
 
     A request that fails before it could reach the instance (connection
-    refused, no route, name lookup) is sent to the next instance.  A request
-    that may have reached an instance is not sent again unless the caller
-    asked for C{retries}.  Either way the failed instance becomes a suspect
+    refused, no route, name lookup, or a reset that shows the instance
+    never read it) is sent to the next instance.  A request that may have
+    reached an instance is not sent again unless the caller asked for
+    C{retries}.  Either way the failed instance becomes a suspect
     that other calls avoid until the registry says what became of it.
 
     The timeout bounds the whole call, failovers included; when it runs out
@@ -116,6 +117,9 @@ class Caller:
             status, again = 503, True
         elif not_sent(failure):
             why = f"{location} is unreachable ({_describe(failure)})"
+            status, again = 503, True
+        elif reset_unread(failure):
+            why = f"{location} reset the connection without reading the request (its process is likely gone)"
             status, again = 503, True
         else:
             why = f"{location} dropped the request ({_describe(failure)})"

@@ -16,7 +16,7 @@ from attrs import define, field
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import TCP4ClientEndpoint
-from twisted.internet.error import CannotListenError, ConnectionLost, ConnectionRefusedError
+from twisted.internet.error import CannotListenError, ConnectionDone, ConnectionLost, ConnectionRefusedError
 from twisted.internet.interfaces import IListeningPort, IStreamClientEndpoint
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
@@ -147,9 +147,15 @@ class MemoryNetwork:
         self._frozen.discard(host)
 
     def _drop(self, link: _Link, survivor: iosim.FakeTransport) -> None:
+        """
+        Tell C{survivor} its peer died: as TCP does, a reset if the peer
+        left bytes from it unread, else a clean close.
+        """
         self._links.remove(link)
+        unread = bool(survivor.stream)
         survivor.disconnecting = survivor.disconnected = True
-        survivor.protocol.connectionLost(Failure(ConnectionLost("the process at the other end died")))
+        reason = ConnectionLost("connection reset by peer") if unread else ConnectionDone("peer closed")
+        survivor.protocol.connectionLost(Failure(reason))
 
     def flush(self) -> bool:
         """

@@ -145,6 +145,24 @@ def test_call_dropped_by_a_dying_instance_is_a_502_and_not_resent() -> None:
     assert ran == ["a"]
 
 
+def test_call_reset_unread_by_a_dead_process_fails_over() -> None:
+    """
+    A call written to an instance that died before reading it (the peer
+    resets the connection) cannot have run: it goes to the next instance
+    and succeeds, and the dead instance is suspected.
+    """
+    cluster = MemoryCluster()
+    _, _, caller, ran = _three(cluster)
+    assert cluster.result(caller.call("svc")) == "a"
+    assert cluster.result(caller.call("svc")) == "b"
+    assert cluster.result(caller.call("svc")) == "c"
+    d = caller.call("svc")  # written on the pooled connection to a, not yet read
+    cluster.kill("http://a.test")
+    assert cluster.result(d) == "b"
+    assert ran == ["a", "b", "c", "b"]
+    assert [cluster.result(caller.call("svc")) for _ in range(2)] == ["c", "b"]
+
+
 def test_retries_resend_a_dropped_call_when_asked() -> None:
     """
     With retries=1 a call dropped by a dying instance runs again on the
