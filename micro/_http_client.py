@@ -13,7 +13,7 @@ from typing import Any
 
 from attrs import define, frozen
 from twisted.internet.abstract import isIPAddress, isIPv6Address
-from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
 from twisted.internet.error import ConnectError, ConnectingCancelledError, DNSLookupError
 from twisted.internet.interfaces import IConsumer, IStreamClientEndpoint
@@ -26,7 +26,6 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgent, IAgentEndpointFactory, IBodyProducer, IResponse
 from zope.interface import implementer
 
-from ._deferreds import stop_timer
 from ._errors import HttpError
 
 CONNECT_TIMEOUT = 5.0
@@ -222,7 +221,7 @@ class HttpClient:
         d.addCallback(collect, limit)
         if timeout is not None:
             timer = self._reactor.callLater(timeout, d.cancel)
-            d.addBoth(stop_timer, timer)
+            d.addBoth(_after_deadline, timer, timeout)
         return d
 
     def response(self, method: bytes, url: bytes, headers: Headers | None = None,
@@ -242,8 +241,24 @@ class HttpClient:
         return self._pool.closeCachedConnections()  # type: ignore[no-any-return]
 
 
+class RequestTimedOut(Exception):
+    """
+    No complete reply came within the request's timeout; it was cancelled.
+    """
+
+
+def _after_deadline(result: Any, timer: Any, timeout: float) -> Any:
+    if timer.active():
+        timer.cancel()
+    elif timer.called and isinstance(result, Failure):
+        # Cancelling surfaces as CancelledError, or wrapped in
+        # ResponseNeverReceived mid-request; either way it was the deadline.
+        return Failure(RequestTimedOut(f"no reply within {timeout:g}s"))
+    return result
+
+
 def timed_out(failure: Failure) -> bool:
     """
     Whether a request failed because its timeout cancelled it.
     """
-    return failure.check(CancelledError) is not None
+    return failure.check(RequestTimedOut) is not None
