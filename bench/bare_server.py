@@ -1,0 +1,28 @@
+"""
+The floor of the stack: a bare twisted.web Resource that decodes a JSON
+payload and answers it, echoed, as JSON.
+
+    python bench/bare_server.py PORT
+"""
+
+import json
+import sys
+
+from twisted.internet import reactor
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+
+
+class Echo(Resource):
+    isLeaf = True
+
+    def render_POST(self, request):
+        payload = json.loads(request.content.read())
+        request.setHeader(b"content-type", b"application/json")
+        return json.dumps({"echo": payload}).encode()
+
+
+site = Site(Echo())
+site.log = lambda request: None
+reactor.listenTCP(int(sys.argv[1]), site, interface="127.0.0.1")
+reactor.run()
