@@ -2,7 +2,10 @@
 The floor of the stack: a bare twisted.web Resource that decodes a JSON
 payload and answers it, echoed, as JSON.
 
-    python bench/bare_server.py PORT
+    python bench/bare_server.py PORT [klein]
+
+With "klein", the same handler is a Klein route instead, to measure what
+Klein's routing costs per request.
 """
 
 import json
@@ -22,7 +25,17 @@ class Echo(Resource):
         return json.dumps({"echo": payload}).encode()
 
 
-site = Site(Echo())
+class KleinEcho:
+    from klein import Klein
+
+    app = Klein()
+
+    @app.route("/", methods=["POST"])
+    def echo(self, request):
+        return Echo().render_POST(request)
+
+
+site = Site(KleinEcho().app.resource() if sys.argv[2:] == ["klein"] else Echo())
 site.log = lambda request: None
 reactor.listenTCP(int(sys.argv[1]), site, interface="127.0.0.1")
 reactor.run()

@@ -12,6 +12,8 @@ Rows, each load from a separate client process (bench/load.py):
   (c) micro.call_service to a service in the calling process.
 
 Each row runs sequentially (one caller) and with 10 concurrent callers.
+Two more rows show why micro's hot path bypasses Klein and treq: the floor
+with a Klein route as the server, and with treq as the client.
 The targets (issue 2): (b) >= 0.85x (a) in calls/s, (b)'s sequential
 latency <= 1.2x (a)'s, and (c) >= 20x (b).
 """
@@ -48,6 +50,12 @@ def main() -> None:
         wait_port(bare_port)
         for concurrency in (1, 10):
             results["a", concurrency] = load("agent", f"http://127.0.0.1:{bare_port}/", calls, concurrency, environment())
+            results["t", concurrency] = load("treq", f"http://127.0.0.1:{bare_port}/", calls, concurrency, environment())
+    klein_port = free_port()
+    with running([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(klein_port), "klein"]):
+        wait_port(klein_port)
+        for concurrency in (1, 10):
+            results["k", concurrency] = load("agent", f"http://127.0.0.1:{klein_port}/", calls, concurrency, environment())
 
     registry_port = free_port()
     env = environment(MICRO_REGISTRY_URL=f"http://127.0.0.1:{registry_port}")
@@ -62,10 +70,11 @@ def main() -> None:
     for concurrency in (1, 10):
         results["c", concurrency] = load("inprocess", "echo", calls * 5, concurrency, environment())
 
-    names = {"a": "(a) bare Agent -> bare Resource", "b": "(b) call_service, other process",
+    names = {"a": "(a) bare Agent -> bare Resource", "k": "    bare Agent -> Klein route",
+             "t": "    treq -> bare Resource", "b": "(b) call_service, other process",
              "c": "(c) call_service, in-process"}
     rows = []
-    for key in "abc":
+    for key in "aktbc":
         for concurrency in (1, 10):
             r = results[key, concurrency]
             rows.append([names[key], concurrency, r["rate"], r["mean_us"], r["p50_us"], r["p99_us"]])
@@ -74,7 +83,9 @@ def main() -> None:
     for concurrency in (1, 10):
         a, b, c = (results[k, concurrency] for k in "abc")
         print(f"{concurrency:>2} callers: (b)/(a) calls/s = {b['rate'] / a['rate']:.2f}   "
-              f"(b)/(a) mean latency = {b['mean_us'] / a['mean_us']:.2f}   (c)/(b) calls/s = {c['rate'] / b['rate']:.1f}")
+              f"(b)/(a) mean latency = {b['mean_us'] / a['mean_us']:.2f}   (c)/(b) calls/s = {c['rate'] / b['rate']:.1f}   "
+              f"Klein/(a) = {results['k', concurrency]['rate'] / a['rate']:.2f}   "
+              f"treq/(a) = {results['t', concurrency]['rate'] / a['rate']:.2f}")
 
 
 if __name__ == "__main__":

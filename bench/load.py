@@ -3,6 +3,8 @@ A load generator, run as its own process; prints one JSON line of results.
 
     python bench/load.py agent URL CALLS CONCURRENCY
         a bare twisted.web.client.Agent on a persistent pool, POSTing JSON
+    python bench/load.py treq URL CALLS CONCURRENCY
+        treq's HTTPClient on the same kind of pool, to measure what treq costs
     python bench/load.py micro SERVICE CALLS CONCURRENCY
         micro.call_service to a service in another process (MICRO_REGISTRY_URL)
     python bench/load.py inprocess SERVICE CALLS CONCURRENCY
@@ -73,6 +75,20 @@ def agent_caller(reactor, url):
     return call
 
 
+def treq_caller(reactor, url):
+    from treq.client import HTTPClient
+
+    pool = HTTPConnectionPool(reactor, persistent=True)
+    pool.maxPersistentPerHost = 64
+    http = HTTPClient(Agent(reactor, pool=pool))
+
+    async def call(payload):
+        response = await http.post(url, json=payload)
+        return await response.json()
+
+    return call
+
+
 async def measure(call, calls, concurrency):
     for n in range(WARMUP):
         await call({"n": n, "name": "bench"})
@@ -101,6 +117,8 @@ async def main(reactor, mode, target, calls, concurrency):
 
     if mode == "agent":
         call = agent_caller(reactor, target)
+    elif mode == "treq":
+        call = treq_caller(reactor, target)
     elif mode == "micro":
         def call(payload):
             return micro.call_service(target, payload)
