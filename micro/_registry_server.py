@@ -38,11 +38,12 @@ class RegistryStack:
 
     @classmethod
     def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
-              http: HttpClient | None = None, spacing_per_watcher: float = PER_WATCHER_SPACING) -> RegistryStack:
+              http: HttpClient | None = None, spacing_per_watcher: float = PER_WATCHER_SPACING,
+              verify_locations: bool = True) -> RegistryStack:
         registry = Registry(reactor, ttl=ttl)
         hub = WatchHub(registry, reactor, spacing_per_watcher=spacing_per_watcher)
         http = http or HttpClient.create(reactor)
-        commands = RegistryCommands(registry, hub, http, token=token)
+        commands = RegistryCommands(registry, hub, http, token=token, verify_locations=verify_locations)
         app = RegistryApp(commands)
         resource = RegistryResource(app.router.resource(), NoRoutes())
         return cls(registry, hub, commands, http, resource)

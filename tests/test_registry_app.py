@@ -19,7 +19,7 @@ URL = "http://registry.test:9999/"
 
 
 def _stub(token: str | None = None) -> tuple[StubTreq, RegistryStack]:
-    stack = RegistryStack.build(Clock(), token=token)
+    stack = RegistryStack.build(Clock(), token=token, verify_locations=False)
     stack.listening_on(9999)
     return StubTreq(stack.resource), stack
 
