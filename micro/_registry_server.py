@@ -24,6 +24,12 @@ from ._watch_hub import PER_WATCHER_SPACING, WatchHub
 from ._web import MicroSite, make_site
 
 
+class OpenRegistryRefused(RuntimeError):
+    """
+    Production mode and no token: the registry would be open to anyone.
+    """
+
+
 @define
 class RegistryStack:
     """
@@ -110,6 +116,9 @@ def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT
     scheme, host, port, _ = split_url(url, "registry URL")
     if token is None:
         token = settings.token
+    if settings.production and not token:
+        raise OpenRegistryRefused("MICRO_ENV=production needs a registry token (MICRO_REGISTRY_TOKEN or "
+                                  "token=...); refusing to start an open registry")
     stack = RegistryStack.build(reactor, ttl=ttl, token=token)
     site = make_site(stack.resource, reactor)
     listening = reactor.listenTCP(port if port is not None else 80, site, interface=listen_interface(host))

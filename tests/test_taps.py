@@ -142,3 +142,50 @@ def test_service_options_reach_the_node(tmp_path: Path, monkeypatch: pytest.Monk
     assert node.registry.url == "http://10.1.1.1:9000"
     assert node.settings.service_home() == "http://10.1.1.2"
     assert options["drain-timeout"] == 3.0
+
+
+def test_production_registry_without_token_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    MICRO_ENV=production and no token: one line, and no registry.
+    """
+    monkeypatch.setenv("MICRO_ENV", "production")
+    with pytest.raises(SystemExit) as caught:
+        _registry_tap.Options().parseOptions([])
+    assert "refusing to start an open registry" in str(caught.value.code)
+    assert "\n" not in str(caught.value.code)
+
+
+def test_token_comes_from_file_or_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    --token-file wins over MICRO_REGISTRY_TOKEN; an empty or missing file is
+    a one-line error.
+    """
+    monkeypatch.setenv("MICRO_ENV", "production")
+    monkeypatch.setenv("MICRO_REGISTRY_TOKEN", "from-env")
+    options = _registry_tap.Options()
+    options.parseOptions([])
+    assert options["token"] == "from-env"
+    (tmp_path / "token").write_text("from-file\n")
+    options = _registry_tap.Options()
+    options.parseOptions(["--token-file", str(tmp_path / "token")])
+    assert options["token"] == "from-file"
+    service = _registry_tap.makeService(options, reactor=MemoryReactorClock())
+    assert service.stack.commands.token == "from-file"  # type: ignore[attr-defined]
+    (tmp_path / "empty").write_text("  \n")
+    for path, words in ((tmp_path / "empty", "is empty"), (tmp_path / "nope", "cannot read --token-file")):
+        with pytest.raises(SystemExit) as caught:
+            _registry_tap.Options().parseOptions(["--token-file", str(path)])
+        assert words in str(caught.value.code)
+
+
+def test_in_process_registry_refuses_production_without_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    registry_server() in production without a token raises before listening.
+    """
+    from micro._registry_server import OpenRegistryRefused, start_registry
+
+    monkeypatch.setenv("MICRO_ENV", "production")
+    reactor = MemoryReactorClock()
+    with pytest.raises(OpenRegistryRefused):
+        start_registry(reactor, "http://127.0.0.1:0")
+    assert reactor.tcpServers == []

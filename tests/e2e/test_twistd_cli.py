@@ -42,3 +42,16 @@ def test_bad_module_is_a_one_line_error(processes: Processes) -> None:
     assert done.stderr.strip().splitlines() == [
         f"twistd micro-service: cannot import module 'nosuchmodule': No module named 'nosuchmodule' "
         f"(searched {processes.workdir} and the Python path)"]
+
+
+def test_production_registry_without_token_exits_with_one_line(processes: Processes) -> None:
+    """
+    twistd micro-registry under MICRO_ENV=production without a token exits
+    non-zero, saying why in one line.
+    """
+    done = subprocess.run([TWISTD, "-n", "micro-registry"], capture_output=True, text=True, timeout=60,
+                          cwd=processes.workdir, env=processes.environment({"MICRO_ENV": "production"}))
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "twistd micro-registry: MICRO_ENV=production needs a registry token (MICRO_REGISTRY_TOKEN or "
+        "--token-file); refusing to start an open registry"]
