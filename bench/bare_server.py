@@ -2,10 +2,11 @@
 The floor of the stack: a bare twisted.web Resource that decodes a JSON
 payload and answers it, echoed, as JSON.
 
-    python bench/bare_server.py PORT [klein]
+    python bench/bare_server.py PORT [klein | noform]
 
 With "klein", the same handler is a Klein route instead, to measure what
-Klein's routing costs per request.
+Klein's routing costs per request.  With "noform", the Site skips parsing
+POST bodies as HTML forms, as micro's own Site does.
 """
 
 import json
@@ -35,7 +36,9 @@ class KleinEcho:
         return Echo().render_POST(request)
 
 
-site = Site(KleinEcho().app.resource() if sys.argv[2:] == ["klein"] else Echo())
+mode = sys.argv[2] if len(sys.argv) > 2 else ""
+resource = KleinEcho().app.resource() if mode == "klein" else Echo()
+site = Site(resource, parsePOSTFormSubmission=False) if mode == "noform" else Site(resource)
 site.log = lambda request: None
 reactor.listenTCP(int(sys.argv[1]), site, interface="127.0.0.1")
 reactor.run()

@@ -12,8 +12,10 @@ Rows, each load from a separate client process (bench/load.py):
   (c) micro.call_service to a service in the calling process.
 
 Each row runs sequentially (one caller) and with 10 concurrent callers.
-Two more rows show why micro's hot path bypasses Klein and treq: the floor
-with a Klein route as the server, and with treq as the client.
+Three more rows put the floor in context: with a Klein route as the
+server and with treq as the client (why micro's hot path bypasses both),
+and with the server's Site not parsing POST bodies as forms (which micro's
+Site does not either; the floor (a) keeps Twisted's default).
 The targets (issue 2): (b) >= 0.85x (a) in calls/s, (b)'s sequential
 latency <= 1.2x (a)'s, and (c) >= 20x (b).
 """
@@ -51,11 +53,13 @@ def main() -> None:
         for concurrency in (1, 10):
             results["a", concurrency] = load("agent", f"http://127.0.0.1:{bare_port}/", calls, concurrency, environment())
             results["t", concurrency] = load("treq", f"http://127.0.0.1:{bare_port}/", calls, concurrency, environment())
-    klein_port = free_port()
-    with running([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(klein_port), "klein"]):
-        wait_port(klein_port)
-        for concurrency in (1, 10):
-            results["k", concurrency] = load("agent", f"http://127.0.0.1:{klein_port}/", calls, concurrency, environment())
+    for key, mode in (("k", "klein"), ("f", "noform")):
+        port = free_port()
+        with running([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(port), mode]):
+            wait_port(port)
+            for concurrency in (1, 10):
+                results[key, concurrency] = load("agent", f"http://127.0.0.1:{port}/", calls, concurrency,
+                                                 environment())
 
     registry_port = free_port()
     env = environment(MICRO_REGISTRY_URL=f"http://127.0.0.1:{registry_port}")
@@ -71,10 +75,11 @@ def main() -> None:
         results["c", concurrency] = load("inprocess", "echo", calls * 5, concurrency, environment())
 
     names = {"a": "(a) bare Agent -> bare Resource", "k": "    bare Agent -> Klein route",
-             "t": "    treq -> bare Resource", "b": "(b) call_service, other process",
+             "t": "    treq -> bare Resource", "f": "    bare Agent -> bare Resource, no form parsing",
+             "b": "(b) call_service, other process",
              "c": "(c) call_service, in-process"}
     rows = []
-    for key in "aktbc":
+    for key in "akftbc":
         for concurrency in (1, 10):
             r = results[key, concurrency]
             rows.append([names[key], concurrency, r["rate"], r["mean_us"], r["p50_us"], r["p99_us"]])
