@@ -16,6 +16,7 @@ from twisted.web.server import Site
 
 from ._codec import JSON_TYPE, dumps, error_body
 from ._errors import HttpError
+from ._http_limits import micro_channel_protocol
 
 _log = Logger()
 
@@ -65,6 +66,7 @@ class MicroSite(Site):
 
     timeOut = IDLE_TIMEOUT
     noisy = False
+    protocol = micro_channel_protocol
 
     def __init__(self, resource: Any, reactor: Any):
         try:
