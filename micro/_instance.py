@@ -55,6 +55,10 @@ class ServiceInstance:
         return self.handler.name
 
     @property
+    def node(self) -> Node:
+        return self._node
+
+    @property
     def draining(self) -> bool:
         return self._stopped is not None
 

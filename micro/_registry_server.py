@@ -17,6 +17,8 @@ from ._config import Settings, listen_interface
 from ._deferreds import observe
 from ._http_client import HttpClient
 from ._names import host_text, split_url
+from ._pubsub_commands import PubSubCommands
+from ._pubsub_hub import PubSubHub
 from ._registry_app import NoRoutes, RegistryApp, RegistryResource
 from ._registry_commands import RegistryCommands
 from ._registry_model import DEFAULT_TTL, Registry
@@ -41,6 +43,7 @@ class RegistryStack:
     commands: RegistryCommands
     http: HttpClient
     resource: IResource
+    pubsub: PubSubHub | None = None
 
     @classmethod
     def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
@@ -50,9 +53,11 @@ class RegistryStack:
         hub = WatchHub(registry, reactor, spacing_per_watcher=spacing_per_watcher)
         http = http or HttpClient.create(reactor)
         commands = RegistryCommands(registry, hub, http, token=token, verify_locations=verify_locations)
+        pubsub = PubSubHub(registry, http, reactor, token=token)
+        PubSubCommands(pubsub).install(commands)
         app = RegistryApp(commands)
         resource = RegistryResource(app.router.resource(), NoRoutes())
-        return cls(registry, hub, commands, http, resource)
+        return cls(registry, hub, commands, http, resource, pubsub)
 
     def listening_on(self, port: int) -> None:
         """
@@ -62,6 +67,8 @@ class RegistryStack:
 
     async def stop(self) -> None:
         self.hub.stop()
+        if self.pubsub is not None:
+            self.pubsub.stop()
         self.registry.stop()
         await self.http.close()
 
