@@ -50,8 +50,8 @@ def milliseconds(value: Any, what: str, *, minimum: float | None = None) -> floa
         return None
     if (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf")
             or (minimum is not None and value < minimum)):
-        floor = f"at least {minimum:g}" if minimum is not None else "positive"
-        raise _bad(f"{what} must be a {floor} number of milliseconds or null, not {value!r}")
+        floor = f" (at least {minimum:g})" if minimum is not None else ""
+        raise _bad(f"{what} must be a positive number of milliseconds{floor} or null, not {value!r}")
     return float(value)
 
 
