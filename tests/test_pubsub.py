@@ -13,6 +13,7 @@ from twisted.internet.task import deferLater
 from micro import HttpError
 from micro._pubsub_node import SUBSCRIBER_SERVICE
 from micro.testing import MemoryCluster
+from tests._memory import drop_connections
 
 
 @pytest.fixture
@@ -153,6 +154,7 @@ def _die(cluster: MemoryCluster, node: Any, host: str) -> None:
     drops and its port stops answering.
     """
     cluster.network.unlisten((host, 10000))
+    drop_connections(node.pubsub.endpoint.site)
     cluster.result(node._watcher.stop())
 
 
@@ -228,8 +230,9 @@ def test_unreachable_subscriber_shows_in_errors(cluster: MemoryCluster) -> None:
     """
     A subscriber whose process is gone but still registered is a 503 error.
     """
-    _subscriber(cluster, "http://gone.test", "jobs", lambda m: "never")
+    node, _, _ = _subscriber(cluster, "http://gone.test", "jobs", lambda m: "never")
     cluster.network.unlisten(("gone.test", 10000))
+    drop_connections(node.pubsub.endpoint.site)
     [error] = cluster.result(cluster.node(home="http://p.test").publish("jobs", 1))["errors"]
     assert error["status"] == 503 and "unreachable" in error["error"]
 

@@ -12,6 +12,7 @@ import pytest
 from micro import HttpError
 from micro._pubsub_node import SUBSCRIBER_SERVICE
 from micro.testing import MemoryCluster
+from tests._memory import drop_connections
 
 TOKEN = "s3cret"
 
@@ -183,10 +184,7 @@ def _kill_registry(cluster: MemoryCluster) -> None:
     """
     site = cluster.network._servers[("registry.test", 9999)]
     cluster.stop_registry(cluster.stacks[0])
-    for protocol in list(site._connections):
-        channel = getattr(protocol, "_channel", protocol)  # Site wraps each HTTPChannel
-        if channel.transport is not None:
-            channel.transport.loseConnection()
+    drop_connections(site)
 
 
 def test_subscriptions_come_back_after_a_registry_restart(cluster: MemoryCluster) -> None:
