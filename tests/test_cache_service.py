@@ -14,13 +14,6 @@ from micro.testing import MemoryCluster
 
 
 @pytest.fixture
-def cluster() -> MemoryCluster:
-    cluster = MemoryCluster()
-    cluster.registry()
-    return cluster
-
-
-@pytest.fixture
 def cache(cluster: MemoryCluster) -> Any:
     node = cluster.node(home="http://cache.test")
     return cluster.result(node.cache_service(expire_time=60_000, eviction_interval=30_000))

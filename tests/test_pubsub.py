@@ -16,13 +16,6 @@ from micro.testing import MemoryCluster
 from tests._memory import drop_connections
 
 
-@pytest.fixture
-def cluster() -> MemoryCluster:
-    cluster = MemoryCluster()
-    cluster.registry()
-    return cluster
-
-
 def _subscriber(cluster: MemoryCluster, home: str, channel: str, handler: Any) -> tuple[Any, Any, str]:
     node = cluster.node(home=home)
     pubsub = cluster.result(node.create_pubsub_service())

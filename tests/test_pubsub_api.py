@@ -18,13 +18,6 @@ from micro.testing import MemoryCluster
 
 
 @pytest.fixture
-def cluster() -> MemoryCluster:
-    cluster = MemoryCluster()
-    cluster.registry()
-    return cluster
-
-
-@pytest.fixture
 def pubsub(cluster: MemoryCluster) -> Any:
     return cluster.result(cluster.node().create_pubsub_service())
 

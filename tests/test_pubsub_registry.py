@@ -17,13 +17,6 @@ from tests._memory import drop_connections
 TOKEN = "s3cret"
 
 
-@pytest.fixture
-def cluster() -> MemoryCluster:
-    cluster = MemoryCluster()
-    cluster.registry()
-    return cluster
-
-
 def _error(cluster: MemoryCluster, node: Any, command: str, argument: Any) -> HttpError:
     with pytest.raises(HttpError) as caught:
         cluster.result(node.registry.command(command, argument))
