@@ -74,6 +74,7 @@ class PubSubHub:
             raise HttpError(400, f"cannot subscribe {location}: it is not a registered instance of node {node!r}; "
                                  "subscriptions deliver only to the subscriber's own registered instances")
         holders = self._holders(pattern, create=True)
+        assert holders is not None
         if location not in holders:
             holders[location] = node
             self._by_location.setdefault(location, set()).add(pattern)
@@ -129,7 +130,11 @@ class PubSubHub:
         if publisher is None or seq is None or self._registry.node(publisher) is None:
             return self._fan_out(channel, message, timeout)
         result: Deferred[Outcome] = Deferred()
-        self._order.admit(publisher, seq, lambda: self._fan_out(channel, message, timeout).chainDeferred(result))
+
+        def release() -> None:
+            self._fan_out(channel, message, timeout).chainDeferred(result)
+
+        self._order.admit(publisher, seq, release)
         return result
 
     def _fan_out(self, channel: str, message: Any, timeout: float) -> Deferred[Outcome]:

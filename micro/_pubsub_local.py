@@ -214,14 +214,15 @@ class LocalSubscriptions:
         offered = [[sub.offer(envelope, location) for sub in self.matching(envelope["channel"])]
                    for envelope in messages]
         if not any(isinstance(entry, Deferred) for entries in offered for entry in entries):
-            return [_outcome(entries) for entries in offered]
+            return [_outcome(entries) for entries in offered]  # type: ignore[arg-type]
         waits = [gatherResults([e if isinstance(e, Deferred) else succeed(e) for e in entries])
                  for entries in offered]
         return gatherResults(waits).addCallback(lambda done: [_outcome(entries) for entries in done])
 
 
 def _outcome(entries: list[Entry | None]) -> dict[str, Any]:
-    results, errors = [], []
+    results: list[Entry] = []
+    errors: list[Entry] = []
     for entry in entries:
         if entry is None:
             continue

@@ -110,7 +110,7 @@ class Outbox:
     # -- internals --------------------------------------------------------
 
     def _send(self) -> None:
-        batch = []
+        batch: list[_Message] = []
         while self._queue and len(batch) < MAX_BATCH:
             message = self._queue.popleft()
             message.sent = True

@@ -43,7 +43,7 @@ class RegistryStack:
     commands: RegistryCommands
     http: HttpClient
     resource: IResource
-    pubsub: PubSubHub | None = None
+    pubsub: PubSubHub
 
     @classmethod
     def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
@@ -67,8 +67,7 @@ class RegistryStack:
 
     async def stop(self) -> None:
         self.hub.stop()
-        if self.pubsub is not None:
-            self.pubsub.stop()
+        self.pubsub.stop()
         self.registry.stop()
         await self.http.close()
 

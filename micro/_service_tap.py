@@ -5,6 +5,7 @@ C{twistd micro-service}: host the services of an app module.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable
 
 from twisted.application.service import IService, Service
@@ -90,10 +91,9 @@ class NodeService(Service):
 
     async def _start_all(self) -> None:
         for name, fn in self._services:
-            await self._retrying(name, lambda fn=fn, name=name: self.node.create_service(fn, name))
+            await self._retrying(name, partial(self.node.create_service, fn, name))
         for channel, fn in self._subscriptions:
-            await self._retrying(f"subscription to {channel}",
-                                 lambda fn=fn, channel=channel: self.node.pubsub.subscribe(channel, fn))
+            await self._retrying(f"subscription to {channel}", partial(self.node.pubsub.subscribe, channel, fn))
 
     async def _retrying(self, what: str, start: Callable[[], Any]) -> None:
         attempt = 0

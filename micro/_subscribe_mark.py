@@ -47,7 +47,7 @@ def marked_subscriptions(module: ModuleType) -> list[tuple[str, Callable[..., An
     """
     The C{(channel, function)} pairs marked in C{module}, in definition order.
     """
-    found = []
+    found: list[tuple[str, Callable[..., Any]]] = []
     for value in vars(module).values():
         channels = getattr(value, SUBSCRIBE_MARK, None) if callable(value) else None
         if isinstance(channels, list):

@@ -69,8 +69,7 @@ class MemoryCluster:
         """
         self.network.unlisten(("registry.test", 9999))
         stack.hub.stop()
-        if stack.pubsub is not None:
-            stack.pubsub.stop()
+        stack.pubsub.stop()
         stack.registry.stop()
 
     def http(self) -> HttpClient:

@@ -14,7 +14,8 @@ def test_falsy_values_are_stored_and_read_back() -> None:
     0, "", False, None, [] and {} come back as themselves, not as missing.
     """
     store = TtlStore(Clock())
-    for n, value in enumerate([0, "", False, None, [], {}]):
+    values: list[object] = [0, "", False, None, [], {}]
+    for n, value in enumerate(values):
         store.set(f"k{n}", value)
     assert [store.get(f"k{n}", "MISSING") for n in range(6)] == [0, "", False, None, [], {}]
     assert store.get("absent", "MISSING") == "MISSING"

@@ -4,14 +4,20 @@ Putting one publisher's messages back in the order it numbered them.
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from twisted.internet.task import Clock
 
 from micro._publish_order import PublisherOrder
 
 
-def _order(max_held: int = 1000) -> tuple[PublisherOrder, Clock, list[int]]:
+def _order(max_held: int = 1000) -> tuple[PublisherOrder, Clock, list[Any]]:
     clock = Clock()
     return PublisherOrder(clock, gap_timeout=1.0, max_held=max_held), clock, []
+
+
+def _append(out: list[Any], value: Any) -> Callable[[], None]:
+    return lambda: out.append(value)
 
 
 def test_in_order_messages_go_straight_through() -> None:
@@ -20,7 +26,7 @@ def test_in_order_messages_go_straight_through() -> None:
     """
     order, clock, out = _order()
     for seq in (5, 6, 7):
-        order.admit("p", seq, lambda seq=seq: out.append(seq))
+        order.admit("p", seq, _append(out, seq))
     assert out == [5, 6, 7]
     assert clock.getDelayedCalls() == []
 
@@ -79,7 +85,7 @@ def test_too_many_held_messages_skip_the_gap() -> None:
     order, clock, out = _order(max_held=2)
     order.admit("p", 1, lambda: out.append(1))
     for seq in (3, 4, 5):
-        order.admit("p", seq, lambda seq=seq: out.append(seq))
+        order.admit("p", seq, _append(out, seq))
     assert out == [1, 3, 4, 5]
 
 

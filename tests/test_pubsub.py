@@ -13,7 +13,7 @@ from twisted.internet.task import deferLater
 from micro import HttpError
 from micro._pubsub_node import SUBSCRIBER_SERVICE
 from micro.testing import MemoryCluster
-from tests._memory import drop_connections
+from tests._memory import drop_connections, endpoint_of, recorder
 
 
 def _subscriber(cluster: MemoryCluster, home: str, channel: str, handler: Any) -> tuple[Any, Any, str]:
@@ -33,8 +33,8 @@ def test_every_subscriber_process_gets_the_message(cluster: MemoryCluster) -> No
     publisher sees both results and no error.
     """
     got: list[Any] = []
-    _subscriber(cluster, "http://a.test", "orders", lambda m: got.append(("a", m)) or "a")
-    _subscriber(cluster, "http://b.test", "orders", lambda m: got.append(("b", m)) or "b")
+    _subscriber(cluster, "http://a.test", "orders", recorder(got, "a", "a"))
+    _subscriber(cluster, "http://b.test", "orders", recorder(got, "b", "b"))
     publisher = cluster.node(home="http://p.test")
     outcome = cluster.result(publisher.publish("orders", {"id": 7}))
     assert _results(outcome) == ["a", "b"]
@@ -147,7 +147,7 @@ def _die(cluster: MemoryCluster, node: Any, host: str) -> None:
     drops and its port stops answering.
     """
     cluster.network.unlisten((host, 10000))
-    drop_connections(node.pubsub.endpoint.site)
+    drop_connections(endpoint_of(node).site)
     cluster.result(node._watcher.stop())
 
 
@@ -225,7 +225,7 @@ def test_unreachable_subscriber_shows_in_errors(cluster: MemoryCluster) -> None:
     """
     node, _, _ = _subscriber(cluster, "http://gone.test", "jobs", lambda m: "never")
     cluster.network.unlisten(("gone.test", 10000))
-    drop_connections(node.pubsub.endpoint.site)
+    drop_connections(endpoint_of(node).site)
     [error] = cluster.result(cluster.node(home="http://p.test").publish("jobs", 1))["errors"]
     assert error["status"] == 503 and "unreachable" in error["error"]
 
@@ -270,7 +270,7 @@ def test_message_published_before_subscribing_is_not_delivered(cluster: MemoryCl
     first = cluster.run(publisher.publish("news", "before"))
     queued = cluster.run(publisher.publish("news", "queued"))
     second_handler_saw: list[Any] = []
-    cluster.result(pubsub.subscribe("news", lambda m: second_handler_saw.append(m) or "new"))
+    cluster.result(pubsub.subscribe("news", recorder(second_handler_saw, "new")))
     last = cluster.run(publisher.publish("news", "after"))
     for _ in range(3):
         cluster.advance(1.0)
@@ -323,7 +323,8 @@ def test_falsy_messages_and_results_survive(cluster: MemoryCluster) -> None:
     0, "", False and None travel as messages and come back as results.
     """
     node, _, _ = _subscriber(cluster, "http://a.test", "echo", lambda m: m)
-    for value in (0, "", False, None, [], {}):
+    values: list[Any] = [0, "", False, None, [], {}]
+    for value in values:
         assert _results(cluster.result(node.publish("echo", value))) == [value]
 
 

@@ -107,7 +107,8 @@ def test_subscribe_mark_records_channels_in_order() -> None:
     def on_audit(message: Any) -> None:
         return None
 
-    module.on_order, module.on_audit = on_order, on_audit
+    setattr(module, "on_order", on_order)
+    setattr(module, "on_audit", on_audit)
     assert marked_subscriptions(module) == [("orders.created", on_order), ("orders.paid", on_order),
                                             ("audit", on_audit)]
     assert on_order(5) == 5

@@ -12,7 +12,7 @@ import pytest
 from micro import HttpError
 from micro._pubsub_node import SUBSCRIBER_SERVICE
 from micro.testing import MemoryCluster
-from tests._memory import drop_connections
+from tests._memory import drop_connections, endpoint_of, recorder
 
 TOKEN = "s3cret"
 
@@ -128,10 +128,10 @@ def test_with_a_token_deliveries_work_and_forged_ones_are_refused() -> None:
     node = cluster.node(token=TOKEN)
     seen: list[Any] = []
     pubsub = cluster.result(node.create_pubsub_service())
-    cluster.result(pubsub.subscribe("x", lambda m: seen.append(m) or "ok"))
+    cluster.result(pubsub.subscribe("x", recorder(seen, "ok")))
     assert [r["result"] for r in cluster.result(node.publish("x", 1))["results"]] == ["ok"]
 
-    url = (node.pubsub.endpoint.location + "/_micro/deliver").encode()
+    url = (endpoint_of(node).location + "/_micro/deliver").encode()
     forged = b'{"messages": [{"channel": "x", "message": 2, "seq": 99, "epoch": "e"}]}'
     codes = []
     for headers in ({}, {b"micro-registry-token": [b"wrong"]}):
@@ -149,7 +149,7 @@ def test_malformed_delivery_is_a_400(cluster: MemoryCluster) -> None:
     node = cluster.node()
     pubsub = cluster.result(node.create_pubsub_service())
     cluster.result(pubsub.subscribe("x", lambda m: m))
-    url = (node.pubsub.endpoint.location + "/_micro/deliver").encode()
+    url = (endpoint_of(node).location + "/_micro/deliver").encode()
     for body in (b"nope", b'{"messages": 1}', b'{"messages": [{"channel": "x"}]}'):
         assert cluster.result(cluster.http().request(b"POST", url, body)).code == 400
 
@@ -193,6 +193,6 @@ def test_subscriptions_come_back_after_a_registry_restart(cluster: MemoryCluster
     for _ in range(10):
         cluster.advance(0.5)
     assert list(stack.pubsub.channels()) == ["news"]
-    assert stack.registry.table()[SUBSCRIBER_SERVICE] == [node.pubsub.endpoint.location]
+    assert stack.registry.table()[SUBSCRIBER_SERVICE] == [endpoint_of(node).location]
     outcome = cluster.result(cluster.node(home="http://pub.test").publish("news", 1))
     assert [r["result"] for r in outcome["results"]] == ["got 1"]
