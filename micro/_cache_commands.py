@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cache_commands -*-
+# -*- test-case-name: tests.test_cache_service -*-
 """
 What the C{cache} service answers: one payload, one or more commands.
 

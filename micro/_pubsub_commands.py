@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_pubsub_commands -*-
+# -*- test-case-name: tests.test_pubsub_registry -*-
 """
 The registry commands of pub/sub: C{publish}, C{subscribe}, C{unsubscribe}.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_pubsub_local -*-
+# -*- test-case-name: tests.test_pubsub -*-
 """
 The delivery endpoint, C{POST /_micro/deliver} on a process's instances:
 checking who sends, decoding the batch, encoding the outcomes.
@@ -13,6 +13,7 @@ from twisted.internet.defer import Deferred
 from twisted.web.iweb import IRequest
 
 from ._codec import MalformedBody, dumps, loads
+from ._deferreds import observe
 from ._errors import HttpError
 from ._pubsub_local import LocalSubscriptions
 from ._pubsub_outbox import TOKEN_HEADER
@@ -66,7 +67,9 @@ def serve_delivery(request: IRequest, local: LocalSubscriptions, location: str,
         return write_error(request, e)
     replies = local.deliver(messages, location)
     if isinstance(replies, Deferred):
-        return replies.addCallback(_write, request)
+        # The registry dropping the request (its deadline passed) must not
+        # cancel handlers halfway: a message handed over runs to the end.
+        return observe(replies.addCallback(_write, request))
     return _write(replies, request)
 
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_pubsub_hub -*-
+# -*- test-case-name: tests.test_pubsub_registry -*-
 """
 The registry's side of pub/sub: which processes subscribe to what, and
 the parallel fan-out of each published message.

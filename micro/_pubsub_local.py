@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_pubsub_local -*-
+# -*- test-case-name: tests.test_pubsub -*-
 """
 A process's own subscriptions: its handlers, and what runs them when a
 delivery arrives.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_subscribe_mark -*-
+# -*- test-case-name: tests.test_pubsub_api -*-
 """
 C{@micro.subscribe(channel)}: the pub/sub counterpart of C{@micro.service},
 for C{twistd micro-service --module}.

@@ -219,6 +219,32 @@ def test_timed_out_subscriber_shows_in_errors(cluster: MemoryCluster) -> None:
     cluster.advance(10.0)  # the slow handler finishes; nothing is left hanging
 
 
+def test_handler_runs_to_the_end_after_the_registry_gave_up(cluster: MemoryCluster) -> None:
+    """
+    A delivery the registry stopped waiting for is not cancelled: the
+    handler finishes, and the next message reaches it after that.
+    """
+    clock = cluster.clock
+    log: list[str] = []
+
+    async def handler(message: str) -> str:
+        log.append(f"start {message}")
+        await deferLater(clock, 3.0)
+        log.append(f"end {message}")
+        return message
+
+    _subscriber(cluster, "http://slow.test", "jobs", handler)
+    publisher = cluster.node(home="http://p.test")
+    first = cluster.run(publisher.publish("jobs", "one", timeout=1.0))
+    cluster.advance(1.0)
+    assert cluster.result(first)["errors"][0]["status"] == 504
+    second = cluster.run(publisher.publish("jobs", "two", timeout=10.0))
+    for _ in range(6):
+        cluster.advance(1.0)
+    assert _results(cluster.result(second)) == ["two"]
+    assert log == ["start one", "end one", "start two", "end two"]
+
+
 def test_unreachable_subscriber_shows_in_errors(cluster: MemoryCluster) -> None:
     """
     A subscriber whose process is gone but still registered is a 503 error.
