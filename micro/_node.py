@@ -234,7 +234,7 @@ class Node:
         except BaseException:
             self.forget(instance)
             if instance.port is not None:
-                await instance.port.stopListening()
+                await maybeDeferred(instance.port.stopListening)
             raise
         await self._listed(reply)
         self._log.info("serving {service} at {location}", service=handler.name, location=instance.location)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from attrs import define
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 from twisted.web.resource import IResource
@@ -103,7 +103,7 @@ class RegistryServer:
 
     async def _terminate(self) -> None:
         self.stack.hub.stop()
-        await self._port.stopListening()
+        await maybeDeferred(self._port.stopListening)
         self._site.close_connections()
         await self.stack.stop()
         self._log.info("registry at {url} stopped", url=self.url)
