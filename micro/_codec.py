@@ -72,6 +72,8 @@ def media_type(content_type: bytes | None) -> bytes:
     """
     The lower-cased media type of a Content-Type header, without parameters.
     """
+    if content_type is JSON_TYPE or content_type is BYTES_TYPE:
+        return content_type  # our own constants, on the hot path
     if not content_type:
         return b""
     return content_type.split(b";", 1)[0].strip().lower()

@@ -14,7 +14,7 @@ from typing import Any
 
 from attrs import define, frozen
 from twisted.internet.abstract import isIPAddress, isIPv6Address
-from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
 from twisted.internet.error import ConnectError, ConnectingCancelledError, ConnectionLost, DNSLookupError
 from twisted.internet.interfaces import IConsumer, IStreamClientEndpoint
@@ -31,17 +31,6 @@ from ._errors import HttpError
 from ._web import IDLE_TIMEOUT
 
 CONNECT_TIMEOUT = 5.0
-
-
-class RequestTimedOut(Exception):
-    """
-    A request got no complete reply within its timeout and was cancelled
-    (its connection dropped), whatever stage it had reached.
-    """
-
-    def __init__(self, timeout: float):
-        super().__init__(f"no reply within {timeout:g}s")
-        self.timeout = timeout
 
 
 @frozen
@@ -203,7 +192,8 @@ class CheckedPool(HTTPConnectionPool):
     When a server process dies, its idle connections are closed at once,
     but the reactor may hand one out before it reads that news; a POST
     written to it is lost, and cannot safely be resent.  Looking at the
-    socket first (as urllib3 does) shrinks that window to microseconds.
+    socket first (as urllib3 does) shrinks that window to the moment
+    between lending the connection and writing to it.
     """
 
     def getConnection(self, key: Any, endpoint: IStreamClientEndpoint) -> Deferred[Any]:
@@ -293,7 +283,7 @@ class HttpClient:
         d.addCallback(collect, limit)
         if timeout is not None:
             timer = self._reactor.callLater(timeout, d.cancel)
-            d.addBoth(_stop_or_blame, timer, timeout)
+            d.addBoth(_after_deadline, timer, timeout)
         return d
 
     def response(self, method: bytes, url: bytes, headers: Headers | None = None,
@@ -313,21 +303,24 @@ class HttpClient:
         return self._pool.closeCachedConnections()  # type: ignore[no-any-return]
 
 
-def _stop_or_blame(result: Any, timer: Any, timeout: float) -> Any:
+class RequestTimedOut(Exception):
     """
-    Cancel C{timer} if it is still pending; if it fired, whatever failure
-    the cancellation caused (C{CancelledError}, C{ConnectingCancelledError},
-    C{ResponseNeverReceived} wrapping one) is the timeout's doing.
+    No complete reply came within the request's timeout; it was cancelled.
     """
+
+
+def _after_deadline(result: Any, timer: Any, timeout: float) -> Any:
     if timer.active():
         timer.cancel()
-    elif isinstance(result, Failure):
-        return Failure(RequestTimedOut(timeout))
+    elif timer.called and isinstance(result, Failure):
+        # Cancelling surfaces as CancelledError, or wrapped in
+        # ResponseNeverReceived mid-request; either way it was the deadline.
+        return Failure(RequestTimedOut(f"no reply within {timeout:g}s"))
     return result
 
 
 def timed_out(failure: Failure) -> bool:
     """
-    Whether a request failed because its timeout (or its caller) cancelled it.
+    Whether a request failed because its timeout cancelled it.
     """
-    return failure.check(RequestTimedOut, CancelledError) is not None
+    return failure.check(RequestTimedOut) is not None

@@ -20,6 +20,7 @@ from ._caller import Caller
 from ._codec import JSON_TYPE, encode_value
 from ._errors import HttpError
 from ._http_client import HttpClient, Reply
+from ._location_probe import LocationProbe
 from ._names import check_location, check_service_name
 from ._registry_model import Registry
 from ._watch_hub import WatchHub
@@ -114,13 +115,16 @@ class RegistryCommands:
     _http: HttpClient
     token: str | None = None
     call_timeout: float = 30.0
+    verify_locations: bool = True
     _handlers: dict[str, Handler] = field(factory=dict, init=False)
     protected: set[str] = field(factory=set, init=False)
     register_types: dict[str, tuple[Handler, Handler]] = field(factory=dict, init=False)
     _caller: Caller = field(init=False)
+    _probe: LocationProbe | None = field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self._caller = Caller(self._http, RoundRobin(self._http.reactor), self.registry.locations)
+        self._probe = LocationProbe(self._http) if self.verify_locations else None
         self.add("health", self._health)
         self.add("lookup", self._lookup)
         self.add("setup", self._setup, protected=True)
@@ -194,11 +198,18 @@ class RegistryCommands:
             raise HttpError(400, f"{command} type must be one of: {kinds}; not {kind!r}")
         return handlers[which](argument)
 
-    def _register_service(self, argument: dict[str, Any]) -> dict[str, Any]:
+    def _register_service(self, argument: dict[str, Any]) -> Any:
         service = check_service_name(_required(argument, "service", "register"))
         location = check_location(_required(argument, "location", "register"))
         node = argument.get("node")
         node = None if node is None else _node_id(node)
+        known = self.registry.instance_at(location)
+        if self._probe is None or (known is not None and known.service == service):
+            return self._add_instance(service, location, node)
+        d = self._probe.verify(service, location)
+        return d.addCallback(lambda _: self._add_instance(service, location, node))
+
+    def _add_instance(self, service: str, location: str, node: str | None) -> dict[str, Any]:
         version = self.registry.register(service, location, node)
         return {"registered": location, "epoch": self.registry.epoch, "version": version}
 

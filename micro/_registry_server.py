@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from attrs import define
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 from twisted.web.resource import IResource
@@ -17,11 +17,19 @@ from ._config import Settings, listen_interface
 from ._deferreds import observe
 from ._http_client import HttpClient
 from ._names import host_text, split_url
+from ._pubsub_commands import PubSubCommands
+from ._pubsub_hub import PubSubHub
 from ._registry_app import NoRoutes, RegistryApp, RegistryResource
 from ._registry_commands import RegistryCommands
 from ._registry_model import DEFAULT_TTL, Registry
 from ._watch_hub import PER_WATCHER_SPACING, WatchHub
 from ._web import MicroSite, make_site
+
+
+class OpenRegistryRefused(RuntimeError):
+    """
+    Production mode and no token: the registry would be open to anyone.
+    """
 
 
 @define
@@ -35,17 +43,21 @@ class RegistryStack:
     commands: RegistryCommands
     http: HttpClient
     resource: IResource
+    pubsub: PubSubHub
 
     @classmethod
     def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
-              http: HttpClient | None = None, spacing_per_watcher: float = PER_WATCHER_SPACING) -> RegistryStack:
+              http: HttpClient | None = None, spacing_per_watcher: float = PER_WATCHER_SPACING,
+              verify_locations: bool = True) -> RegistryStack:
         registry = Registry(reactor, ttl=ttl)
         hub = WatchHub(registry, reactor, spacing_per_watcher=spacing_per_watcher)
         http = http or HttpClient.create(reactor)
-        commands = RegistryCommands(registry, hub, http, token=token)
+        commands = RegistryCommands(registry, hub, http, token=token, verify_locations=verify_locations)
+        pubsub = PubSubHub(registry, http, reactor, token=token)
+        PubSubCommands(pubsub).install(commands)
         app = RegistryApp(commands)
         resource = RegistryResource(app.router.resource(), NoRoutes())
-        return cls(registry, hub, commands, http, resource)
+        return cls(registry, hub, commands, http, resource, pubsub)
 
     def listening_on(self, port: int) -> None:
         """
@@ -55,6 +67,7 @@ class RegistryStack:
 
     async def stop(self) -> None:
         self.hub.stop()
+        self.pubsub.stop()
         self.registry.stop()
         await self.http.close()
 
@@ -90,7 +103,7 @@ class RegistryServer:
 
     async def _terminate(self) -> None:
         self.stack.hub.stop()
-        await self._port.stopListening()
+        await maybeDeferred(self._port.stopListening)
         self._site.close_connections()
         await self.stack.stop()
         self._log.info("registry at {url} stopped", url=self.url)
@@ -109,6 +122,9 @@ def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT
     scheme, host, port, _ = split_url(url, "registry URL")
     if token is None:
         token = settings.token
+    if settings.production and not token:
+        raise OpenRegistryRefused("MICRO_ENV=production needs a registry token (MICRO_REGISTRY_TOKEN or "
+                                  "token=...); refusing to start an open registry")
     stack = RegistryStack.build(reactor, ttl=ttl, token=token)
     site = make_site(stack.resource, reactor)
     listening = reactor.listenTCP(port if port is not None else 80, site, interface=listen_interface(host))

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from twisted.application.service import IService, Service
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 from twisted.python import usage
@@ -18,7 +18,7 @@ from twisted.python.failure import Failure
 from ._config import Settings, listen_interface
 from ._registry_model import DEFAULT_TTL
 from ._registry_server import RegistryStack
-from ._tap_helpers import positive_float, run_without_pidfile_in_foreground
+from ._tap_helpers import exit_with, positive_float, run_without_pidfile_in_foreground
 from ._web import make_site
 
 
@@ -42,6 +42,9 @@ class Options(usage.Options):
         "HTTP routes and pub/sub. Commands are JSON objects POSTed to /."
     )
     optParameters = [
+        ["token-file", None, None,
+         "File holding the registry token that state-changing commands must carry. "
+         "Default: $MICRO_REGISTRY_TOKEN. Required with MICRO_ENV=production."],
         ["listen", "l", None,
          "Endpoint to listen on, like tcp:9999:interface=127.0.0.1. Default: the port of "
          "$MICRO_REGISTRY_URL (9999), on loopback when its host is a loopback name."],
@@ -51,9 +54,27 @@ class Options(usage.Options):
     ]
 
     def postOptions(self) -> None:
+        settings = Settings.from_environ()
         if not self["listen"]:
-            self["listen"] = default_listen(Settings.from_environ())
+            self["listen"] = default_listen(settings)
+        self["token"] = settings.token
+        if self["token-file"]:
+            self["token"] = _read_token(self["token-file"])
+        if settings.production and not self["token"]:
+            exit_with("twistd micro-registry: MICRO_ENV=production needs a registry token "
+                      "(MICRO_REGISTRY_TOKEN or --token-file); refusing to start an open registry")
         run_without_pidfile_in_foreground(self)
+
+
+def _read_token(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.read().strip()
+    except OSError as e:
+        exit_with(f"twistd micro-registry: cannot read --token-file {path}: {e.strerror}")
+    if not token:
+        exit_with(f"twistd micro-registry: --token-file {path} is empty")
+    return token
 
 
 class RegistryService(Service):
@@ -92,7 +113,7 @@ class RegistryService(Service):
     async def _stop(self) -> None:
         self.stack.hub.stop()
         if self._port is not None:
-            await self._port.stopListening()
+            await maybeDeferred(self._port.stopListening)
             self._site.close_connections()
         await self.stack.stop()
 
@@ -103,7 +124,6 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     """
     if reactor is None:
         from twisted.internet import reactor
-    settings = Settings.from_environ()
-    stack = RegistryStack.build(reactor, ttl=options["ttl"], token=settings.token)
+    stack = RegistryStack.build(reactor, ttl=options["ttl"], token=options["token"])
     endpoint = serverFromString(reactor, options["listen"])
     return RegistryService(stack, endpoint, options["listen"], reactor)

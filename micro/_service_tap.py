@@ -5,6 +5,7 @@ C{twistd micro-service}: host the services of an app module.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable
 
 from twisted.application.service import IService, Service
@@ -20,6 +21,7 @@ from ._errors import HttpError
 from ._instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
 from ._loader import AppLoadError, load_app_module
 from ._node import Node
+from ._subscribe_mark import marked_subscriptions
 from ._tap_helpers import exit_with, positive_float, run_without_pidfile_in_foreground
 
 START_RETRY_DELAY = 1.0
@@ -29,13 +31,14 @@ class Options(usage.Options):
     synopsis = "--module MODULE [--registry URL] [--home URL] [--drain-timeout SECONDS]"
     longdesc = (
         "Host every function of MODULE marked with @micro.service, each at its own port "
-        "allocated by the registry, and keep them registered. SIGTERM or SIGINT unregisters "
+        "allocated by the registry, and keep them registered; subscribe those marked with "
+        "@micro.subscribe(channel). SIGTERM or SIGINT unregisters "
         "them, waits until callers stop using them, lets running calls finish, and exits. "
         "MODULE is a dotted module name, importable from the current directory, or a path "
         "to a .py file."
     )
     optParameters = [
-        ["module", "m", None, "The app module whose @micro.service functions to host (required)."],
+        ["module", "m", None, "The app module whose @micro.service (and @micro.subscribe) functions to host (required)."],
         ["registry", "r", None, "Registry URL. Default: $MICRO_REGISTRY_URL, else http://localhost:9999."],
         ["home", None, None,
          "Base URL to advertise for this process's services, like http://10.0.0.5. "
@@ -53,8 +56,10 @@ class Options(usage.Options):
         except AppLoadError as e:
             exit_with(f"twistd micro-service: {e}")
         self["services"] = marked_services(module)
-        if not self["services"]:
-            exit_with(f"twistd micro-service: module {self['module']!r} has no functions marked @micro.service")
+        self["subscriptions"] = marked_subscriptions(module)
+        if not self["services"] and not self["subscriptions"]:
+            exit_with(f"twistd micro-service: module {self['module']!r} has no functions marked "
+                      "@micro.service or @micro.subscribe")
         run_without_pidfile_in_foreground(self)
 
 
@@ -69,9 +74,11 @@ class NodeService(Service):
     _log = Logger()
 
     def __init__(self, node: Node, services: list[tuple[str, Callable[..., Any]]],
-                 drain_timeout: float, settle_timeout: float):
+                 drain_timeout: float, settle_timeout: float,
+                 subscriptions: list[tuple[str, Callable[..., Any]]] | None = None):
         self.node = node
         self._services = services
+        self._subscriptions = subscriptions or []
         self._drain_timeout = drain_timeout
         self._settle_timeout = settle_timeout
         self._starting: Deferred[None] | None = None
@@ -84,18 +91,23 @@ class NodeService(Service):
 
     async def _start_all(self) -> None:
         for name, fn in self._services:
-            attempt = 0
-            while True:
-                try:
-                    await self.node.create_service(fn, name)
-                    break
-                except HttpError as e:
-                    if e.status not in (502, 503, 504):
-                        raise
-                    if attempt % 10 == 0:
-                        self._log.warn("cannot start {service} yet ({error}); retrying", service=name, error=e)
-                    attempt += 1
-                    await deferLater(self.node.reactor, START_RETRY_DELAY)
+            await self._retrying(name, partial(self.node.create_service, fn, name))
+        for channel, fn in self._subscriptions:
+            await self._retrying(f"subscription to {channel}", partial(self.node.pubsub.subscribe, channel, fn))
+
+    async def _retrying(self, what: str, start: Callable[[], Any]) -> None:
+        attempt = 0
+        while True:
+            try:
+                await start()
+                return
+            except HttpError as e:
+                if e.status not in (502, 503, 504):
+                    raise
+                if attempt % 10 == 0:
+                    self._log.warn("cannot start {service} yet ({error}); retrying", service=what, error=e)
+                attempt += 1
+                await deferLater(self.node.reactor, START_RETRY_DELAY)
 
     def stopService(self) -> Deferred[None]:
         super().stopService()
@@ -122,4 +134,5 @@ def makeService(options: Options, reactor: Any = None) -> IService:
 
         settings = evolve(settings, **overrides)
     node = Node.create(reactor, settings)
-    return NodeService(node, options["services"], options["drain-timeout"], options["settle-timeout"])
+    return NodeService(node, options["services"], options["drain-timeout"], options["settle-timeout"],
+                       options.get("subscriptions"))

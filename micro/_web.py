@@ -16,6 +16,7 @@ from twisted.web.server import Site
 
 from ._codec import JSON_TYPE, dumps, error_body
 from ._errors import HttpError
+from ._http_limits import micro_channel_protocol
 
 _log = Logger()
 
@@ -56,16 +57,22 @@ def internal_error(failure: Failure, request: IRequest, where: str) -> bytes | N
 
 class MicroSite(Site):
     """
-    A Site without access logging (a line per call is too dear on the hot
-    path), that drops idle connections after L{IDLE_TIMEOUT} and can close
-    all of its connections when its server stops.
+    A Site tuned for micro's traffic: no access log line per request, no
+    parsing of POST bodies as HTML forms (micro never reads form fields, and
+    Twisted's content-type parsing was an eighth of an instance's CPU per
+    call), idle connections dropped after L{IDLE_TIMEOUT}, and every
+    connection closed on demand when the server stops.
     """
 
     timeOut = IDLE_TIMEOUT
     noisy = False
+    protocol = micro_channel_protocol
 
     def __init__(self, resource: Any, reactor: Any):
-        super().__init__(resource, reactor=reactor)
+        try:
+            super().__init__(resource, reactor=reactor, parsePOSTFormSubmission=False)
+        except TypeError:  # Twisted before this option always parses forms.
+            super().__init__(resource, reactor=reactor)
         self._connections: WeakSet[Any] = WeakSet()
 
     def buildProtocol(self, addr: Any) -> Any:

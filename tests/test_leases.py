@@ -159,7 +159,7 @@ def test_heartbeat_renews_and_says_when_the_node_is_unknown() -> None:
     cluster = MemoryCluster()
     stack = cluster.registry()
     commands, clock = stack.commands, cluster.clock
-    commands.run({"register": {"service": "a", "location": "http://h:1"}}, Sender())
+    stack.registry.register("a", "http://h:1")  # no node: the location is its own lease holder
     for _ in range(5):
         clock.advance(TTL * 0.9)
         reply = commands.run({"heartbeat": {"node": "http://h:1"}}, Sender())
