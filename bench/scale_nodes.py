@@ -8,17 +8,20 @@ by watching it, as real nodes do.
 MODE "full": each node is a real TableWatcher with its own ServiceTable
 (it decodes and applies every change).  MODE "thin": each node only reads
 the version out of each watch reply (stands in for nodes that have a CPU
-of their own: the registry does the same work either way).
+of their own: the registry does the same work either way).  MODE "sampled":
+every tenth node is full, the others thin; the full ones check that real
+tables end up whole.
 
-Instances are http://127.0.0.1:PORT/i/J, one port per node (nothing listens:
-the registry never calls them).  Instance J of node N belongs to service
-"svc-K", K = (N * INSTANCES + J) % SERVICES.
+Instance J of node N is at http://127.0.0.1:PORT/N/J, PORT being one port
+this process listens on for all of them: it answers the registry's check
+of each location (GET /N/J/_micro/health) and nothing else.  Instance J of
+node N belongs to service "svc-K", K = (N * INSTANCES + J) % SERVICES.
 
 Talks JSON lines with its parent (stdin / stdout):
 
-    -> {"ready": t}                every node has loaded the table once
+    -> {"ready": t, "port": p}     every node has loaded the table once
     <- go                          register every instance
-    -> {"registered": t, "count": n}
+    -> {"registered": t, "count": n, "retries": r}   (or {"error": why})
     <- sync V                      report when every node holds version V
     -> {"synced": t, "instances": n}   (n: instances in one node's table)
     <- quit
@@ -39,13 +42,16 @@ from attrs import define, field  # noqa: E402
 from twisted.internet import stdio, task  # noqa: E402
 from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults, succeed  # noqa: E402
 from twisted.protocols.basic import LineReceiver  # noqa: E402
+from twisted.web.resource import Resource  # noqa: E402
 
 from micro._balancer import RoundRobin  # noqa: E402
 from micro._codec import dumps  # noqa: E402
+from micro._errors import HttpError  # noqa: E402
 from micro._http_client import HttpClient  # noqa: E402
 from micro._registry_client import RegistryClient  # noqa: E402
 from micro._table import ServiceTable  # noqa: E402
 from micro._table_watcher import TableWatcher  # noqa: E402
+from micro._web import make_site  # noqa: E402
 
 REGISTER_CONCURRENCY = 32
 _VERSION = re.compile(rb'"epoch":"([0-9a-f]*)","version":(\d+)')
@@ -95,6 +101,23 @@ class ThinNode:
         return d
 
 
+class Health(Resource):
+    """
+    C{GET /N/J/_micro/health}: instance J of node N says which service it is.
+    """
+
+    isLeaf = True
+
+    def __init__(self, service_of: Callable[[int, int], str]):
+        super().__init__()
+        self._service_of = service_of
+
+    def render_GET(self, request: Any) -> bytes:
+        _, node, index, *_ = request.path.split(b"/")
+        request.setHeader(b"content-type", b"application/json")
+        return dumps({"micro": True, "service": self._service_of(int(node), int(index))})
+
+
 class Nodes(LineReceiver):
     """
     The nodes of this process, driven by the parent's lines.
@@ -109,16 +132,22 @@ class Nodes(LineReceiver):
         self.http = HttpClient.create(reactor, max_per_host=self.count + 2 * REGISTER_CONCURRENCY)
         self.registry = RegistryClient(self.http, url, timeout=120)
         self.mode = mode
+        self.retries = 0
         self.nodes: list[Any] = []
         self.done: Deferred[None] = Deferred()
+        site = make_site(Health(self.service_of), reactor)
+        self.port = reactor.listenTCP(0, site, interface="127.0.0.1").getHost().port
 
     def node_id(self, n: int) -> str:
         return f"bench-node-{n}"
 
+    def service_of(self, n: int, j: int) -> str:
+        return f"svc-{(n * self.per_node + j) % self.services}"
+
     def start(self) -> None:
         loaded = []
         for n in range(self.first, self.first + self.count):
-            if self.mode == "full":
+            if self.mode == "full" or (self.mode == "sampled" and n % 10 == 0):
                 table = ServiceTable()
                 watcher = TableWatcher(self.registry, self.node_id(n), table, RoundRobin(self.reactor),
                                        self.reactor, lambda: succeed(None))
@@ -130,27 +159,46 @@ class Nodes(LineReceiver):
                 Deferred.fromCoroutine(node.run())
                 self.nodes.append((node, node))
                 loaded.append(node.wait_for(0))
-        gatherResults(loaded).addCallback(lambda _: emit({"ready": time.time()}))
+        gatherResults(loaded).addCallback(lambda _: emit({"ready": time.time(), "port": self.port}))
+
+    async def register(self, service: str, location: str, node: str) -> None:
+        """
+        Register one instance; on a 5xx try again a second later, as
+        C{twistd micro-service} does (the registry may not have been able
+        to check the location in time, this process being busy).
+        """
+        for attempt in range(10):
+            try:
+                await self.registry.register(service, location, node)
+                return
+            except HttpError as e:
+                if e.status < 500 or attempt == 9:
+                    raise
+                self.retries += 1
+                await task.deferLater(self.reactor, 1.0)
 
     async def register_all(self) -> None:
         gate = DeferredSemaphore(REGISTER_CONCURRENCY)
         work = []
         for n in range(self.first, self.first + self.count):
-            port = 20000 + n % 40000
             for j in range(self.per_node):
-                service = f"svc-{(n * self.per_node + j) % self.services}"
-                location = f"http://127.0.0.1:{port}/i/{j}"
-                work.append(gate.run(self.registry.register, service, location, self.node_id(n)))
-        await gatherResults(work)
-        emit({"registered": time.time(), "count": len(work)})
+                location = f"http://127.0.0.1:{self.port}/{n}/{j}"
+                work.append(gate.run(lambda *a: Deferred.fromCoroutine(self.register(*a)),
+                                     self.service_of(n, j), location, self.node_id(n)))
+        try:
+            await gatherResults(work, consumeErrors=True)
+        except Exception as e:
+            emit({"error": f"registering failed: {getattr(e, 'subFailure', e)}"})
+            return
+        emit({"registered": time.time(), "count": len(work), "retries": self.retries})
 
     def sync(self, version: int) -> None:
         waits = [table.wait_for(version) for _, table in self.nodes]
 
         def synced(_: object) -> None:
-            table = self.nodes[0][1]
-            count = sum(len(table.locations(s)) for s in table.snapshot()) if self.mode == "full" else None
-            emit({"synced": time.time(), "instances": count})
+            tables = [table for _, table in self.nodes if isinstance(table, ServiceTable)]
+            counts = {sum(len(table.locations(s)) for s in table.snapshot()) for table in tables}
+            emit({"synced": time.time(), "instances": sorted(counts)})
         gatherResults(waits).addCallback(synced)
 
     def lineReceived(self, line: bytes) -> None:

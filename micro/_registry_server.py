@@ -25,6 +25,11 @@ from ._registry_model import DEFAULT_TTL, Registry
 from ._watch_hub import PER_WATCHER_SPACING, WatchHub
 from ._web import MicroSite, make_site
 
+# Connections the kernel may hold for the registry before it accepts them.
+# Twisted's default (50) drops the connections of a restarted registry's
+# nodes when thousands come back at once; the kernel caps it (somaxconn).
+LISTEN_BACKLOG = 4096
+
 
 class OpenRegistryRefused(RuntimeError):
     """
@@ -127,7 +132,8 @@ def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT
                                   "token=...); refusing to start an open registry")
     stack = RegistryStack.build(reactor, ttl=ttl, token=token)
     site = make_site(stack.resource, reactor)
-    listening = reactor.listenTCP(port if port is not None else 80, site, interface=listen_interface(host))
+    listening = reactor.listenTCP(port if port is not None else 80, site, backlog=LISTEN_BACKLOG,
+                                  interface=listen_interface(host))
     actual = listening.getHost().port
     stack.listening_on(actual)
     server_url = f"{scheme}://{host_text(host)}:{actual}"

@@ -17,9 +17,19 @@ from twisted.python.failure import Failure
 
 from ._config import Settings, listen_interface
 from ._registry_model import DEFAULT_TTL
-from ._registry_server import RegistryStack
+from ._registry_server import LISTEN_BACKLOG, RegistryStack
 from ._tap_helpers import exit_with, positive_float, run_without_pidfile_in_foreground
 from ._web import make_site
+
+
+def with_backlog(description: str) -> str:
+    """
+    A TCP endpoint description with a deep listen backlog, unless it names
+    one itself.
+    """
+    if description.split(":", 1)[0] in ("tcp", "tcp6") and "backlog=" not in description:
+        return f"{description}:backlog={LISTEN_BACKLOG}"
+    return description
 
 
 def default_listen(settings: Settings) -> str:
@@ -125,5 +135,5 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     if reactor is None:
         from twisted.internet import reactor
     stack = RegistryStack.build(reactor, ttl=options["ttl"], token=options["token"])
-    endpoint = serverFromString(reactor, options["listen"])
+    endpoint = serverFromString(reactor, with_backlog(options["listen"]))
     return RegistryService(stack, endpoint, options["listen"], reactor)

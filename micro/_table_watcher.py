@@ -5,6 +5,7 @@ Keeping a node's L{ServiceTable} current by watching the registry.
 
 from __future__ import annotations
 
+import random
 from typing import Any, Callable
 
 from attrs import define, field
@@ -18,7 +19,10 @@ from ._table import ServiceTable
 
 # Seconds to wait before watching again after the registry failed to answer:
 # short, so that a restarted registry gets its table back within a beat.
+# Each wait is stretched by a random 0 to 50%, so that thousands of nodes
+# do not come back to a restarted registry in the same instant.
 RETRY_DELAYS = (0.1, 0.25, 0.5, 1.0)
+RETRY_JITTER = 0.5
 
 # Seconds a watch may take beyond the registry's hold before the node gives
 # up on it.  Generous: giving up drops the connection, which the registry
@@ -46,6 +50,7 @@ class TableWatcher:
     _balancer: RoundRobin
     _clock: Any
     _rejoin: Callable[[], Deferred[None]]
+    _random: Callable[[], float] = random.random
     _running: bool = field(default=False, init=False)
     _must_rejoin: bool = field(default=False, init=False)
     _timeout: float = field(default=WATCH_TIMEOUT, init=False)
@@ -103,7 +108,7 @@ class TableWatcher:
                 if failures == 0 or failures % 20 == 0:
                     what = "registering again" if self._must_rejoin else "watching the registry"
                     self._log.warn("{what} failed ({count}x): {error}", what=what, count=failures + 1, error=e)
-                delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
+                delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)] * (1 + RETRY_JITTER * self._random())
                 failures += 1
                 self._current = deferLater(self._clock, delay)
                 try:

@@ -16,6 +16,10 @@ node asks again at once.  So:
 
 Under churn, answers are spaced at least C{flush_interval} apart so that a
 burst of registrations costs a few batched answers per node, not one each.
+The spacing follows what broadcasts cost on this machine: several times
+the time the last one took, since every answered node at once sends its
+next watch, which costs the registry more than the answer did.  A change
+after a quiet spell goes out at once.
 """
 
 from __future__ import annotations
@@ -33,6 +37,15 @@ from ._registry_model import Registry
 # take: answering 1,000 nodes costs about 0.1 s, so batches are spaced by
 # that much, keeping the registry free for other work during churn.
 PER_WATCHER_SPACING = 0.0001
+
+# Broadcasts under churn are spaced by this many times what the last one
+# took, keeping them to a bounded share of the registry's time (answers,
+# plus the watches they bring back), so that registrations and calls keep
+# flowing while 10,000 instances come and go.
+BROADCAST_SPACING = 20.0
+
+# Watches answered per reactor turn during a broadcast.
+FLUSH_BATCH = 500
 
 # The longest a watch is held: half the lease by default, but never so long
 # that a proxy or a node's own timeout would give up on it first.
@@ -72,6 +85,8 @@ class WatchHub:
     _pending: dict[str, _Watch] = field(factory=dict, init=False)
     _flush_call: Any = field(default=None, init=False)
     _last_flush: float = field(default=float("-inf"), init=False)
+    _flush_cost: float = field(default=0.0, init=False)
+    _again: bool = field(default=False, init=False)
     _replies: dict[tuple[Any, ...], bytes] = field(factory=dict, init=False)
     _settles: list[_Settle] = field(factory=list, init=False)
 
@@ -87,7 +102,8 @@ class WatchHub:
 
     @property
     def flush_interval(self) -> float:
-        return max(self.min_interval, len(self._pending) * self.spacing_per_watcher)
+        return max(self.min_interval, len(self._pending) * self.spacing_per_watcher,
+                   BROADCAST_SPACING * self._flush_cost)
 
     def watching(self) -> int:
         return len(self._pending)
@@ -175,18 +191,38 @@ class WatchHub:
 
     def _schedule_flush(self) -> None:
         if self._flush_call is not None:
+            self._again = True
             return
         now = self._clock.seconds()
         delay = max(0.0, self._last_flush + self.flush_interval - now)
         self._flush_call = self._clock.callLater(delay, self._flush)
 
     def _flush(self) -> None:
-        self._flush_call = None
-        self._last_flush = self._clock.seconds()
         current = self._registry.version
         behind = [w for w in self._pending.values() if w.version < current]
-        for watch in behind:
+        self._last_flush = self._clock.seconds()
+        self._flush_cost = 0.0
+        self._again = False
+        self._answer_some(behind, 0)
+
+    def _answer_some(self, behind: list[_Watch], start: int) -> None:
+        """
+        Answer C{FLUSH_BATCH} watches from C{start}, and the rest on later
+        reactor turns: the registry keeps answering other requests (and
+        reading the replies of its location checks) during a broadcast to
+        10,000 nodes.
+        """
+        began = self._clock.seconds()
+        end = start + FLUSH_BATCH
+        for watch in behind[start:end]:
             self._answer(watch)
+        self._flush_cost += self._clock.seconds() - began
+        if end < len(behind):
+            self._flush_call = self._clock.callLater(0, self._answer_some, behind, end)
+            return
+        self._flush_call = None
+        if self._again:
+            self._schedule_flush()
 
     def _answer(self, watch: _Watch) -> None:
         if self._pending.get(watch.node) is watch:

@@ -28,6 +28,7 @@ class SilentAgent:
     after that many seconds of C{clock}.
 
     @ivar requests: The URL of every request, in order.
+    @ivar times: When each request was made, by C{clock} (if given).
     @ivar cancelled: The URL of every request that was cancelled.
     """
 
@@ -36,9 +37,12 @@ class SilentAgent:
     refuse_after: dict[bytes, float] = field(factory=dict)
     requests: list[bytes] = field(factory=list)
     cancelled: list[bytes] = field(factory=list)
+    times: list[float] = field(factory=list)
 
     def request(self, method: bytes, uri: bytes, headers: Any = None, bodyProducer: Any = None) -> Deferred[Any]:
         self.requests.append(uri)
+        if self.clock is not None:
+            self.times.append(self.clock.seconds())
         if uri in self.refuse_after:
             d: Deferred[Any] = Deferred()
             self.clock.callLater(self.refuse_after[uri], d.errback, ConnectionRefusedError(uri.decode()))

@@ -7,13 +7,14 @@ network).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from twisted.internet.task import Clock
 
 from micro._registry_commands import Sender
 from micro._registry_model import Registry
-from micro._watch_hub import MAX_HOLD, WatchHub
+from micro._watch_hub import BROADCAST_SPACING, FLUSH_BATCH, MAX_HOLD, WatchHub
 from micro.testing import MemoryCluster
 from tests._helpers import fired
 
@@ -208,3 +209,63 @@ def test_settle_gives_up_at_its_deadline_and_counts_the_laggards() -> None:
     assert not settled.called
     clock.advance(0.01)
     assert fired(settled) == {"settled": False, "lagging": 1}
+
+
+def _costly_answers(clock: Clock, d: Any, cost: float) -> None:
+    """
+    Make answering the watch C{d} take C{cost} seconds of C{clock}.
+    """
+    def spend(result: object) -> object:
+        clock.rightNow += cost
+        return result
+    d.addCallback(spend)
+
+
+def test_broadcasts_under_churn_are_spaced_by_what_they_cost() -> None:
+    """
+    Right after a broadcast that took c seconds, the next change waits
+    BROADCAST_SPACING * c before going out; after a quiet spell it goes out
+    at once.
+    """
+    clock = Clock()
+    registry, hub = _hub(clock, ttl=100)
+    for node in ("n1", "n2"):
+        hub.watch(node, "", -1)
+        _costly_answers(clock, hub.watch(node, registry.epoch, registry.version), 0.01)
+    registry.register("a", "http://h:1", "n1")
+    clock.advance(0)
+    assert hub.watching() == 0
+    spacing = BROADCAST_SPACING * 0.02
+    watches = [hub.watch(node, registry.epoch, registry.version) for node in ("n1", "n2")]
+    registry.register("a", "http://h:2", "n1")
+    clock.advance(spacing - 0.02 - 0.001)
+    assert not any(d.called for d in watches)
+    clock.advance(0.001)
+    assert all(d.called for d in watches)
+    watches = [hub.watch(node, registry.epoch, registry.version) for node in ("n1", "n2")]
+    clock.advance(spacing)
+    registry.register("a", "http://h:3", "n1")
+    clock.advance(0)
+    assert all(d.called for d in watches)
+
+
+def test_a_broadcast_to_many_nodes_yields_between_batches() -> None:
+    """
+    A change for more than FLUSH_BATCH waiting nodes is answered in batches
+    on separate reactor turns, so the registry keeps serving meanwhile, and
+    every node gets it.
+    """
+    clock = Clock()
+    registry, hub = _hub(clock, ttl=100)
+    count = FLUSH_BATCH * 2 + 7
+    for n in range(count):
+        hub.watch(f"n{n}", "", -1)
+    watches = [hub.watch(f"n{n}", registry.epoch, registry.version) for n in range(count)]
+    registry.register("a", "http://h:1", "n0")
+    turns = []
+    while clock.calls and clock.calls[0].getTime() <= clock.seconds():
+        call = clock.calls.pop(0)
+        call.func(*call.args, **call.kw)
+        turns.append(sum(1 for d in watches if d.called))
+    assert turns == [FLUSH_BATCH, 2 * FLUSH_BATCH, count]
+    assert all(json.loads(fired(d))["changes"] == [["+", "a", "http://h:1"]] for d in watches)
