@@ -6,14 +6,16 @@ routes HTTP requests to them and fans out pub/sub messages; services call
 each other directly by name.  See README.rst.
 """
 
-from ._api import call_service, create_service, default_node, http_request, registry_server, run
+from ._api import call_service, create_route, create_service, default_node, http_request, registry_server, run
 from ._context import Context
-from ._decorators import service
+from ._decorators import route, service
 from ._errors import HttpError
 from ._instance import ServiceInstance
 from ._node import Node
+from ._node_routes import Route
 from ._registry_server import RegistryServer
 from ._request_info import RequestInfo
+from ._response import Response
 
 __version__ = "0.1.0"
 
@@ -23,12 +25,16 @@ __all__ = [
     "Node",
     "RegistryServer",
     "RequestInfo",
+    "Response",
+    "Route",
     "ServiceInstance",
     "call_service",
+    "create_route",
     "create_service",
     "default_node",
     "http_request",
     "registry_server",
+    "route",
     "run",
     "service",
 ]

@@ -62,6 +62,23 @@ class ServiceInstance:
     def in_flight(self) -> int:
         return self._in_flight
 
+    @property
+    def node(self) -> Node:
+        return self._node
+
+    def request_started(self) -> None:
+        """
+        Count a request that L{terminate} must let finish (route traffic).
+        """
+        self._in_flight += 1
+
+    def request_finished(self, result: Any = None) -> Any:
+        """
+        A request counted by L{request_started} is done; passes C{result} on.
+        """
+        self._finished()
+        return result
+
     # -- serving ----------------------------------------------------------
 
     def serve_call(self, request: IRequest) -> bytes | int:

@@ -3,7 +3,8 @@
 The HTTP face of a service instance.
 
 C{POST /} is a call; C{/_micro/...} belongs to the framework (health, for
-the registry's probes); anything else is route traffic.
+the registry's probes); anything else is route traffic, and so is every
+request the registry marks as such with C{x-micro-route}.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from ._errors import HttpError
 from ._instance import ServiceInstance
+from ._route_serving import serve_route
 from ._web import write_error, write_json
 
 ROUTE_HEADER = b"x-micro-route"
@@ -71,9 +73,9 @@ class InstanceResource(Resource):
 
     def render(self, request: IRequest) -> Any:
         path = request.path
-        if request.method == b"POST" and path == b"/" and not request.requestHeaders.hasHeader(ROUTE_HEADER):
+        routed = request.requestHeaders.hasHeader(ROUTE_HEADER)
+        if request.method == b"POST" and path == b"/" and not routed:
             return self._instance.serve_call(request)
-        if path.startswith(FRAMEWORK_PREFIX):
+        if path.startswith(FRAMEWORK_PREFIX) and not routed:
             return self._framework.render(request)
-        return write_error(request, HttpError(
-            404, f"service {self._instance.name!r} takes calls as POST /; no route reaches {path.decode('utf-8', 'replace')}"))
+        return serve_route(self._instance, request, request.getHeader(ROUTE_HEADER))

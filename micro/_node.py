@@ -32,6 +32,7 @@ from ._http_client import HttpClient
 from ._instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT, ServiceInstance
 from ._instance_resource import InstanceResource
 from ._names import check_service_name
+from ._node_routes import Route, routes_of
 from ._registry_client import RegistryClient
 from ._replies import decode_reply
 from ._table import ServiceTable
@@ -257,6 +258,14 @@ class Node:
         if not await wait_at_most(self.reactor, self.table.wait_for(reply["version"]), LISTED_TIMEOUT):
             self._log.warn("table did not show version {version} within {timeout}s",
                            version=reply["version"], timeout=LISTED_TIMEOUT)
+
+    async def create_route(self, path: str, target: Callable[..., Any] | str, data_type: str = "dynamic") -> Route:
+        """
+        Route HTTP requests on C{path} at the registry to a service: the one
+        C{target} names, or one made of the function C{target}.  See
+        L{micro._node_routes.NodeRoutes.create}.
+        """
+        return await routes_of(self).create(path, target, data_type)
 
     def instances(self) -> list[ServiceInstance]:
         return list(self._instances.values())

@@ -13,8 +13,10 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
+from zope.interface import implementer
 
 from ._codec import MalformedBody, loads
+from ._early_request import IBodyReceiver, IStreamingResource
 from ._errors import HttpError
 from ._registry_commands import TOKEN_HEADER, RawReply, RegistryCommands, Sender
 from ._web import internal_error, write_error, write_json
@@ -58,6 +60,7 @@ def _failed(failure: Failure, request: IRequest) -> bytes | None:
     return internal_error(failure, request, "the registry")
 
 
+@implementer(IStreamingResource)
 class RegistryResource(Resource):
     """
     Send C{POST /} to the command app and every other request to C{routes}.
@@ -77,6 +80,17 @@ class RegistryResource(Resource):
         if request.method == b"POST" and request.path == b"/":
             return self._commands.render(request)
         return self._routes.render(request)
+
+    def receive_body(self, request: IRequest, method: bytes, uri: bytes, length: int | None) -> IBodyReceiver | None:
+        """
+        Let the routes stream the bodies of route traffic; commands are
+        read whole.
+        """
+        if method == b"POST" and uri.split(b"?", 1)[0] == b"/":
+            return None
+        if IStreamingResource.providedBy(self._routes):
+            return self._routes.receive_body(request, method, uri, length)  # type: ignore[no-any-return]
+        return None
 
 
 class NoRoutes(Resource):

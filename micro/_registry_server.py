@@ -17,9 +17,10 @@ from ._config import Settings, listen_interface
 from ._deferreds import observe
 from ._http_client import HttpClient
 from ._names import host_text, split_url
-from ._registry_app import NoRoutes, RegistryApp, RegistryResource
+from ._registry_app import RegistryApp, RegistryResource
 from ._registry_commands import RegistryCommands
 from ._registry_model import DEFAULT_TTL, Registry
+from ._registry_routes import RegistryRoutes
 from ._watch_hub import PER_WATCHER_SPACING, WatchHub
 from ._web import MicroSite, make_site
 
@@ -41,18 +42,20 @@ class RegistryStack:
     commands: RegistryCommands
     http: HttpClient
     resource: IResource
+    routes: RegistryRoutes | None = None
 
     @classmethod
     def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
               http: HttpClient | None = None, spacing_per_watcher: float = PER_WATCHER_SPACING,
-              verify_locations: bool = True) -> RegistryStack:
+              verify_locations: bool = True, development: bool = False) -> RegistryStack:
         registry = Registry(reactor, ttl=ttl)
         hub = WatchHub(registry, reactor, spacing_per_watcher=spacing_per_watcher)
         http = http or HttpClient.create(reactor)
         commands = RegistryCommands(registry, hub, http, token=token, verify_locations=verify_locations)
         app = RegistryApp(commands)
-        resource = RegistryResource(app.router.resource(), NoRoutes())
-        return cls(registry, hub, commands, http, resource)
+        routes = RegistryRoutes.install(commands, http, reactor, development=development)
+        resource = RegistryResource(app.router.resource(), routes.resource())
+        return cls(registry, hub, commands, http, resource, routes)
 
     def listening_on(self, port: int) -> None:
         """
@@ -119,7 +122,7 @@ def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT
     if settings.production and not token:
         raise OpenRegistryRefused("MICRO_ENV=production needs a registry token (MICRO_REGISTRY_TOKEN or "
                                   "token=...); refusing to start an open registry")
-    stack = RegistryStack.build(reactor, ttl=ttl, token=token)
+    stack = RegistryStack.build(reactor, ttl=ttl, token=token, development=settings.development)
     site = make_site(stack.resource, reactor)
     listening = reactor.listenTCP(port if port is not None else 80, site, interface=listen_interface(host))
     actual = listening.getHost().port

@@ -124,6 +124,7 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     """
     if reactor is None:
         from twisted.internet import reactor
-    stack = RegistryStack.build(reactor, ttl=options["ttl"], token=options["token"])
+    stack = RegistryStack.build(reactor, ttl=options["ttl"], token=options["token"],
+                                development=Settings.from_environ().development)
     endpoint = serverFromString(reactor, options["listen"])
     return RegistryService(stack, endpoint, options["listen"], reactor)

@@ -15,11 +15,12 @@ from twisted.python import usage
 
 from ._api import use_node
 from ._config import Settings
-from ._decorators import marked_services
+from ._decorators import marked_routes, marked_services
 from ._errors import HttpError
 from ._instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
 from ._loader import AppLoadError, load_app_module
 from ._node import Node
+from ._node_routes import declare_routes
 from ._tap_helpers import exit_with, positive_float, run_without_pidfile_in_foreground
 
 START_RETRY_DELAY = 1.0
@@ -53,6 +54,7 @@ class Options(usage.Options):
         except AppLoadError as e:
             exit_with(f"twistd micro-service: {e}")
         self["services"] = marked_services(module)
+        self["routes"] = marked_routes(module)
         if not self["services"]:
             exit_with(f"twistd micro-service: module {self['module']!r} has no functions marked @micro.service")
         run_without_pidfile_in_foreground(self)
@@ -69,9 +71,10 @@ class NodeService(Service):
     _log = Logger()
 
     def __init__(self, node: Node, services: list[tuple[str, Callable[..., Any]]],
-                 drain_timeout: float, settle_timeout: float):
+                 drain_timeout: float, settle_timeout: float, routes: list[tuple[str, str, str]] | None = None):
         self.node = node
         self._services = services
+        self._routes = routes or []
         self._drain_timeout = drain_timeout
         self._settle_timeout = settle_timeout
         self._starting: Deferred[None] | None = None
@@ -96,6 +99,7 @@ class NodeService(Service):
                         self._log.warn("cannot start {service} yet ({error}); retrying", service=name, error=e)
                     attempt += 1
                     await deferLater(self.node.reactor, START_RETRY_DELAY)
+        await declare_routes(self.node, self._routes, START_RETRY_DELAY)
 
     def stopService(self) -> Deferred[None]:
         super().stopService()
@@ -122,4 +126,5 @@ def makeService(options: Options, reactor: Any = None) -> IService:
 
         settings = evolve(settings, **overrides)
     node = Node.create(reactor, settings)
-    return NodeService(node, options["services"], options["drain-timeout"], options["settle-timeout"])
+    return NodeService(node, options["services"], options["drain-timeout"], options["settle-timeout"],
+                       options.get("routes"))
