@@ -101,7 +101,8 @@ class NodeRoutes:
         """
         Declare a route to the service C{target} names, or to a service made
         of the function C{target}: hosted here, unless a service of its name
-        is already registered, which the route then leads to.
+        is already registered, which the route then leads to.  A lambda's
+        service is named after the path (C{route-api-users}).
         """
         check_route_path(path)
         check_data_type(data_type)
@@ -109,7 +110,7 @@ class NodeRoutes:
         if isinstance(target, str):
             service = check_service_name(target)
         elif callable(target):
-            service = ServiceHandler.wrap(target, service_name_for(target, path)).name
+            service = await self._service_for(target, path)
             if await self._exists(service):
                 self._log.info("route {path} leads to the registered service {service}", path=path, service=service)
             else:
@@ -123,6 +124,27 @@ class NodeRoutes:
                 await created.terminate()
             raise
         return Route(path, service, data_type, created, self)
+
+    async def _service_for(self, fn: Callable[..., Any], path: str) -> str:
+        """
+        The service name for a route's function.  A name this node already
+        hosts with other code is taken: a lambda gets the next free name
+        made from the path, a named function is refused.
+        """
+        name = ServiceHandler.wrap(fn, service_name_for(fn, path)).name
+        if not self._hosted_elsewise(name, fn):
+            return name
+        if name == getattr(fn, "__name__", None):
+            raise HttpError(409, f"service {name!r} is already hosted here with other code; "
+                                 "route to it by name, or give this function another name")
+        for n in itertools.count(2):
+            candidate = f"{name[:120]}-{n}"
+            if not self._hosted_elsewise(candidate, fn):
+                return candidate
+        raise AssertionError("unreachable")
+
+    def _hosted_elsewise(self, name: str, fn: Callable[..., Any]) -> bool:
+        return any(i.name == name and i.handler.fn is not fn for i in self._node.instances())
 
     async def _exists(self, service: str) -> bool:
         if any(i.name == service and not i.draining for i in self._node.instances()):

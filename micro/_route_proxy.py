@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from attrs import define, field
-from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http_headers import Headers
@@ -152,6 +152,7 @@ class RouteExchange:
     _rendered: bool = field(default=False, init=False)
     _gone: bool = field(default=False, init=False)
     _timer: Any = field(default=None, init=False)
+    _timed_out: bool = field(default=False, init=False)
     _relay: ResponseRelay | None = field(default=None, init=False)
 
     _log = Logger()
@@ -188,8 +189,7 @@ class RouteExchange:
         self._stop_timer()
         if self._body is not None:
             self._body.fail(reason)
-        if self._pending is not None and not self._pending.called:
-            self._pending.cancel()
+        self._cancel_pending()
         if self._relay is not None:
             self._relay.client_gone()
 
@@ -206,8 +206,7 @@ class RouteExchange:
     def _failed(self, failure: Failure, location: str) -> None:
         if self._gone:
             return
-        timed_out = failure.check(CancelledError) is not None
-        if not timed_out and not_sent(failure) and not (self._body is not None and self._body.started):
+        if not self._timed_out and not_sent(failure) and not (self._body is not None and self._body.started):
             self._upstream.balancer.suspect(location)
             following = self._upstream.balancer.pick(
                 self._service, self._upstream.locations(self._service), exclude=self._tried)
@@ -217,12 +216,19 @@ class RouteExchange:
                 self._send(following)
                 return
         self._stop_timer()
-        self._outcome = _as_error(failure, self._service, location, len(self._tried), self._upstream.timeout)
+        self._outcome = _as_error(failure, self._service, location, len(self._tried),
+                                  self._upstream.timeout if self._timed_out else None)
         self._deliver()
 
     def _time_out(self) -> None:
         self._timer = None
-        if self._pending is not None and not self._pending.called:
+        self._timed_out = True
+        self._cancel_pending()
+
+    def _cancel_pending(self) -> None:
+        # Not "if not called": while the request is under way the Deferred
+        # has "fired" with the Deferred it waits on, and cancel() passes on.
+        if self._pending is not None and self._outcome is None:
             self._pending.cancel()
 
     def _stop_timer(self) -> None:
@@ -244,9 +250,12 @@ class RouteExchange:
         outcome.deliverBody(self._relay)
 
 
-def _as_error(failure: Failure, service: str, location: str, tries: int, timeout: float) -> HttpError:
+def _as_error(failure: Failure, service: str, location: str, tries: int, timeout: float | None) -> HttpError:
+    """
+    The error for a request that got no reply; C{timeout} is set if it ran out.
+    """
     left = "" if tries == 1 else f" (tried {tries} instances)"
-    if failure.check(CancelledError):
+    if timeout is not None:
         return HttpError(504, f"route to {service!r}: no reply from {location} within {timeout:g}s")
     if not_sent(failure):
         return HttpError(503, f"route to {service!r}: {location} is unreachable{left}")
