@@ -194,8 +194,9 @@ def test_unreachable_instance_is_skipped(cluster: MemoryCluster) -> None:
     """
     node = cluster.node()
     cluster.result(node.create_route("/echo", echo))
-    command(cluster, {"register": {"type": "service", "service": "echo", "location": "http://gone.test:1",
-                                   "node": node.id}})
+    dead = cluster.result(node.create_service(echo))
+    assert dead.port is not None
+    cluster.result(dead.port.stopListening())  # gone, but still registered
     replies = [fetch(cluster, b"POST", "/echo", b'{"n": %d}' % n) for n in range(4)]
     assert [r.code for r in replies] == [200] * 4
     assert [loads(r.body)["payload"] for r in replies] == [{"n": n} for n in range(4)]

@@ -1,21 +1,18 @@
 """
 HTTP routes through a registry on a real socket: the seed's examples,
-methods, matching, removal, failures and a registry restart.
+methods, matching, removal and failures.
 """
 
 from __future__ import annotations
 
-import socket
 from typing import Any, AsyncIterator
 
 import pytest
 import pytest_twisted
-from twisted.internet.task import deferLater
 
 from micro import HttpError
 from micro._codec import dumps, loads
 from micro._http_client import HttpClient, Reply
-from micro._registry_server import start_registry
 
 pytestmark = pytest.mark.integration
 
@@ -160,28 +157,9 @@ async def test_dead_instance_is_skipped(live, client) -> None:  # type: ignore[n
     """
     node = live.node()
     await node.create_route("/echo", echo)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    await node.registry.register("echo", dead, node.id)
+    dead = await node.create_service(echo)
+    assert dead.port is not None
+    await dead.port.stopListening()  # gone, but still registered
+    dead.port = None  # so that terminate() does not stop it a second time
     statuses = [(await get(client, live.registry.url + "/echo?n=%d" % n))[0] for n in range(4)]
     assert statuses == [200] * 4
-
-
-@pytest_twisted.ensureDeferred
-async def test_routes_come_back_after_a_registry_restart(live, client) -> None:  # type: ignore[no-untyped-def]
-    """
-    After the registry restarts on the same port, the node registers its routes again by itself.
-    """
-    from twisted.internet import reactor
-
-    await live.node().create_route("/api/users", usersService)
-    url = live.registry.url
-    await live.registry.terminate()
-    live.registry = start_registry(reactor, url)
-    for _ in range(100):
-        status, _ = await get(client, url + "/api/users")
-        if status == 200:
-            break
-        await deferLater(reactor, 0.05)
-    assert await get(client, url + "/api/users") == (200, {"users": ["Alice", "Bob"]})

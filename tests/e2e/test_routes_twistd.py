@@ -1,7 +1,8 @@
 """
-End to end: 50 MiB up and 50 MiB down through a route of a twistd
-registry, to a route declared with @micro.route in a twistd service
-process, while the registry's memory is watched from /proc.
+End to end: routes declared with @micro.route in a twistd service
+process, through a twistd registry: 50 MiB each way while the registry's
+memory is watched from /proc, and routes that come back after the
+registry is killed and started again.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Iterator
@@ -116,3 +118,41 @@ def test_fifty_mebibytes_stream_both_ways_without_growing_the_registry(processes
 
     growth = _status(registry.pid, "VmHWM") - before
     assert growth < ALLOWED_GROWTH, f"registry peak RSS grew by {growth / 2**20:.1f} MiB"
+
+
+GREETER = """
+import micro
+
+
+@micro.route("/api/hello")
+def hello(payload):
+    return {"message": "Hello, " + payload.get("name", "World")}
+"""
+
+
+def _hello(url: str) -> tuple[int, object]:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", int(url.rsplit(":", 1)[1]), timeout=5)
+        connection.request("GET", "/api/hello?name=Ann")
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_routes_come_back_after_the_registry_is_killed_and_restarted(processes: Processes) -> None:
+    """
+    After the registry process dies and a new one starts on its port, the
+    service process declares its route again by itself, within seconds.
+    """
+    (processes.workdir / "greeter_app.py").write_text(GREETER)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    registry = processes.registry(port)
+    processes.service("greeter_app", url)
+    wait_until(lambda: _hello(url) == (200, {"message": "Hello, Ann"}), what="route before the restart")
+
+    registry.signal(signal.SIGKILL)
+    registry.wait(10)
+    processes.registry(port)
+    wait_until(lambda: _hello(url) == (200, {"message": "Hello, Ann"}), timeout=10, what="route after the restart")
