@@ -22,7 +22,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseDone
 from twisted.web.http import PotentialDataLoss
-from twisted.web.iweb import IBodyProducer, IRequest, IResponse
+from twisted.web.iweb import IBodyProducer, IResponse
+from twisted.web.server import Request
 from zope.interface import implementer
 
 # Bytes of request body held while the upstream connection is not ready for
@@ -145,7 +146,7 @@ class ResponseRelay(Protocol):
 
     _log = Logger()
 
-    def __init__(self, request: IRequest, what: str):
+    def __init__(self, request: Request, what: str):
         self._request = request
         self._what = what
         self._paused = False
@@ -170,7 +171,7 @@ class ResponseRelay(Protocol):
         # Headers are sent: the only way left to say the body is incomplete
         # is to close the connection before its end.
         self._log.info("{what}: the reply broke off: {reason}", what=self._what, reason=reason.getErrorMessage())
-        request.loseConnection()  # type: ignore[attr-defined]
+        request.loseConnection()
 
     def client_gone(self) -> None:
         """

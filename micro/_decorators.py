@@ -70,7 +70,7 @@ def route(path: str, *, name: str | None = None, data_type: str = DYNAMIC) -> Ca
 
     def mark(f: F) -> F:
         if getattr(f, SERVICE_MARK, None) is None or name is not None:
-            service(f, name=name)
+            service(name=name)(f)
         setattr(f, ROUTE_MARK, [*getattr(f, ROUTE_MARK, ()), (path, data_type)])
         return f
 

@@ -60,7 +60,7 @@ class EarlyRequest(Request):
 
     def gotLength(self, length: int | None) -> None:
         self.body_receiver = None
-        resource = getattr(self.channel.site, "resource", None)
+        resource = getattr(getattr(self.channel, "site", None), "resource", None)
         if IStreamingResource.providedBy(resource):
             # The request line is parsed but only handed to the request once
             # the body is in; the channel holds it meanwhile.
@@ -68,7 +68,7 @@ class EarlyRequest(Request):
             receiver = resource.receive_body(self, channel._command, channel._path, length)
             if receiver is not None:
                 self.body_receiver = receiver
-                self.content = BytesIO()
+                self.content = BytesIO()  # type: ignore[assignment]
                 return
         super().gotLength(length)
 

@@ -50,7 +50,7 @@ def service_name_for(fn: Callable[..., Any], path: str) -> str:
     for a lambda, one made from the path (C{/api/users/*}: C{route-api-users}).
     """
     name = getattr(fn, "__name__", None)
-    if name and name != "<lambda>":
+    if isinstance(name, str) and name and name != "<lambda>":
         return name
     return ("route-" + re.sub(r"[^A-Za-z0-9_.$-]+", "-", path).strip("-"))[:128].rstrip("-")
 

@@ -89,7 +89,7 @@ class RegistryResource(Resource):
         if method == b"POST" and uri.split(b"?", 1)[0] == b"/":
             return None
         if IStreamingResource.providedBy(self._routes):
-            return self._routes.receive_body(request, method, uri, length)  # type: ignore[no-any-return]
+            return self._routes.receive_body(request, method, uri, length)
         return None
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from attrs import define, field
 from twisted.web.client import UNKNOWN_LENGTH
-from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
+from twisted.web.server import Request
 from zope.interface import implementer
 
 from ._balancer import RoundRobin
@@ -108,7 +108,7 @@ class RegistryRoutes:
 
     # -- requests ---------------------------------------------------------------
 
-    def dispatch(self, request: IRequest, method: bytes, uri: bytes, length: int | None) -> IBodyReceiver:
+    def dispatch(self, request: Request, method: bytes, uri: bytes, length: int | None) -> RefusedRoute | RouteExchange:
         """
         Decide where a request goes, as soon as its headers are in, and start
         sending it there.
@@ -126,7 +126,9 @@ class RegistryRoutes:
                                                "which has no live instance"))
         body = None
         if length != 0:
-            body = BodyPipe(request.channel.transport, UNKNOWN_LENGTH if length is None else length)  # type: ignore[attr-defined]
+            # The client's connection: paused while the upstream cannot take more.
+            source: Any = request.channel.transport
+            body = BodyPipe(source, UNKNOWN_LENGTH if length is None else length)
         exchange = RouteExchange(upstream, request, method, uri, service, upstream_headers(request, entry.data_type),
                                  body)
         exchange.start(location)
@@ -145,14 +147,14 @@ class RouteProxy(Resource):
         super().__init__()
         self._routes = routes
 
-    def receive_body(self, request: IRequest, method: bytes, uri: bytes, length: int | None) -> IBodyReceiver:
+    def receive_body(self, request: Request, method: bytes, uri: bytes, length: int | None) -> IBodyReceiver:
         return self._routes.dispatch(request, method, uri, length)
 
-    def render(self, request: IRequest) -> Any:
+    def render(self, request: Request) -> Any:
         receiver = getattr(request, "body_receiver", None)
         if receiver is None:
             # A Site that buffered the body first (not an EarlyRequest).
-            body = request.content.read()
+            body = request.content.read() if request.content is not None else b""
             receiver = self._routes.dispatch(request, request.method, request.uri, len(body))
             if body:
                 receiver.body_received(body)

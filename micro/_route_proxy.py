@@ -18,7 +18,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IRequest, IResponse
-from twisted.web.server import NOT_DONE_YET
+from twisted.web.server import NOT_DONE_YET, Request
 from zope.interface import implementer
 
 from ._balancer import RoundRobin
@@ -44,7 +44,7 @@ _NOT_FORWARDED = HOP_BY_HOP | {
 
 
 def _listed_in_connection(headers: Headers) -> set[bytes]:
-    named = set()
+    named: set[bytes] = set()
     for value in headers.getRawHeaders(b"connection", ()):
         named.update(token.strip().lower() for token in value.split(b","))
     return named
@@ -140,7 +140,7 @@ class RouteExchange:
     """
 
     _upstream: Upstream
-    _request: IRequest
+    _request: Request
     _method: bytes
     _uri: bytes
     _service: str
@@ -182,7 +182,7 @@ class RouteExchange:
     def respond(self, request: IRequest) -> int:
         self._rendered = True
         self._deliver()
-        return NOT_DONE_YET  # type: ignore[no-any-return]
+        return NOT_DONE_YET
 
     def _client_gone(self, reason: Failure) -> None:
         self._gone = True

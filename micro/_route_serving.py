@@ -106,11 +106,11 @@ def serve_route(instance: ServiceInstance, request: IRequest, marked: bytes | No
     if not isinstance(result, Deferred):
         instance.request_finished()
         return _write_result(instance, request, result, data_type)
-    request.notifyFinish().addErrback(lambda _: result.cancel())
+    request.notifyFinish().addErrback(lambda _: result.cancel())  # type: ignore[attr-defined]
     result.addBoth(instance.request_finished)
     result.addCallbacks(_write_later, _error_later, callbackArgs=(instance, request, data_type),
                         errbackArgs=(instance, request))
-    return NOT_DONE_YET  # type: ignore[no-any-return]
+    return NOT_DONE_YET
 
 
 def _write_result(instance: ServiceInstance, request: IRequest, result: Any, data_type: str) -> bytes:
