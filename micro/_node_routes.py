@@ -17,7 +17,6 @@ from weakref import WeakKeyDictionary
 
 from attrs import define, field
 from twisted.internet.defer import Deferred, gatherResults
-from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from ._deferreds import observe
@@ -187,21 +186,3 @@ class NodeRoutes:
             "type": "route", "path": path, "service": service, "dataType": data_type, "node": self._node.id,
         })
 
-
-async def declare_routes(node: Node, routes: list[tuple[str, str, str]], retry_delay: float) -> None:
-    """
-    Declare the routes of an app module, C{(path, service, data_type)}
-    each, waiting out a registry that cannot be reached.
-    """
-    keeper = routes_of(node)
-    for path, service, data_type in routes:
-        for attempt in itertools.count():
-            try:
-                await keeper.declare(path, service, data_type)
-                break
-            except HttpError as e:
-                if e.status not in (502, 503, 504):
-                    raise
-                if attempt % 10 == 0:
-                    keeper._log.warn("cannot declare route {path} yet ({error}); retrying", path=path, error=e)
-                await deferLater(node.reactor, retry_delay)

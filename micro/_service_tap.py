@@ -5,6 +5,7 @@ C{twistd micro-service}: host the services of an app module.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable
 
 from twisted.application.service import IService, Service
@@ -20,7 +21,6 @@ from ._errors import HttpError
 from ._instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
 from ._loader import AppLoadError, load_app_module
 from ._node import Node
-from ._node_routes import declare_routes
 from ._tap_helpers import exit_with, positive_float, run_without_pidfile_in_foreground
 
 START_RETRY_DELAY = 1.0
@@ -87,19 +87,23 @@ class NodeService(Service):
 
     async def _start_all(self) -> None:
         for name, fn in self._services:
-            attempt = 0
-            while True:
-                try:
-                    await self.node.create_service(fn, name)
-                    break
-                except HttpError as e:
-                    if e.status not in (502, 503, 504):
-                        raise
-                    if attempt % 10 == 0:
-                        self._log.warn("cannot start {service} yet ({error}); retrying", service=name, error=e)
-                    attempt += 1
-                    await deferLater(self.node.reactor, START_RETRY_DELAY)
-        await declare_routes(self.node, self._routes, START_RETRY_DELAY)
+            await self._retrying(name, partial(self.node.create_service, fn, name))
+        for path, name, data_type in self._routes:
+            await self._retrying(f"route {path}", partial(self.node.create_route, path, name, data_type))
+
+    async def _retrying(self, what: str, start: Callable[[], Any]) -> None:
+        attempt = 0
+        while True:
+            try:
+                await start()
+                return
+            except HttpError as e:
+                if e.status not in (502, 503, 504):
+                    raise
+                if attempt % 10 == 0:
+                    self._log.warn("cannot start {service} yet ({error}); retrying", service=what, error=e)
+                attempt += 1
+                await deferLater(self.node.reactor, START_RETRY_DELAY)
 
     def stopService(self) -> Deferred[None]:
         super().stopService()

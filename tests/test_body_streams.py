@@ -13,24 +13,33 @@ from micro._body_streams import HIGH_WATER, BodyPipe, ResponseRelay
 from tests._helpers import failed, fired
 
 
-class Source:
+class Producer:
     """
-    A producer (the client's connection) that records pauses.
+    A transport as a producer (the client's connection, the upstream one)
+    that records what it is told.
     """
 
     def __init__(self) -> None:
-        self.paused = False
-        self.pauses = 0
+        self.events: list[str] = []
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.events) and self.events[-1] == "pause"
+
+    @property
+    def pauses(self) -> int:
+        return self.events.count("pause")
 
     def pauseProducing(self) -> None:
-        self.paused = True
-        self.pauses += 1
+        self.events.append("pause")
 
     def resumeProducing(self) -> None:
-        self.paused = False
+        self.events.append("resume")
 
     def stopProducing(self) -> None:
-        self.stopped = True
+        self.events.append("stop")
+
+
 
 
 class Consumer:
@@ -60,7 +69,7 @@ def test_body_arriving_before_the_upstream_is_ready_is_held_and_sent_in_order() 
     Chunks that come before the upstream request starts are sent, in
     order, once it starts; the body is finished when all are sent.
     """
-    pipe = BodyPipe(Source(), 6)
+    pipe = BodyPipe(Producer(), 6)
     pipe.body_received(b"abc")
     pipe.body_received(b"def")
     pipe.body_done()
@@ -75,7 +84,7 @@ def test_client_is_paused_past_the_high_water_mark_and_resumed_once_sent() -> No
     Held data past the high-water mark pauses the client's connection,
     which resumes once the upstream took everything.
     """
-    source = Source()
+    source = Producer()
     pipe = BodyPipe(source, None)
     chunk = b"x" * 65536
     for _ in range(HIGH_WATER // len(chunk)):
@@ -94,7 +103,7 @@ def test_a_full_upstream_holds_data_and_pauses_the_client() -> None:
     While the upstream is paused, arriving data is held (pausing the client
     past the mark) and goes out in order when the upstream drains.
     """
-    source = Source()
+    source = Producer()
     pipe = BodyPipe(source, None)
     consumer = Consumer(pipe, room=10)
     finished = pipe.startProducing(consumer)
@@ -115,13 +124,13 @@ def test_client_going_away_fails_the_upstream_body() -> None:
     """
     If the client disconnects mid-body, the upstream body fails, before or after it started.
     """
-    started = BodyPipe(Source(), 100)
+    started = BodyPipe(Producer(), 100)
     finished = started.startProducing(Consumer(started))
     started.body_received(b"part")
     started.fail(Failure(ConnectionLost()))
     assert isinstance(failed(finished), ConnectionLost)
 
-    early = BodyPipe(Source(), 100)
+    early = BodyPipe(Producer(), 100)
     early.fail(Failure(ConnectionLost()))
     assert isinstance(failed(early.startProducing(Consumer(early))), ConnectionLost)
 
@@ -131,7 +140,7 @@ def test_stopped_upstream_drops_the_rest_and_never_finishes() -> None:
     Once the upstream stops the body, more data is dropped, the client is
     let go on, and the body's Deferred never fires.
     """
-    source = Source()
+    source = Producer()
     pipe = BodyPipe(source, None)
     consumer = Consumer(pipe, room=1)
     finished = pipe.startProducing(consumer)
@@ -170,22 +179,8 @@ class FakeRequest:
         self.events.append("lose")
 
 
-class UpstreamTransport:
-    def __init__(self) -> None:
-        self.events: list[str] = []
-
-    def pauseProducing(self) -> None:
-        self.events.append("pause")
-
-    def resumeProducing(self) -> None:
-        self.events.append("resume")
-
-    def stopProducing(self) -> None:
-        self.events.append("stop")
-
-
-def _relay() -> tuple[ResponseRelay, FakeRequest, UpstreamTransport]:
-    request, transport = FakeRequest(), UpstreamTransport()
+def _relay() -> tuple[ResponseRelay, FakeRequest, Producer]:
+    request, transport = FakeRequest(), Producer()
     relay = ResponseRelay(request, "test")  # type: ignore[arg-type]
     relay.makeConnection(transport)  # type: ignore[arg-type]
     return relay, request, transport
@@ -217,7 +212,7 @@ def test_paused_before_connected_pauses_on_connect() -> None:
     """
     A pause that comes before the body starts is applied as soon as it does.
     """
-    request, transport = FakeRequest(), UpstreamTransport()
+    request, transport = FakeRequest(), Producer()
     relay = ResponseRelay(request, "test")  # type: ignore[arg-type]
     relay.pauseProducing()
     relay.makeConnection(transport)  # type: ignore[arg-type]

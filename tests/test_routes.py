@@ -143,29 +143,20 @@ def test_registering_a_path_again_replaces_it() -> None:
     assert len(table) == 1
 
 
-def test_node_claims_keep_a_route_until_the_last_owner_goes() -> None:
+@pytest.mark.parametrize("first, second", [("svc", "svc"), ("old", "new")])
+def test_a_route_lives_while_a_node_that_declared_its_target_lives(first: str, second: str) -> None:
     """
-    Two nodes declaring the same route keep it until both are gone.
+    Two nodes declare a path, the second to the same service or to another
+    one that replaces it: the first's death leaves the route, the second's
+    takes it away.
     """
     table = RouteTable()
-    table.add("/x", "svc", node="n1")
-    table.add("/x", "svc", node="n2")
+    table.add("/x", first, node="n1")
+    table.add("/x", second, node="n2")
     assert table.release_node("n1") == []
-    assert _served_by(table, "/x") == "svc"
+    assert _served_by(table, "/x") == second
     assert table.release_node("n2") == ["/x"]
     assert table.match("/x") is None
-
-
-def test_a_different_target_takes_the_route_from_its_owners() -> None:
-    """
-    Re-registering a path to another service drops the old owners' claims.
-    """
-    table = RouteTable()
-    table.add("/x", "old", node="n1")
-    table.add("/x", "new", node="n2")
-    assert table.release_node("n1") == []
-    assert _served_by(table, "/x") == "new"
-    assert table.release_node("n2") == ["/x"]
 
 
 def test_routes_registered_without_a_node_stay() -> None:
