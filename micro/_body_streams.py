@@ -74,6 +74,13 @@ class BodyPipe:
         self._done = True
         self._flush()
 
+    def discard(self) -> None:
+        """
+        Nobody will take the body (the request failed): read the rest of it
+        and drop it, so that the client gets to its reply.
+        """
+        self._drop()
+
     def fail(self, reason: Failure) -> None:
         """
         The body will never be complete (the client went away).

@@ -216,6 +216,8 @@ class RouteExchange:
                 self._send(following)
                 return
         self._stop_timer()
+        if self._body is not None:
+            self._body.discard()
         self._outcome = _as_error(failure, self._service, location, len(self._tried),
                                   self._upstream.timeout if self._timed_out else None)
         self._deliver()

@@ -239,3 +239,17 @@ def test_client_gone_stops_the_upstream_and_writes_nothing() -> None:
     relay.connectionLost(Failure(ResponseDone()))
     assert transport.events == ["stop"]
     assert request.written == [] and request.events == []
+
+
+def test_discarded_body_lets_the_client_finish_sending() -> None:
+    """
+    A body nobody will take (the request failed) is read and dropped, with the client's connection let go on.
+    """
+    source = Producer()
+    pipe = BodyPipe(source, None)
+    pipe.body_received(b"x" * (HIGH_WATER + 1))
+    assert source.paused
+    pipe.discard()
+    assert not source.paused
+    pipe.body_received(b"y" * (HIGH_WATER + 1))
+    assert not source.paused

@@ -161,5 +161,21 @@ async def test_dead_instance_is_skipped(live, client) -> None:  # type: ignore[n
     assert dead.port is not None
     await dead.port.stopListening()  # gone, but still registered
     dead.port = None  # so that terminate() does not stop it a second time
+    await live.registry.stack.http.close()  # and the registry's idle connection to it too
     statuses = [(await get(client, live.registry.url + "/echo?n=%d" % n))[0] for n in range(4)]
     assert statuses == [200] * 4
+
+
+@pytest_twisted.ensureDeferred
+async def test_large_body_to_an_unreachable_service_gets_503(live, client) -> None:  # type: ignore[no-untyped-def]
+    """
+    A 2 MiB upload to a route whose only instance is gone is read to its end and answered 503, not left hanging.
+    """
+    node = live.node()
+    route = await node.create_route("/upload", lambda payload: len(payload))
+    assert route.instance is not None and route.instance.port is not None
+    await route.instance.port.stopListening()
+    route.instance.port = None  # so that terminate() does not stop it a second time
+    await live.registry.stack.http.close()  # and the registry's idle connection to it too
+    status, error = await get(client, live.registry.url + "/upload", b"POST", b"x" * (2 * 1024 * 1024))
+    assert status == 503 and "unreachable" in error["error"]
