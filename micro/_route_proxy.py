@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_route_proxy -*-
+# -*- test-case-name: tests.test_registry_routes -*-
 """
 Proxying one HTTP request to an instance of a route's service.
 
@@ -41,6 +41,9 @@ _NOT_FORWARDED = HOP_BY_HOP | {
     b"host", b"content-length", b"expect", TOKEN_HEADER, ROUTE_HEADER,
     b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto",
 }
+
+
+_NO_LENGTH_STATUSES = frozenset({204, 304})
 
 
 def _listed_in_connection(headers: Headers) -> set[bytes]:
@@ -89,6 +92,12 @@ def relay_headers(response: IResponse, request: IRequest) -> None:
     for name, values in response.headers.getAllRawHeaders():
         if name.lower() not in drop:
             request.responseHeaders.setRawHeaders(name, values)
+    # The Agent keeps Content-Length out of the headers (it frames the body);
+    # passing it on spares the client a chunked reply and tells it the size.
+    length = response.length
+    if isinstance(length, int) and response.code not in _NO_LENGTH_STATUSES \
+            and not request.responseHeaders.hasHeader(b"content-length"):
+        request.responseHeaders.setRawHeaders(b"content-length", [b"%d" % length])
 
 
 @implementer(IBodyReceiver)

@@ -143,6 +143,9 @@ def test_status_and_headers_of_a_response_come_back(cluster: MemoryCluster) -> N
     assert reply.header(b"location") == b"/made/1"
     assert reply.header(b"content-type") == b"text/html; charset=utf-8"
     assert reply.header(b"x-content-type-options") == b"nosniff"
+    # The length comes through as Content-Length, not as a chunked body.
+    response = cluster.result(cluster.http().response(b"GET", f"{REGISTRY_URL}/made".encode()))
+    assert response.length == 10
 
 
 def test_head_gets_headers_without_body(cluster: MemoryCluster) -> None:

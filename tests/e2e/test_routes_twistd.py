@@ -105,6 +105,7 @@ def test_fifty_mebibytes_stream_both_ways_without_growing_the_registry(processes
     response = connection.getresponse()
     assert response.status == 200
     assert response.getheader("content-type") == "application/octet-stream"
+    assert response.getheader("content-length") == str(SIZE)
     digest, received = hashlib.sha256(), 0
     while chunk := response.read(CHUNK):
         digest.update(chunk)
