@@ -80,7 +80,7 @@ class Route:
         return observe(self._stopped)
 
     async def _terminate(self) -> None:
-        await self._keeper.withdraw(self.path)
+        await self._keeper.withdraw(self.path, (self.service, self.data_type))
         if self.instance is not None:
             await self.instance.terminate()
 
@@ -159,12 +159,14 @@ class NodeRoutes:
         await self._send(path, service, data_type)
         self.declared[path] = (service, data_type)
 
-    async def withdraw(self, path: str) -> None:
+    async def withdraw(self, path: str, target: tuple[str, str]) -> None:
         """
-        Withdraw this node's claim on a route it declared.
+        Withdraw this node's claim on a route it declared to C{target}
+        (service, data type), unless it has declared the path anew since.
         """
-        if self.declared.pop(path, None) is None:
+        if self.declared.get(path) != target:
             return
+        del self.declared[path]
         try:
             await self._node.registry.command("unregister", {"type": "route", "path": path, "node": self._node.id})
         except HttpError as e:

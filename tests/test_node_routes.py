@@ -177,3 +177,15 @@ def test_named_function_clashing_with_hosted_code_is_409(cluster: MemoryCluster)
     assert caught.value.status == 409
     same = cluster.result(node.create_route("/api/users", "usersService"))
     assert same.instance is None
+
+
+def test_terminating_a_replaced_route_leaves_its_replacement(cluster: MemoryCluster) -> None:
+    """
+    terminate() on a route whose path was declared anew since removes only its own service, not the new route.
+    """
+    node = cluster.node()
+    old = cluster.result(node.create_route("/x", lambda payload: "old"))
+    cluster.result(node.create_route("/x", lambda payload: "new"))
+    cluster.result(old.terminate())
+    assert fetch(cluster, b"GET", "/x").body == b"new"
+    assert [i.name for i in node.instances()] == ["route-x-2"]
