@@ -297,3 +297,22 @@ def test_a_site_that_buffers_bodies_still_proxies_routes(cluster: MemoryCluster)
     body = cluster.result(stub.json_content(response))
     assert response.code == 200
     assert body == {"method": "PUT", "path": "/echo", "url": "/echo?x=1", "payload": {"a": 2}}
+
+
+def test_development_mode_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Registries started in-process or by twistd list routes on a 404 only with MICRO_ENV=development.
+    """
+    from twisted.internet.testing import MemoryReactorClock
+
+    from micro import _registry_tap
+    from micro._registry_server import start_registry
+
+    for environment, expected in (("development", True), ("", False)):
+        monkeypatch.setenv("MICRO_ENV", environment)
+        server = start_registry(MemoryReactorClock(), "http://127.0.0.1:0")
+        options = _registry_tap.Options()
+        options.parseOptions(["--listen", "tcp:0:interface=127.0.0.1"])
+        service: Any = _registry_tap.makeService(options, reactor=MemoryReactorClock())
+        assert server.stack.routes is not None and service.stack.routes is not None
+        assert (server.stack.routes.development, service.stack.routes.development) == (expected, expected)
