@@ -15,12 +15,14 @@ from typing import Any, Callable, NoReturn
 
 from twisted.internet.defer import Deferred, fail, succeed
 
+from ._cache_service import EVICTION_INTERVAL, EXPIRE_TIME, CacheService
 from ._caller import content_headers
 from ._codec import encode_value
 from ._context import DEFAULT_TIMEOUT
 from ._instance import ServiceInstance
 from ._node import Node
 from ._node_routes import Route
+from ._pubsub_service import PubSubService
 from ._registry_server import RegistryServer, start_registry
 from ._replies import decode_reply, transport_error
 
@@ -74,6 +76,23 @@ def call_service(name: str, payload: Any = None, timeout: float = DEFAULT_TIMEOU
     Call service C{name} with C{payload}; see L{Node.call}.
     """
     return default_node().call(name, payload, timeout=timeout, retries=retries)
+
+
+def create_pubsub_service() -> Deferred[PubSubService]:
+    """
+    A pub/sub client for this process; see L{PubSubService}.
+    """
+    return default_node().create_pubsub_service()
+
+
+def cache_service(expire_time: float | None = EXPIRE_TIME, eviction_interval: float | None = EVICTION_INTERVAL,
+                  *, max_entries: int | None = None, name: str = "cache") -> Deferred[CacheService]:
+    """
+    Host the built-in cache as service C{name}: default TTL C{expire_time}
+    and eviction every C{eviction_interval}, in milliseconds (C{None}:
+    never); at most C{max_entries} keys, least recently used out first.
+    """
+    return default_node().cache_service(expire_time, eviction_interval, max_entries=max_entries, name=name)
 
 
 def registry_server(url: str | None = None, **options: Any) -> Deferred[RegistryServer]:

@@ -20,7 +20,7 @@ DEFAULT_TIMEOUT = 30.0
 
 class Context:
     """
-    What a running call can reach: other services, and its own request.
+    What a running call can reach: other services, pub/sub, and its own request.
 
     @ivar service: The name of the service being called.
     """
@@ -48,3 +48,9 @@ class Context:
         Call another service, exactly as L{micro.call_service} does.
         """
         return self._node.call(service, payload, timeout=timeout, retries=retries)
+
+    def publish(self, channel: str, message: Any, *, timeout: float | None = None) -> Deferred[dict[str, Any]]:
+        """
+        Publish to a pub/sub channel, exactly as L{micro.PubSubService.publish} does.
+        """
+        return self._node.publish(channel, message, timeout=timeout)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
-from twisted.internet.defer import CancelledError, Deferred, fail, succeed
+from twisted.internet.defer import CancelledError, Deferred, fail, maybeDeferred, succeed
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -53,6 +53,10 @@ class ServiceInstance:
     @property
     def name(self) -> str:
         return self.handler.name
+
+    @property
+    def node(self) -> Node:
+        return self._node
 
     @property
     def draining(self) -> bool:
@@ -209,7 +213,7 @@ class ServiceInstance:
         node = self._node
         await node.leave(self, settle_timeout)
         if self.port is not None:
-            await self.port.stopListening()
+            await maybeDeferred(self.port.stopListening)
         if self._in_flight:
             self._log.info("{service}: waiting for {count} running calls", service=self.name, count=self._in_flight)
             await wait_at_most(node.reactor, self.idle(), drain_timeout)

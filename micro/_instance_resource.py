@@ -3,8 +3,8 @@
 The HTTP face of a service instance.
 
 C{POST /} is a call; C{/_micro/...} belongs to the framework (health, for
-the registry's probes); anything else is route traffic, and so is every
-request the registry marks as such with C{x-micro-route}.
+the registry's probes; pub/sub deliveries); anything else is route traffic, and
+so is every request the registry marks as such with C{x-micro-route}.
 """
 
 from __future__ import annotations
@@ -46,6 +46,13 @@ class FrameworkApp:
             "status": "draining" if instance.draining else "serving",
             "in_flight": instance.in_flight,
         })
+
+    @router.route("/_micro/deliver", methods=["POST"])
+    def deliver(self, request: IRequest) -> Any:
+        """
+        Pub/sub messages from the registry, for this process's handlers.
+        """
+        return self.instance.node.pubsub.serve(request, self.instance.location)
 
     @router.handle_errors(NotFound)
     def not_found(self, request: IRequest, failure: Any) -> bytes:

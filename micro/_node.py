@@ -13,7 +13,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from attrs import define, field
-from twisted.internet.defer import CancelledError, Deferred, fail, gatherResults
+from twisted.internet.defer import CancelledError, Deferred, fail, gatherResults, maybeDeferred, succeed
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 from twisted.web.server import Site
 
 from ._balancer import RoundRobin
+from ._cache_service import EVICTION_INTERVAL, EXPIRE_TIME, CacheService, start_cache_service
 from ._caller import Caller, unknown_service
 from ._codec import encode_value
 from ._config import Settings, listen_interface
@@ -33,6 +34,8 @@ from ._instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT, ServiceInstance
 from ._instance_resource import InstanceResource
 from ._names import check_service_name
 from ._node_routes import Route, routes_of
+from ._pubsub_node import NodePubSub
+from ._pubsub_service import PubSubService
 from ._registry_client import RegistryClient
 from ._replies import decode_reply
 from ._table import ServiceTable
@@ -88,6 +91,8 @@ class Node:
     _missing: dict[str, int] = field(factory=dict, init=False)
     _rejoin_hooks: list[Callable[[], Deferred[Any]]] = field(factory=list, init=False)
     _terminating: Deferred[None] | None = field(default=None, init=False)
+    _pubsub: NodePubSub | None = field(default=None, init=False)
+    _terminate_hooks: list[Callable[[], Any]] = field(factory=list, init=False)
 
     _log = Logger()
 
@@ -230,7 +235,7 @@ class Node:
         except BaseException:
             self.forget(instance)
             if instance.port is not None:
-                await instance.port.stopListening()
+                await maybeDeferred(instance.port.stopListening)
             raise
         await self._listed(reply)
         self._log.info("serving {service} at {location}", service=handler.name, location=instance.location)
@@ -258,6 +263,30 @@ class Node:
         if not await wait_at_most(self.reactor, self.table.wait_for(reply["version"]), LISTED_TIMEOUT):
             self._log.warn("table did not show version {version} within {timeout}s",
                            version=reply["version"], timeout=LISTED_TIMEOUT)
+
+    # -- pub/sub and cache (see _pubsub_node, _cache_service) ----------------
+
+    @property
+    def pubsub(self) -> NodePubSub:
+        if self._pubsub is None:
+            self._pubsub = NodePubSub(self)
+        return self._pubsub
+
+    def create_pubsub_service(self) -> Deferred[PubSubService]:
+        return succeed(PubSubService(self.pubsub))
+
+    def publish(self, channel: str, message: Any, *, timeout: float | None = None) -> Deferred[dict[str, Any]]:
+        return self.pubsub.publish(channel, message, timeout=timeout)
+
+    def cache_service(self, expire_time: float | None = EXPIRE_TIME, eviction_interval: float | None = EVICTION_INTERVAL,
+                      *, max_entries: int | None = None, name: str = "cache") -> Deferred[CacheService]:
+        return Deferred.fromCoroutine(start_cache_service(self, expire_time, eviction_interval, max_entries, name))
+
+    def on_terminate(self, hook: Callable[[], Any]) -> None:
+        """
+        Run C{hook} (which may return a Deferred) first when the node terminates.
+        """
+        self._terminate_hooks.append(hook)
 
     async def create_route(self, path: str, target: Callable[..., Any] | str, data_type: str = "dynamic") -> Route:
         """
@@ -302,6 +331,8 @@ class Node:
         return observe(self._terminating)
 
     async def _terminate(self, drain_timeout: float, settle_timeout: float) -> None:
+        if self._terminate_hooks:
+            await gatherResults([maybeDeferred(hook) for hook in self._terminate_hooks], consumeErrors=True)
         stops = [i.terminate(drain_timeout, settle_timeout) for i in list(self._instances.values())]
         if stops:
             await gatherResults(stops, consumeErrors=True)

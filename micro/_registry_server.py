@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from attrs import define
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 from twisted.web.resource import IResource
@@ -17,6 +17,8 @@ from ._config import Settings, listen_interface
 from ._deferreds import observe
 from ._http_client import HttpClient
 from ._names import host_text, split_url
+from ._pubsub_commands import PubSubCommands
+from ._pubsub_hub import PubSubHub
 from ._registry_app import RegistryApp, RegistryResource
 from ._registry_commands import RegistryCommands
 from ._registry_model import DEFAULT_TTL, Registry
@@ -42,7 +44,8 @@ class RegistryStack:
     commands: RegistryCommands
     http: HttpClient
     resource: IResource
-    routes: RegistryRoutes | None = None
+    pubsub: PubSubHub
+    routes: RegistryRoutes
 
     @classmethod
     def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
@@ -52,10 +55,12 @@ class RegistryStack:
         hub = WatchHub(registry, reactor, spacing_per_watcher=spacing_per_watcher)
         http = http or HttpClient.create(reactor)
         commands = RegistryCommands(registry, hub, http, token=token, verify_locations=verify_locations)
+        pubsub = PubSubHub(registry, http, reactor, token=token)
+        PubSubCommands(pubsub).install(commands)
         app = RegistryApp(commands)
         routes = RegistryRoutes.install(commands, http, reactor, development=development)
         resource = RegistryResource(app.router.resource(), routes.resource())
-        return cls(registry, hub, commands, http, resource, routes)
+        return cls(registry, hub, commands, http, resource, pubsub, routes)
 
     def listening_on(self, port: int) -> None:
         """
@@ -65,6 +70,7 @@ class RegistryStack:
 
     async def stop(self) -> None:
         self.hub.stop()
+        self.pubsub.stop()
         self.registry.stop()
         await self.http.close()
 
@@ -100,7 +106,7 @@ class RegistryServer:
 
     async def _terminate(self) -> None:
         self.stack.hub.stop()
-        await self._port.stopListening()
+        await maybeDeferred(self._port.stopListening)
         self._site.close_connections()
         await self.stack.stop()
         self._log.info("registry at {url} stopped", url=self.url)

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from twisted.application.service import IService, Service
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 from twisted.python import usage
@@ -113,7 +113,7 @@ class RegistryService(Service):
     async def _stop(self) -> None:
         self.stack.hub.stop()
         if self._port is not None:
-            await self._port.stopListening()
+            await maybeDeferred(self._port.stopListening)
             self._site.close_connections()
         await self.stack.stop()
 

@@ -21,6 +21,7 @@ from ._errors import HttpError
 from ._instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
 from ._loader import AppLoadError, load_app_module
 from ._node import Node
+from ._subscribe_mark import marked_subscriptions
 from ._tap_helpers import exit_with, positive_float, run_without_pidfile_in_foreground
 
 START_RETRY_DELAY = 1.0
@@ -30,13 +31,14 @@ class Options(usage.Options):
     synopsis = "--module MODULE [--registry URL] [--home URL] [--drain-timeout SECONDS]"
     longdesc = (
         "Host every function of MODULE marked with @micro.service, each at its own port "
-        "allocated by the registry, and keep them registered. SIGTERM or SIGINT unregisters "
+        "allocated by the registry, and keep them registered; subscribe those marked with "
+        "@micro.subscribe(channel). SIGTERM or SIGINT unregisters "
         "them, waits until callers stop using them, lets running calls finish, and exits. "
         "MODULE is a dotted module name, importable from the current directory, or a path "
         "to a .py file."
     )
     optParameters = [
-        ["module", "m", None, "The app module whose @micro.service functions to host (required)."],
+        ["module", "m", None, "The app module whose @micro.service (and @micro.subscribe) functions to host (required)."],
         ["registry", "r", None, "Registry URL. Default: $MICRO_REGISTRY_URL, else http://localhost:9999."],
         ["home", None, None,
          "Base URL to advertise for this process's services, like http://10.0.0.5. "
@@ -55,8 +57,10 @@ class Options(usage.Options):
             exit_with(f"twistd micro-service: {e}")
         self["services"] = marked_services(module)
         self["routes"] = marked_routes(module)
-        if not self["services"]:
-            exit_with(f"twistd micro-service: module {self['module']!r} has no functions marked @micro.service")
+        self["subscriptions"] = marked_subscriptions(module)
+        if not self["services"] and not self["subscriptions"]:
+            exit_with(f"twistd micro-service: module {self['module']!r} has no functions marked "
+                      "@micro.service or @micro.subscribe")
         run_without_pidfile_in_foreground(self)
 
 
@@ -71,9 +75,12 @@ class NodeService(Service):
     _log = Logger()
 
     def __init__(self, node: Node, services: list[tuple[str, Callable[..., Any]]],
-                 drain_timeout: float, settle_timeout: float, routes: list[tuple[str, str, str]] | None = None):
+                 drain_timeout: float, settle_timeout: float,
+                 subscriptions: list[tuple[str, Callable[..., Any]]] | None = None,
+                 routes: list[tuple[str, str, str]] | None = None):
         self.node = node
         self._services = services
+        self._subscriptions = subscriptions or []
         self._routes = routes or []
         self._drain_timeout = drain_timeout
         self._settle_timeout = settle_timeout
@@ -88,6 +95,8 @@ class NodeService(Service):
     async def _start_all(self) -> None:
         for name, fn in self._services:
             await self._retrying(name, partial(self.node.create_service, fn, name))
+        for channel, fn in self._subscriptions:
+            await self._retrying(f"subscription to {channel}", partial(self.node.pubsub.subscribe, channel, fn))
         for path, name, data_type in self._routes:
             await self._retrying(f"route {path}", partial(self.node.create_route, path, name, data_type))
 
@@ -131,4 +140,4 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         settings = evolve(settings, **overrides)
     node = Node.create(reactor, settings)
     return NodeService(node, options["services"], options["drain-timeout"], options["settle-timeout"],
-                       options.get("routes"))
+                       options.get("subscriptions"), options.get("routes"))

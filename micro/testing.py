@@ -69,6 +69,7 @@ class MemoryCluster:
         """
         self.network.unlisten(("registry.test", 9999))
         stack.hub.stop()
+        stack.pubsub.stop()
         stack.registry.stop()
 
     def http(self) -> HttpClient:

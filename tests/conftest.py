@@ -45,3 +45,15 @@ def processes(tmp_path):  # type: ignore[no-untyped-def]
     group = Processes(tmp_path)
     yield group
     group.stop_all()
+
+
+@pytest.fixture
+def cluster():  # type: ignore[no-untyped-def]
+    """
+    An in-memory cluster (micro.testing) with its registry running.
+    """
+    from micro.testing import MemoryCluster
+
+    cluster = MemoryCluster()
+    cluster.registry()
+    return cluster
