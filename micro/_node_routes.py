@@ -5,7 +5,9 @@ The HTTP routes a node declares at the registry.
 A node's routes are claims on its lease: the registry drops them when the
 node is gone, and the node registers them again when a restarted registry
 does not know it.  Several processes may declare the same route to the same
-service; it stays while any of them lives.
+service; it stays while any of them lives.  A node shutting down does not
+withdraw its claims first: they end with its lease, once its own instances
+have drained, so that meanwhile the route still leads to other instances.
 """
 
 from __future__ import annotations

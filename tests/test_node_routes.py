@@ -19,13 +19,6 @@ from micro.testing import MemoryCluster
 from tests.test_registry_routes import fetch, routes_of
 
 
-@pytest.fixture
-def cluster() -> MemoryCluster:
-    cluster = MemoryCluster()
-    cluster.registry()
-    return cluster
-
-
 def usersService(payload: Any) -> dict[str, Any]:
     return {"users": ["Alice", "Bob"]}
 

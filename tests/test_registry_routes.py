@@ -15,15 +15,8 @@ from micro import HttpError, Response
 from micro._codec import loads
 from micro._http_client import Reply
 from micro._registry_server import RegistryStack
-from micro._web import make_site
 from micro.testing import REGISTRY_URL, MemoryCluster
-
-
-@pytest.fixture
-def cluster() -> MemoryCluster:
-    cluster = MemoryCluster()
-    cluster.registry()
-    return cluster
+from tests._memory import drop_connections
 
 
 def fetch(cluster: MemoryCluster, method: bytes, path: str, body: bytes | None = None,
@@ -192,19 +185,16 @@ def test_route_registration_needs_the_token() -> None:
     command(cluster, {"register": {"type": "route", "service": "s", "path": "/x"}}, token="s3cret")
 
 
-def test_unreachable_instance_is_skipped() -> None:
+def test_unreachable_instance_is_skipped(cluster: MemoryCluster) -> None:
     """
     With one instance gone without unregistering, every request still lands on the live one.
     """
-    cluster = MemoryCluster()
-    # A registry that takes locations on trust, so that one can point nowhere.
-    stack = RegistryStack.build(cluster.clock, http=cluster.http(), spacing_per_watcher=0.0, verify_locations=False)
-    cluster.network.listen(REGISTRY_URL, make_site(stack.resource, cluster.clock))
-    stack.listening_on(9999)
     node = cluster.node()
     cluster.result(node.create_route("/echo", echo))
-    command(cluster, {"register": {"type": "service", "service": "echo", "location": "http://gone.test:1",
-                                   "node": node.id}})
+    dead = cluster.result(node.create_service(echo))
+    assert dead.port is not None and dead.site is not None
+    cluster.result(dead.port.stopListening())  # gone, but still registered
+    drop_connections(dead.site)  # the registry's, from its location probe, too
     replies = [fetch(cluster, b"POST", "/echo", b'{"n": %d}' % n) for n in range(4)]
     assert [r.code for r in replies] == [200] * 4
     assert [loads(r.body)["payload"] for r in replies] == [{"n": n} for n in range(4)]

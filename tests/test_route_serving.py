@@ -21,9 +21,7 @@ def echo(payload: Any, ctx: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def cluster() -> MemoryCluster:
-    cluster = MemoryCluster()
-    cluster.registry()
+def cluster(cluster: MemoryCluster) -> MemoryCluster:
     cluster.result(cluster.node().create_route("/echo/*", echo))
     return cluster
 
