@@ -66,10 +66,6 @@ class ServiceInstance:
     def in_flight(self) -> int:
         return self._in_flight
 
-    @property
-    def node(self) -> Node:
-        return self._node
-
     def request_started(self) -> None:
         """
         Count a request that L{terminate} must let finish (route traffic).
