@@ -6,9 +6,11 @@ with the nodes that claim routes, and the resource that proxies requests.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from attrs import define, field
+from twisted.logger import Logger
 from twisted.web.client import UNKNOWN_LENGTH
 from twisted.web.resource import Resource
 from twisted.web.server import Request
@@ -26,6 +28,8 @@ from ._registry_model import Registry
 from ._route_proxy import RefusedRoute, RouteExchange, Upstream, upstream_headers
 from ._routes import RouteTable, check_data_type, check_route_path
 
+# What a request target may hold to be sent on (as the Agent checks it).
+_FORWARDABLE = re.compile(rb"\A[\x21-\x7e]+\Z")
 _EXAMPLE = '{"type": "route", "path": "/api/users/*", "service": "users", "dataType": "dynamic"}'
 
 
@@ -53,6 +57,8 @@ class RegistryRoutes:
     timeout: float = DEFAULT_TIMEOUT
     table: RouteTable = field(factory=RouteTable)
     _upstream: Upstream = field(init=False)
+
+    _log = Logger()
 
     def __attrs_post_init__(self) -> None:
         self._upstream = Upstream(self._http, RoundRobin(self._clock), self.registry.locations, self._clock,
@@ -113,6 +119,16 @@ class RegistryRoutes:
         Decide where a request goes, as soon as its headers are in, and start
         sending it there.
         """
+        try:
+            return self._dispatch(request, method, uri, length)
+        except Exception:
+            self._log.failure("routing {method} {uri} failed", method=method, uri=uri[:200])
+            return RefusedRoute(HttpError(500, "internal error in the registry's routes; see its log"))
+
+    def _dispatch(self, request: Request, method: bytes, uri: bytes, length: int | None) -> RefusedRoute | RouteExchange:
+        if not _FORWARDABLE.match(uri):
+            return RefusedRoute(HttpError(400, "the request target holds spaces, control or non-ASCII characters; "
+                                               "percent-encode them"))
         path = uri.split(b"?", 1)[0].decode("latin-1")
         entry = self.table.match(path)
         if entry is None:

@@ -179,3 +179,20 @@ async def test_large_body_to_an_unreachable_service_gets_503(live, client) -> No
     await live.registry.stack.http.close()  # and the registry's idle connection to it too
     status, error = await get(client, live.registry.url + "/upload", b"POST", b"x" * (2 * 1024 * 1024))
     assert status == 503 and "unreachable" in error["error"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_unforwardable_request_target_is_json_400(live) -> None:  # type: ignore[no-untyped-def]
+    """
+    A request target with a control character is refused with a JSON 400, and the registry keeps serving.
+    """
+    from twisted.internet.threads import deferToThread
+
+    from tests._raw_http import send
+
+    await live.node().create_route("/*", echo)
+    port = int(live.registry.url.rsplit(":", 1)[1])
+    reply = await deferToThread(send, port, b"GET", b"/x\x7fy", [])
+    assert reply.status == 400 and "percent-encode" in reply.json()["error"]
+    reply = await deferToThread(send, port, b"GET", b"/x%7Fy", [])
+    assert reply.status == 200 and reply.json()["path"] == "/x%7Fy"
