@@ -306,3 +306,26 @@ def test_development_mode_follows_the_environment(monkeypatch: pytest.MonkeyPatc
         service: Any = _registry_tap.makeService(options, reactor=MemoryReactorClock())
         assert server.stack.routes is not None and service.stack.routes is not None
         assert (server.stack.routes.development, service.stack.routes.development) == (expected, expected)
+
+
+def test_twistd_registry_freezes_what_it_loaded_at_start() -> None:
+    """
+    Starting the twistd registry service moves the objects of startup out of
+    the garbage collector's full passes (they stalled route traffic).
+    """
+    import gc
+
+    from twisted.internet.testing import MemoryReactorClock
+
+    from micro import _registry_tap
+
+    options = _registry_tap.Options()
+    options.parseOptions(["--listen", "tcp:0:interface=127.0.0.1"])
+    service = _registry_tap.makeService(options, reactor=MemoryReactorClock())
+    gc.unfreeze()
+    try:
+        service.startService()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        service.stopService()
