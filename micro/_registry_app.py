@@ -92,14 +92,3 @@ class RegistryResource(Resource):
             return self._routes.receive_body(request, method, uri, length)
         return None
 
-
-class NoRoutes(Resource):
-    """
-    The route table of a registry that has no routes: every request is a 404.
-    """
-
-    isLeaf = True
-
-    def render(self, request: IRequest) -> bytes:
-        return write_error(request, HttpError(404, f"no route matches {request.path.decode('utf-8', 'replace')}"))
-
