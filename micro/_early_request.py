@@ -17,6 +17,9 @@ from typing import Any
 from twisted.web.server import Request
 from zope.interface import Interface
 
+from ._body_limits import IBodyLimit
+from ._http_limits import refuse
+
 
 class IBodyReceiver(Interface):
     """
@@ -57,10 +60,19 @@ class EarlyRequest(Request):
     """
 
     body_receiver: Any = None
+    _limit: int | None = None
+    _received: int = 0
+    _refused: bool = False
 
     def gotLength(self, length: int | None) -> None:
         self.body_receiver = None
         resource = getattr(getattr(self.channel, "site", None), "resource", None)
+        if IBodyLimit.providedBy(resource):
+            channel: Any = self.channel
+            self._limit = resource.body_limit(channel._command, channel._path, self.requestHeaders)
+            if self._limit is not None and length is not None and length > self._limit:
+                self._refuse()
+                return
         if IStreamingResource.providedBy(resource):
             # The request line is parsed but only handed to the request once
             # the body is in; the channel holds it meanwhile.
@@ -73,6 +85,13 @@ class EarlyRequest(Request):
         super().gotLength(length)
 
     def handleContentChunk(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if self._limit is not None:
+            self._received += len(data)
+            if self._received > self._limit:
+                self._refuse()
+                return
         receiver = self.body_receiver
         if receiver is None:
             super().handleContentChunk(data)
@@ -80,7 +99,19 @@ class EarlyRequest(Request):
             receiver.body_received(data)
 
     def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        if self._refused:
+            return
         receiver = self.body_receiver
         if receiver is not None:
             receiver.body_done()
         super().requestReceived(command, path, version)
+
+    def _refuse(self) -> None:
+        """
+        Answer 413 and read no more of this request.  A route upstream that
+        was already receiving the body sees this client's connection end.
+        """
+        self._refused = True
+        self.content = BytesIO()  # type: ignore[assignment]
+        refuse(self.channel, 413, b"Content Too Large",
+               f"request body larger than the limit of {self._limit} bytes")

@@ -16,7 +16,9 @@ from klein import Klein
 from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from zope.interface import implementer
 
+from ._body_limits import IBodyLimit
 from ._errors import HttpError
 from ._instance import ServiceInstance
 from ._route_serving import serve_route
@@ -63,6 +65,7 @@ class FrameworkApp:
         return write_error(request, HttpError(405, f"{request.method.decode('ascii', 'replace')} is not allowed here"))
 
 
+@implementer(IBodyLimit)
 class InstanceResource(Resource):
     """
     Dispatch a request to the call path, the framework app or the routes.
@@ -77,6 +80,17 @@ class InstanceResource(Resource):
         super().__init__()
         self._instance = instance
         self._framework = FrameworkApp(instance).router.resource()
+
+    def body_limit(self, method: bytes, uri: bytes, headers: Any) -> int | None:
+        """
+        Calls and framework requests are capped; route traffic is not.
+        """
+        if headers.hasHeader(ROUTE_HEADER):
+            return None
+        path = uri.split(b"?", 1)[0]
+        if (method == b"POST" and path == b"/") or path.startswith(FRAMEWORK_PREFIX):
+            return self._instance.node.max_payload_bytes
+        return None
 
     def render(self, request: IRequest) -> Any:
         path = request.path

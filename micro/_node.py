@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 from twisted.web.server import Site
 
 from ._balancer import RoundRobin
+from ._body_limits import CALL_LIMIT
 from ._cache_service import EVICTION_INTERVAL, EXPIRE_TIME, CacheService, start_cache_service
 from ._caller import Caller, unknown_service
 from ._codec import encode_value
@@ -83,6 +84,7 @@ class Node:
     registry: RegistryClient
     id: str
     _listen: Listen
+    max_payload_bytes: int | None = CALL_LIMIT
     table: ServiceTable = field(factory=ServiceTable)
     _balancer: RoundRobin = field(init=False)
     _caller: Caller = field(init=False)
@@ -103,15 +105,20 @@ class Node:
 
     @classmethod
     def create(cls, reactor: Any, settings: Settings | None = None, *, http: HttpClient | None = None,
-               listen: Listen | None = None, node_id: str | None = None) -> Node:
+               listen: Listen | None = None, node_id: str | None = None,
+               max_payload_bytes: int | None = CALL_LIMIT) -> Node:
         """
         A node for C{reactor}, configured from C{settings} (default: the
         environment).  Tests inject C{http} and C{listen}.
+
+        @param max_payload_bytes: The largest call payload (and pub/sub
+            delivery) its instances accept; larger ones get a 413.
         """
         settings = settings or Settings.from_environ()
         http = http or HttpClient.create(reactor)
         registry = RegistryClient(http, settings.registry_url, settings.token)
-        return cls(reactor, settings, http, registry, node_id or _new_node_id(), listen or tcp_listener(reactor))
+        return cls(reactor, settings, http, registry, node_id or _new_node_id(), listen or tcp_listener(reactor),
+                   max_payload_bytes)
 
     # -- following the table ---------------------------------------------------
 

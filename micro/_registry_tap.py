@@ -16,6 +16,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 from twisted.python.failure import Failure
 
+from ._body_limits import CALL_LIMIT, COMMAND_LIMIT, BodyLimits, byte_count
 from ._config import Settings, listen_interface
 from ._registry_model import DEFAULT_TTL
 from ._registry_server import RegistryStack
@@ -52,6 +53,11 @@ class Options(usage.Options):
         ["ttl", None, DEFAULT_TTL,
          "Seconds an instance stays registered without renewing its lease; a dead "
          "instance leaves every table within about this time.", positive_float],
+        ["max-command-bytes", None, COMMAND_LIMIT,
+         "Largest body of a registry command other than call (413 past it).", byte_count],
+        ["max-call-bytes", None, CALL_LIMIT, "Largest body of a call command (413 past it).", byte_count],
+        ["max-route-bytes", None, None, "Largest body of route traffic (413 past it). Default: no limit.",
+         byte_count],
     ]
 
     def postOptions(self) -> None:
@@ -132,7 +138,8 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     """
     if reactor is None:
         from twisted.internet import reactor
+    limits = BodyLimits(options["max-command-bytes"], options["max-call-bytes"], options["max-route-bytes"])
     stack = RegistryStack.build(reactor, ttl=options["ttl"], token=options["token"],
-                                development=Settings.from_environ().development)
+                                development=Settings.from_environ().development, limits=limits)
     endpoint = serverFromString(reactor, options["listen"])
     return RegistryService(stack, endpoint, options["listen"], reactor)

@@ -15,6 +15,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from ._api import use_node
+from ._body_limits import CALL_LIMIT, byte_count
 from ._config import Settings
 from ._decorators import marked_routes, marked_services
 from ._errors import HttpError
@@ -46,6 +47,8 @@ class Options(usage.Options):
         ["drain-timeout", None, DRAIN_TIMEOUT, "Seconds to let running calls finish on shutdown.", positive_float],
         ["settle-timeout", None, SETTLE_TIMEOUT,
          "Seconds to wait, on shutdown, for callers to drop this process's instances.", positive_float],
+        ["max-payload-bytes", None, CALL_LIMIT, "Largest call payload the services accept (413 past it).",
+         byte_count],
     ]
 
     def postOptions(self) -> None:
@@ -138,6 +141,6 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         from attrs import evolve
 
         settings = evolve(settings, **overrides)
-    node = Node.create(reactor, settings)
+    node = Node.create(reactor, settings, max_payload_bytes=options["max-payload-bytes"])
     return NodeService(node, options["services"], options["drain-timeout"], options["settle-timeout"],
                        options.get("subscriptions"), options.get("routes"))
