@@ -5,6 +5,8 @@ C{twistd micro-service}: host the services of an app module.
 
 from __future__ import annotations
 
+import gc
+
 from functools import partial
 from typing import Any, Callable
 
@@ -91,6 +93,9 @@ class NodeService(Service):
 
     def startService(self) -> None:
         super().startService()
+        # The app module and micro are loaded for good: keep them out of the
+        # collector's full passes, which would stall calls in flight.
+        gc.freeze()
         use_node(self.node)
         self._starting = Deferred.fromCoroutine(self._start_all())
         self._starting.addErrback(lambda f: None if f.check(CancelledError) else self._log.failure("start failed", f))
