@@ -9,17 +9,18 @@ conveniences cost about a third of a loopback round trip (see bench/).
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from attrs import define, frozen
 from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
-from twisted.internet.error import ConnectError, ConnectingCancelledError, DNSLookupError
+from twisted.internet.error import ConnectError, ConnectingCancelledError, ConnectionLost, DNSLookupError
 from twisted.internet.interfaces import IConsumer, IStreamClientEndpoint
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
-from twisted.web._newclient import RequestNotSent
+from twisted.web._newclient import RequestNotSent, RequestTransmissionFailed, ResponseNeverReceived
 from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool, ResponseDone, _HTTP11ClientFactory
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
@@ -27,6 +28,7 @@ from twisted.web.iweb import IAgent, IAgentEndpointFactory, IBodyProducer, IResp
 from zope.interface import implementer
 
 from ._errors import HttpError
+from ._web import IDLE_TIMEOUT
 
 CONNECT_TIMEOUT = 5.0
 
@@ -164,12 +166,68 @@ class _QuietClientFactory(_HTTP11ClientFactory):
     noisy = False
 
 
+def peer_closed(connection: Any) -> bool:
+    """
+    Whether the peer of an idle pooled connection has closed or reset it,
+    though the reactor has not noticed yet: the socket has an end of file
+    (or bytes no idle HTTP connection should have) waiting, or an error.
+    """
+    sock = getattr(getattr(connection, "transport", None), "socket", None)
+    if sock is None:
+        return False
+    try:
+        sock.recv(1, socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0))
+    except BlockingIOError:
+        return False  # nothing to read: still open
+    except OSError:
+        return True  # reset
+    return True  # end of file, or stray bytes
+
+
+class CheckedPool(HTTPConnectionPool):
+    """
+    A persistent pool that does not lend out a connection whose peer has
+    already closed it.
+
+    When a server process dies, its idle connections are closed at once,
+    but the reactor may hand one out before it reads that news; a POST
+    written to it is lost, and cannot safely be resent.  Looking at the
+    socket first (as urllib3 does) shrinks that window to the moment
+    between lending the connection and writing to it.
+    """
+
+    def getConnection(self, key: Any, endpoint: IStreamClientEndpoint) -> Deferred[Any]:
+        connections = self._connections.get(key)
+        while connections and peer_closed(connections[0]):
+            dead = connections.pop(0)
+            self._timeouts.pop(dead).cancel()
+            dead.transport.abortConnection()
+        return super().getConnection(key, endpoint)  # type: ignore[no-any-return]
+
+
 def not_sent(failure: Failure) -> bool:
     """
     Whether a request failed before any of it could have reached the server,
     so that sending it elsewhere cannot run it twice.
     """
     return failure.check(ConnectError, ConnectingCancelledError, DNSLookupError, RequestNotSent) is not None
+
+
+def reset_unread(failure: Failure) -> bool:
+    """
+    Whether the peer reset the connection before sending any reply.
+
+    A TCP peer resets a connection (rather than closing it cleanly) when
+    its socket is closed with our request still unread, or is already gone
+    when the request arrives: a process killed before it read the request.
+    One that read the request and then died closes cleanly.  So the request
+    never reached the server's code, and sending it elsewhere cannot run it
+    twice.
+    """
+    if not failure.check(ResponseNeverReceived, RequestTransmissionFailed):
+        return False
+    reasons = failure.value.reasons
+    return bool(reasons) and all(reason.check(ConnectionLost) for reason in reasons)
 
 
 @define
@@ -191,8 +249,11 @@ class HttpClient:
         A client with its own pool that keeps up to C{max_per_host} idle
         connections to each peer, so concurrent callers reuse connections.
         """
-        pool = HTTPConnectionPool(reactor, persistent=True)
+        pool = CheckedPool(reactor, persistent=True)
         pool.maxPersistentPerHost = max_per_host
+        # Servers drop idle connections after IDLE_TIMEOUT; reusing one just
+        # as the server closes it would lose a POST that cannot be resent.
+        pool.cachedConnectionTimeout = IDLE_TIMEOUT / 2
         pool._factory = _QuietClientFactory
         agent = Agent.usingEndpointFactory(reactor, _Endpoints(reactor, BrowserLikePolicyForHTTPS()), pool=pool)
         return cls(reactor, agent, pool)
@@ -214,7 +275,8 @@ class HttpClient:
         Send one request and collect the reply.
 
         On timeout the request is cancelled (its connection dropped) and the
-        Deferred fails with C{CancelledError}.
+        Deferred fails with L{RequestTimedOut}, whether it was still
+        connecting, sending, or waiting for the reply.
         """
         producer = None if body is None else BytesProducer(body)
         d: Deferred[Any] = self._agent.request(method, url, headers, producer)

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 from attrs import define, field
 from twisted.internet.defer import CancelledError, Deferred, fail, maybeDeferred, succeed
 from twisted.internet.interfaces import IListeningPort
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.server import NOT_DONE_YET
 
+from ._caller import MISDIRECTED, SERVICE_HEADER
 from ._codec import MalformedBody, decode_payload, decode_result, encode_value
 from ._context import Context
 from ._deferreds import observe, stop_timer, wait_at_most
@@ -59,6 +61,10 @@ class ServiceInstance:
         return self._node
 
     @property
+    def _name_bytes(self) -> bytes:
+        return self.handler.name.encode("utf-8")
+
+    @property
     def draining(self) -> bool:
         return self._stopped is not None
 
@@ -85,6 +91,9 @@ class ServiceInstance:
         """
         Answer a call that came over HTTP (C{POST /}).
         """
+        target = request.getHeader(SERVICE_HEADER)
+        if target is not None and target != self._name_bytes:
+            return self._misdirected(request, target)
         try:
             payload = decode_payload(request.content.read(), request.getHeader(b"content-type"))
         except MalformedBody as e:
@@ -100,10 +109,17 @@ class ServiceInstance:
             return self._write_result(request, result)
         finished = request.notifyFinish()
         finished.addErrback(lambda _: result.cancel())
-        result.addBoth(self._finished_async)
+        # Counted as running until its reply is written: a drain waiting for
+        # this call closes the connection as soon as the count drops.
         result.addCallbacks(self._write_later, self._write_error_later, callbackArgs=(request,),
                             errbackArgs=(request,))
+        result.addBoth(self._finished_async)
         return NOT_DONE_YET
+
+    def _misdirected(self, request: IRequest, target: bytes) -> bytes:
+        request.setHeader(SERVICE_HEADER, self._name_bytes)
+        return write_error(request, HttpError(MISDIRECTED, (
+            f"{self.location} hosts service {self.name!r}, not {target.decode('utf-8', 'replace')!r}")))
 
     def _write_result(self, request: IRequest, result: Any) -> bytes:
         try:
@@ -217,6 +233,9 @@ class ServiceInstance:
                 self._log.warn("{service}: {count} calls still running after {timeout}s; closing",
                                service=self.name, count=self._in_flight, timeout=drain_timeout)
         if self.site is not None:
+            # A reply returned by a render that just ended the drain is
+            # written after the render returns: close on the next turn.
+            await deferLater(node.reactor, 0)
             self.site.close_connections()
         node.forget(self)
         self._log.info("{service} at {location} stopped", service=self.name, location=self.location)

@@ -16,7 +16,7 @@ from attrs import define, field
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import TCP4ClientEndpoint
-from twisted.internet.error import CannotListenError, ConnectionRefusedError
+from twisted.internet.error import CannotListenError, ConnectionDone, ConnectionLost, ConnectionRefusedError
 from twisted.internet.interfaces import IListeningPort, IStreamClientEndpoint
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
@@ -53,10 +53,28 @@ class MemoryPort:
 @implementer(IAgentEndpointFactory)
 @define
 class _Endpoints:
+    """
+    Connect to servers of the network, from the host C{origin} (carried as
+    the bind address, so the network knows whose connection it is).
+    """
+
     _reactor: MemoryReactorClock
+    _origin: str
 
     def endpointForURI(self, uri: Any) -> IStreamClientEndpoint:
-        return TCP4ClientEndpoint(self._reactor, uri.host.decode("ascii"), uri.port)
+        return TCP4ClientEndpoint(self._reactor, uri.host.decode("ascii"), uri.port,
+                                  bindAddress=(self._origin, 0))
+
+
+@define(eq=False)
+class _Link:
+    """
+    One connection: its pump, the server it reaches and the client's host.
+    """
+
+    pump: iosim.IOPump
+    server: tuple[str, int]
+    origin: str
 
 
 @define(eq=False)
@@ -70,8 +88,11 @@ class MemoryNetwork:
 
     reactor: MemoryReactorClock = field(factory=MemoryReactorClock)
     _servers: dict[tuple[str, int], Site] = field(factory=dict, init=False)
-    _pumps: list[iosim.IOPump] = field(factory=list, init=False)
+    _links: list[_Link] = field(factory=list, init=False)
     _connected: int = field(default=0, init=False)
+    _origins: list[str] = field(factory=list, init=False)
+    _dead: set[str] = field(factory=set, init=False)
+    _frozen: set[str] = field(factory=set, init=False)
 
     def listen(self, location: str, site: Site) -> IListeningPort:
         """
@@ -88,12 +109,53 @@ class MemoryNetwork:
     def unlisten(self, key: tuple[str, int]) -> None:
         self._servers.pop(key, None)
 
-    def agent(self, *, persistent: bool = True) -> Agent:
+    def agent(self, *, persistent: bool = True, origin: str = "client.test") -> Agent:
         """
-        An Agent whose connections go to the servers of this network.
+        An Agent whose connections go to the servers of this network, from
+        a process on the host C{origin}.
         """
         pool = HTTPConnectionPool(self.reactor, persistent=persistent)
-        return Agent.usingEndpointFactory(self.reactor, _Endpoints(self.reactor), pool=pool)
+        process = f"{origin}#{len(self._origins)}"
+        self._origins.append(process)
+        return Agent.usingEndpointFactory(self.reactor, _Endpoints(self.reactor, process), pool=pool)
+
+    def kill(self, host: str) -> None:
+        """
+        The processes on C{host} die: their ports close, and the peers of
+        their connections see them drop.  They are told nothing more
+        themselves, and their later attempts to connect go nowhere; agents
+        made afterwards stand for new processes and work.
+        """
+        self._dead.update(origin for origin in self._origins if _host(origin) == host)
+        for key in [key for key in self._servers if key[0] == host]:
+            del self._servers[key]
+        for link in list(self._links):
+            if link.server[0] == host:
+                self._drop(link, link.pump.clientIO)
+            elif _host(link.origin) == host:
+                self._drop(link, link.pump.serverIO)
+
+    def freeze(self, host: str) -> None:
+        """
+        The processes on C{host} hang: their connections stay open and new
+        ones are still accepted, as the kernel would, but no bytes move to
+        or from them until L{thaw}.
+        """
+        self._frozen.add(host)
+
+    def thaw(self, host: str) -> None:
+        self._frozen.discard(host)
+
+    def _drop(self, link: _Link, survivor: iosim.FakeTransport) -> None:
+        """
+        Tell C{survivor} its peer died: as TCP does, a reset if the peer
+        left bytes from it unread, else a clean close.
+        """
+        self._links.remove(link)
+        unread = bool(survivor.stream)
+        survivor.disconnecting = survivor.disconnected = True
+        reason = ConnectionLost("connection reset by peer") if unread else ConnectionDone("peer closed")
+        survivor.protocol.connectionLost(Failure(reason))
 
     def flush(self) -> bool:
         """
@@ -104,11 +166,14 @@ class MemoryNetwork:
         moved = False
         for _ in range(10_000):
             progress = self._connect_pending()
-            for pump in list(self._pumps):
+            for link in list(self._links):
+                if self._frozen and (_host(link.origin) in self._frozen or link.server[0] in self._frozen):
+                    continue
+                pump = link.pump
                 if pump.flush(advanceClock=False):
                     progress = True
                 if pump.clientIO.disconnected and pump.serverIO.disconnected:
-                    self._pumps.remove(pump)
+                    self._links.remove(link)
             if not progress:
                 return moved
             moved = True
@@ -126,9 +191,21 @@ class MemoryNetwork:
 
     def advance(self, seconds: float) -> None:
         """
-        Let C{seconds} pass, then settle.
+        Let C{seconds} pass, stopping at every timed call on the way and
+        settling there, as time passes for real: a retry scheduled by a
+        timer that fired on the way runs on the way too.
         """
-        self.reactor.advance(seconds)
+        end = self.reactor.seconds() + seconds
+        for _ in range(100_000):
+            self.settle()
+            due = [call.getTime() for call in self.reactor.getDelayedCalls()]
+            step = min(due, default=end)
+            if step >= end:
+                break
+            self.reactor.advance(max(step - self.reactor.seconds(), 0.0))
+        else:
+            raise AssertionError("timers kept firing without end")
+        self.reactor.advance(max(end - self.reactor.seconds(), 0.0))
         self.settle()
 
     def _due(self) -> bool:
@@ -140,9 +217,12 @@ class MemoryNetwork:
         if self._connected >= len(clients):
             return False
         while self._connected < len(clients):
-            host, port, factory, _, _ = clients[self._connected]
+            host, port, factory, _, bind = clients[self._connected]
             connector = self.reactor.connectors[self._connected]
             self._connected += 1
+            origin = bind[0] if bind else "client.test#"
+            if origin in self._dead:
+                continue  # a dead process connects nowhere, and hears nothing back
             site = self._servers.get((host, port))
             if site is None:
                 factory.clientConnectionFailed(connector, Failure(ConnectionRefusedError(f"{host}:{port}")))
@@ -154,6 +234,10 @@ class MemoryNetwork:
             client = factory.buildProtocol(server_address)
             client_io = iosim.FakeTransport(client, isServer=False, hostAddress=_CLIENT_ADDRESS,
                                             peerAddress=server_address)
-            self._pumps.append(iosim.connect(server, server_io, client, client_io, greet=False,
-                                             clock=self.reactor))
+            pump = iosim.connect(server, server_io, client, client_io, greet=False, clock=self.reactor)
+            self._links.append(_Link(pump, (host, port), origin))
         return True
+
+
+def _host(origin: str) -> str:
+    return origin.partition("#")[0]

@@ -159,13 +159,23 @@ class Node:
     def rejoin(self) -> Deferred[None]:
         """
         Register every live instance again (after a registry restart).
+
+        Fails if the registry could not be asked, so that the caller tries
+        again; a registration it refuses (a 4xx) is logged and not retried.
         """
-        work = [self.registry.register(i.name, i.location, self.id)
+        work = [self.registry.register(i.name, i.location, self.id).addErrback(self._refused, i.location)
                 for i in self._instances.values() if not i.draining]
         work.extend(hook() for hook in self._rejoin_hooks)
         d = gatherResults(work, consumeErrors=True)
         d.addCallback(lambda _: self._log.info("registered {count} instances again", count=len(work)))
         return d
+
+    def _refused(self, failure: Failure, location: str) -> None | Failure:
+        error = failure.value
+        if isinstance(error, HttpError) and error.status < 500:
+            self._log.error("the registry refuses {location} again: {error}", location=location, error=error)
+            return None
+        return failure
 
     # -- calls ----------------------------------------------------------------
 
@@ -207,9 +217,11 @@ class Node:
         version = self.table.version
         if self._missing.get(service) == version:
             return unknown_service(service)
+        deadline = self.reactor.seconds() + timeout
 
         def found(location: str) -> Deferred[Any]:
-            d = self._caller.send(service, location, body, content_type, timeout, retries)
+            remaining = max(deadline - self.reactor.seconds(), 0.0)
+            d = self._caller.send(service, location, body, content_type, remaining, retries)
             return d.addCallback(decode_reply, f"service {service!r}")
 
         def not_found(failure: Failure) -> Failure:
@@ -222,7 +234,7 @@ class Node:
                                      f"cannot be asked: {error.message}")
             return failure
 
-        return self.registry.lookup(service).addCallbacks(found, not_found)
+        return self.registry.lookup(service, timeout).addCallbacks(found, not_found)
 
     # -- hosting ----------------------------------------------------------------
 

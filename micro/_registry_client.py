@@ -16,6 +16,8 @@ from ._http_client import HttpClient
 from ._replies import decode_reply, transport_error
 
 COMMAND_TIMEOUT = 10.0
+# How long a watch may wait for its answer before the first reply has said
+# how long the registry holds watches; must exceed any registry's hold.
 WATCH_TIMEOUT = 60.0
 
 
@@ -58,11 +60,11 @@ class RegistryClient:
     def unregister(self, service: str, location: str) -> Deferred[dict[str, Any]]:
         return self.command("unregister", {"type": "service", "service": service, "location": location})
 
-    def lookup(self, service: str) -> Deferred[Any]:
-        return self.command("lookup", service)
+    def lookup(self, service: str, timeout: float | None = None) -> Deferred[Any]:
+        return self.command("lookup", service, timeout=min(timeout or self.timeout, self.timeout))
 
     def settle(self, version: int, timeout: float) -> Deferred[dict[str, Any]]:
         return self.command("settle", {"version": version, "timeout": timeout}, timeout=timeout + COMMAND_TIMEOUT)
 
-    def watch(self, node: str, epoch: str, version: int) -> Deferred[dict[str, Any]]:
-        return self.command("watch", {"node": node, "epoch": epoch, "version": version}, timeout=WATCH_TIMEOUT)
+    def watch(self, node: str, epoch: str, version: int, timeout: float = WATCH_TIMEOUT) -> Deferred[dict[str, Any]]:
+        return self.command("watch", {"node": node, "epoch": epoch, "version": version}, timeout=timeout)

@@ -27,6 +27,7 @@ class ServiceTable:
     epoch: str = ""
     version: int = -1
     _services: dict[str, list[str]] = field(factory=dict)
+    _members: dict[str, set[str]] = field(factory=dict)
     _stale: dict[str, list[str]] = field(factory=dict)
     _waiters: list[tuple[int, Deferred[None]]] = field(factory=list)
 
@@ -44,7 +45,8 @@ class ServiceTable:
         current = self._services.get(service, [])
         if not self._stale:
             return current
-        extra = [loc for loc in self._stale.get(service, ()) if loc not in current]
+        members = self._members.get(service, ())
+        extra = [loc for loc in self._stale.get(service, ()) if loc not in members]
         return current + extra if extra else current
 
     def snapshot(self) -> dict[str, list[str]]:
@@ -66,25 +68,34 @@ class ServiceTable:
             self._stale = {}
         self.epoch = epoch
         self._services = {name: list(locs) for name, locs in services.items() if locs}
+        self._members = {name: set(locs) for name, locs in self._services.items()}
         self._advance(version)
 
     def apply(self, version: int, changes: Iterable[Change]) -> list[str]:
         """
         Apply registry changes in order; return the locations they touched.
+
+        Membership is checked in a set: a node follows every registration
+        of a large cluster, and a list scan per change made that quadratic.
         """
         touched = []
+        services, members = self._services, self._members
         for op, service, location in changes:
             touched.append(location)
-            locs = self._services.get(service)
+            present = members.get(service)
             if op == "+":
-                if locs is None:
-                    self._services[service] = [location]
-                elif location not in locs:
-                    locs.append(location)
-            elif locs is not None and location in locs:
-                locs.remove(location)
-                if not locs:
-                    del self._services[service]
+                if present is None:
+                    services[service] = [location]
+                    members[service] = {location}
+                elif location not in present:
+                    services[service].append(location)
+                    present.add(location)
+            elif present is not None and location in present:
+                present.discard(location)
+                if present:
+                    services[service].remove(location)
+                else:
+                    del services[service], members[service]
         self._advance(version)
         return touched
 

@@ -13,12 +13,17 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from ._balancer import RoundRobin
-from ._registry_client import RegistryClient
+from ._registry_client import WATCH_TIMEOUT, RegistryClient
 from ._table import ServiceTable
 
 # Seconds to wait before watching again after the registry failed to answer:
 # short, so that a restarted registry gets its table back within a beat.
 RETRY_DELAYS = (0.1, 0.25, 0.5, 1.0)
+
+# Seconds a watch may take beyond the registry's hold before the node gives
+# up on it.  Generous: giving up drops the connection, which the registry
+# takes for the death of the node and evicts its instances.
+WATCH_GRACE = 10.0
 
 
 @define
@@ -28,7 +33,11 @@ class TableWatcher:
 
     When the registry does not know the node (it restarted, or evicted the
     node while it was alive), C{rejoin} runs before the next watch, to
-    register the node's instances again.
+    register the node's instances again; until it succeeds it runs again
+    before every watch.
+
+    @ivar _timeout: How long to wait for a watch's answer: the registry's
+        hold, as its replies say, plus L{WATCH_GRACE}.
     """
 
     _registry: RegistryClient
@@ -38,6 +47,8 @@ class TableWatcher:
     _clock: Any
     _rejoin: Callable[[], Deferred[None]]
     _running: bool = field(default=False, init=False)
+    _must_rejoin: bool = field(default=False, init=False)
+    _timeout: float = field(default=WATCH_TIMEOUT, init=False)
     _current: Deferred[Any] | None = field(default=None, init=False)
     _loop: Deferred[None] | None = field(default=None, init=False)
     _loaded: list[Deferred[None]] = field(factory=list, init=False)
@@ -73,13 +84,15 @@ class TableWatcher:
         failures = 0
         while self._running:
             table = self._table
-            self._current = self._registry.watch(self._node_id, table.epoch, table.version)
             try:
-                reply = await self._current
-                rejoin = self._apply(reply)
-                if rejoin:
+                if self._must_rejoin:
                     self._current = self._rejoin()
                     await self._current
+                    self._must_rejoin = False
+                self._current = self._registry.watch(self._node_id, table.epoch, table.version, self._timeout)
+                reply = await self._current
+                if self._apply(reply):
+                    self._must_rejoin = True
             except CancelledError:
                 if not self._running:
                     return
@@ -88,7 +101,8 @@ class TableWatcher:
                 if not self._running:
                     return
                 if failures == 0 or failures % 20 == 0:
-                    self._log.warn("watching the registry failed ({count}x): {error}", count=failures + 1, error=e)
+                    what = "registering again" if self._must_rejoin else "watching the registry"
+                    self._log.warn("{what} failed ({count}x): {error}", what=what, count=failures + 1, error=e)
                 delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
                 failures += 1
                 self._current = deferLater(self._clock, delay)
@@ -110,6 +124,9 @@ class TableWatcher:
         epoch = reply["epoch"]
         version = reply["version"]
         recovering = bool(reply.get("recovering"))
+        hold = reply.get("hold")
+        if isinstance(hold, (int, float)) and hold > 0:
+            self._timeout = hold + WATCH_GRACE
         rejoin = False
         if "services" in reply:
             new_epoch = table.loaded and epoch != table.epoch

@@ -34,6 +34,10 @@ from ._registry_model import Registry
 # that much, keeping the registry free for other work during churn.
 PER_WATCHER_SPACING = 0.0001
 
+# The longest a watch is held: half the lease by default, but never so long
+# that a proxy or a node's own timeout would give up on it first.
+MAX_HOLD = 25.0
+
 
 @define
 class _Watch:
@@ -48,12 +52,16 @@ class _Settle:
     version: int
     deferred: Deferred[dict[str, Any]]
     timer: Any
+    lagging: set[str]
 
 
 @define
 class WatchHub:
     """
     The pending watches of every node, and the answers to them.
+
+    @ivar hold: Seconds a watch waits for a change before it is answered
+        with none; below the lease, so that watching keeps a node alive.
     """
 
     _registry: Registry
@@ -71,7 +79,9 @@ class WatchHub:
 
     def __attrs_post_init__(self) -> None:
         if not self.hold:
-            self.hold = self._registry.ttl / 2
+            self.hold = min(self._registry.ttl / 2, MAX_HOLD)
+        if not 0 < self.hold < self._registry.ttl:
+            raise ValueError(f"watch hold {self.hold}s must be positive and below the lease ({self._registry.ttl}s)")
         self._registry.on_change(self._changed)
         self._registry.on_evict(self._evicted)
 
@@ -95,7 +105,7 @@ class WatchHub:
         record.watching = True
         record.seen_version = version if same_epoch else -1
         if self._settles:
-            self._check_settles()
+            self._acknowledged(node_id, record.seen_version)
         previous = self._pending.pop(node_id, None)
         if previous is not None:
             self._answer(previous)
@@ -116,12 +126,13 @@ class WatchHub:
         Fire once every watching node holds C{version} or later, or after
         C{timeout} seconds, with C{{"settled": bool, "lagging": count}}.
         """
-        lagging = self._lagging(version)
+        lagging = {n.id for n in self._registry.nodes() if n.watching and n.seen_version < version}
         if not lagging:
             return succeed({"settled": True, "lagging": 0})
         d: Deferred[dict[str, Any]] = Deferred()
-        timer = self._clock.callLater(timeout, self._settle_timeout, version, d)
-        self._settles.append(_Settle(version, d, timer))
+        settle = _Settle(version, d, None, lagging)
+        settle.timer = self._clock.callLater(timeout, self._settle_timeout, settle)
+        self._settles.append(settle)
         return d
 
     def stop(self) -> None:
@@ -133,10 +144,10 @@ class WatchHub:
         self._flush_call = None
         for watch in list(self._pending.values()):
             self._answer(watch)
-        for settle in self._settles:
+        settles, self._settles = self._settles, []
+        for settle in settles:
             settle.timer.cancel()
-            settle.deferred.callback({"settled": False, "lagging": len(self._lagging(settle.version))})
-        self._settles = []
+            settle.deferred.callback({"settled": False, "lagging": len(settle.lagging)})
 
     # -- internals --------------------------------------------------------
 
@@ -152,7 +163,7 @@ class WatchHub:
             if not watch.deferred.called:
                 watch.deferred.callback(self._full(False))
         if self._settles:
-            self._check_settles()
+            self._acknowledged(node_id, None)
 
     def _lost(self, node_id: str, cancelled: Deferred[bytes]) -> None:
         watch = self._pending.get(node_id)
@@ -199,6 +210,7 @@ class WatchHub:
                 "version": registry.version,
                 "changes": changes,
                 "recovering": recovering,
+                "hold": self.hold,
             })
             self._replies[key] = reply
         return reply
@@ -215,23 +227,29 @@ class WatchHub:
                 "services": registry.table(),
                 "known": known,
                 "recovering": recovering,
+                "hold": self.hold,
             })
             self._replies[key] = reply
         return reply
 
-    def _lagging(self, version: int) -> list[str]:
-        return [n.id for n in self._registry.nodes() if n.watching and n.seen_version < version]
-
-    def _check_settles(self) -> None:
-        waiting = []
+    def _acknowledged(self, node_id: str, version: int | None) -> None:
+        """
+        Node C{node_id} holds C{version} now (C{None}: it is gone); fire the
+        settles that waited for nobody else.
+        """
+        settled = []
         for settle in self._settles:
-            if self._lagging(settle.version):
-                waiting.append(settle)
-            else:
-                settle.timer.cancel()
-                settle.deferred.callback({"settled": True, "lagging": 0})
-        self._settles = waiting
+            if node_id in settle.lagging and (version is None or version >= settle.version):
+                settle.lagging.discard(node_id)
+                if not settle.lagging:
+                    settled.append(settle)
+        if not settled:
+            return
+        self._settles = [settle for settle in self._settles if settle.lagging]
+        for settle in settled:
+            settle.timer.cancel()
+            settle.deferred.callback({"settled": True, "lagging": 0})
 
-    def _settle_timeout(self, version: int, d: Deferred[dict[str, Any]]) -> None:
-        self._settles = [s for s in self._settles if s.deferred is not d]
-        d.callback({"settled": False, "lagging": len(self._lagging(version))})
+    def _settle_timeout(self, settle: _Settle) -> None:
+        self._settles.remove(settle)
+        settle.deferred.callback({"settled": False, "lagging": len(settle.lagging)})

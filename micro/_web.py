@@ -91,7 +91,10 @@ class MicroSite(Site):
         Close every open connection once what was written to it is sent.
         """
         for protocol in list(self._connections):
-            transport = getattr(protocol, "transport", None)
+            # Site builds protocols that wrap the HTTPChannel; the
+            # transport belongs to the channel.
+            channel = getattr(protocol, "_channel", protocol)
+            transport = getattr(channel, "transport", None)
             if transport is not None:
                 transport.loseConnection()
 

@@ -15,6 +15,7 @@ travel in memory, and time moves only when the test says so.
 from __future__ import annotations
 
 from typing import Any, Coroutine, TypeVar
+from urllib.parse import urlsplit
 
 from attrs import define, evolve, field
 from twisted.internet.defer import Deferred
@@ -30,7 +31,8 @@ from ._web import make_site
 
 T = TypeVar("T")
 
-REGISTRY_URL = "http://registry.test:9999"
+REGISTRY_HOST = "registry.test"
+REGISTRY_URL = f"http://{REGISTRY_HOST}:9999"
 
 
 @define(eq=False)
@@ -56,7 +58,7 @@ class MemoryCluster:
         registry, this one does not space its broadcasts out in time
         unless given C{spacing_per_watcher}.
         """
-        stack = RegistryStack.build(self.clock, ttl=ttl, token=token, http=self.http(),
+        stack = RegistryStack.build(self.clock, ttl=ttl, token=token, http=self.http(REGISTRY_HOST),
                                     spacing_per_watcher=spacing_per_watcher)
         self.network.listen(self.settings.registry_url, make_site(stack.resource, self.clock))
         stack.listening_on(9999)
@@ -65,22 +67,45 @@ class MemoryCluster:
 
     def stop_registry(self, stack: RegistryStack) -> None:
         """
-        Take a registry off the network, as if its process died.
+        Take a registry off the network, as if its process died: its
+        connections drop and its timers stop.
         """
-        self.network.unlisten(("registry.test", 9999))
+        self.network.kill(urlsplit(self.settings.registry_url).hostname or REGISTRY_HOST)
         stack.hub.stop()
         stack.pubsub.stop()
         stack.registry.stop()
 
-    def http(self) -> HttpClient:
-        return HttpClient(self.clock, self.network.agent())
+    def http(self, origin: str = "client.test") -> HttpClient:
+        """
+        An HTTP client for a new process on the host C{origin}.
+        """
+        return HttpClient(self.clock, self.network.agent(origin=origin))
 
     def node(self, *, home: str = "http://node.test", token: str | None = None, **settings: Any) -> Node:
         """
         A node whose services get locations on C{home}.
         """
         node_settings = evolve(self.settings, service_url=home, token=token, **settings)
-        return Node.create(self.clock, node_settings, http=self.http(), listen=self.network.listen)
+        origin = urlsplit(home).hostname or "node.test"
+        return Node.create(self.clock, node_settings, http=self.http(origin), listen=self.network.listen)
+
+    def kill(self, home: str) -> None:
+        """
+        Kill the processes on the host of C{home}, as SIGKILL would: their
+        connections drop, their ports close.  Nodes made afterwards on that
+        host are new processes.
+        """
+        self.network.kill(urlsplit(home).hostname or home)
+
+    def freeze(self, home: str) -> None:
+        """
+        Hang the processes on the host of C{home}: connections stay open,
+        nothing moves to or from them until L{thaw}.
+        """
+        self.network.freeze(urlsplit(home).hostname or home)
+
+    def thaw(self, home: str) -> None:
+        self.network.thaw(urlsplit(home).hostname or home)
 
     def settle(self) -> None:
         self.network.settle()

@@ -39,3 +39,10 @@ def failed(d: Union[Deferred[Any], Coroutine[Any, Any, Any]]) -> BaseException:
         return e
     raise AssertionError(f"{d!r} succeeded")
 
+
+
+def waiting(d: Deferred[Any]) -> bool:
+    """
+    Whether C{d} has no result yet (it may be waiting on another Deferred).
+    """
+    return not d.called or isinstance(d.result, Deferred)

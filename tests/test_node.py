@@ -136,7 +136,8 @@ def test_unknown_service_asks_registry_once_per_table_version(cluster: MemoryClu
     cluster.result(node.ready())
     lookups = []
     original = RegistryClient.lookup
-    monkeypatch.setattr(RegistryClient, "lookup", lambda self, name: (lookups.append(name), original(self, name))[1])
+    monkeypatch.setattr(RegistryClient, "lookup",
+                        lambda self, name, *rest: (lookups.append(name), original(self, name, *rest))[1])
     for _ in range(3):
         with pytest.raises(HttpError):
             cluster.result(node.call("ghost"))

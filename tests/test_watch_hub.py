@@ -46,7 +46,7 @@ def test_current_watch_waits_for_a_change_and_gets_only_it() -> None:
     clock.advance(0)
     reply = json.loads(fired(pending))
     assert reply == {"epoch": registry.epoch, "version": 1, "changes": [["+", "a", "http://h:1"]],
-                     "recovering": False}
+                     "recovering": False, "hold": hub.hold}
     hub.stop()
 
 
