@@ -67,8 +67,8 @@ class EarlyRequest(Request):
     def gotLength(self, length: int | None) -> None:
         self.body_receiver = None
         resource = getattr(getattr(self.channel, "site", None), "resource", None)
+        channel: Any = self.channel
         if IBodyLimit.providedBy(resource):
-            channel: Any = self.channel
             self._limit = resource.body_limit(channel._command, channel._path, self.requestHeaders)
             if self._limit is not None and length is not None and length > self._limit:
                 self._refuse()
@@ -76,7 +76,7 @@ class EarlyRequest(Request):
         if IStreamingResource.providedBy(resource):
             # The request line is parsed but only handed to the request once
             # the body is in; the channel holds it meanwhile.
-            channel: Any = self.channel
+            channel = self.channel
             receiver = resource.receive_body(self, channel._command, channel._path, length)
             if receiver is not None:
                 self.body_receiver = receiver

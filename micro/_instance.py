@@ -107,7 +107,7 @@ class ServiceInstance:
         if not isinstance(result, Deferred):
             self._finished()
             return self._write_result(request, result)
-        finished = request.notifyFinish()
+        finished = request.notifyFinish()  # type: ignore[attr-defined]
         finished.addErrback(lambda _: result.cancel())
         # Counted as running until its reply is written: a drain waiting for
         # this call closes the connection as soon as the count drops.

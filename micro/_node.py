@@ -167,8 +167,7 @@ class Node:
                 for i in self._instances.values() if not i.draining]
         work.extend(hook() for hook in self._rejoin_hooks)
         d = gatherResults(work, consumeErrors=True)
-        d.addCallback(lambda _: self._log.info("registered {count} instances again", count=len(work)))
-        return d
+        return d.addCallback(lambda _: self._log.info("registered {count} instances again", count=len(work)))
 
     def _refused(self, failure: Failure, location: str) -> None | Failure:
         error = failure.value
