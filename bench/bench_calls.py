@@ -1,7 +1,7 @@
 """
 Calls: micro against the floor of its own stack, in one run.
 
-    python bench/bench_calls.py [--calls N]
+    python bench/bench_calls.py [--calls N] [--rounds R]
 
 Rows, each load from a separate client process (bench/load.py):
 
@@ -16,6 +16,10 @@ Three more rows put the floor in context: with a Klein route as the
 server and with treq as the client (why micro's hot path bypasses both),
 and with the server's Site not parsing POST bodies as forms (which micro's
 Site does not either; the floor (a) keeps Twisted's default).
+
+All servers run for the whole benchmark; the rows are measured R times,
+interleaved, and each figure is the median of its rounds, so that a burst
+of load from elsewhere on the machine spoils one round, not one row.
 The targets (issue 2): (b) >= 0.85x (a) in calls/s, (b)'s sequential
 latency <= 1.2x (a)'s, and (c) >= 20x (b).
 """
@@ -24,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,6 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import ROOT, TWISTD, client, environment, free_port, running, table, wait_port  # noqa: E402
 
 LOAD = str(ROOT / "bench" / "load.py")
+BARE = str(ROOT / "bench" / "bare_server.py")
+NAMES = {"a": "(a) bare Agent -> bare Resource", "k": "    bare Agent -> Klein route",
+         "f": "    bare Agent -> bare Resource, no form parsing", "t": "    treq -> bare Resource",
+         "b": "(b) call_service, other process", "c": "(c) call_service, in-process"}
+FIGURES = ("rate", "mean_us", "p50_us", "p99_us")
 
 
 def load(mode: str, target: str, calls: int, concurrency: int, env: dict[str, str]) -> dict[str, float]:
@@ -41,56 +52,55 @@ def load(mode: str, target: str, calls: int, concurrency: int, env: dict[str, st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=6000, help="calls per row (default 6000)")
+    parser.add_argument("--calls", type=int, default=6000, help="calls per row and round (default 6000)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, interleaved (default 3)")
     args = parser.parse_args()
-    calls = args.calls
-    results: dict[tuple[str, int], dict[str, float]] = {}
     work = Path(tempfile.mkdtemp(prefix="micro-bench-"))
-
-    bare_port = free_port()
-    with running([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(bare_port)]):
-        wait_port(bare_port)
-        for concurrency in (1, 10):
-            results["a", concurrency] = load("agent", f"http://127.0.0.1:{bare_port}/", calls, concurrency, environment())
-            results["t", concurrency] = load("treq", f"http://127.0.0.1:{bare_port}/", calls, concurrency, environment())
-    for key, mode in (("k", "klein"), ("f", "noform")):
-        port = free_port()
-        with running([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(port), mode]):
-            wait_port(port)
-            for concurrency in (1, 10):
-                results[key, concurrency] = load("agent", f"http://127.0.0.1:{port}/", calls, concurrency,
-                                                 environment())
-
     registry_port = free_port()
-    env = environment(MICRO_REGISTRY_URL=f"http://127.0.0.1:{registry_port}")
-    with running([TWISTD, "-n", "micro-registry"], env=env, cwd=work, log=work / "registry.log"):
+    micro_env = environment(MICRO_REGISTRY_URL=f"http://127.0.0.1:{registry_port}")
+    with ExitStack() as servers:
+        ports = {}
+        for key, mode in (("a", ""), ("k", "klein"), ("f", "noform")):
+            ports[key] = free_port()
+            servers.enter_context(running([sys.executable, BARE, str(ports[key])] + ([mode] if mode else [])))
+            wait_port(ports[key])
+        servers.enter_context(running([TWISTD, "-n", "micro-registry"], env=micro_env, cwd=work,
+                                      log=work / "registry.log"))
         wait_port(registry_port)
-        with running([TWISTD, "-n", "micro-service", "--module", "bench.echo_app"], env=env, cwd=work,
-                     log=work / "service.log"):
-            wait_port(registry_port + 1)
-            for concurrency in (1, 10):
-                results["b", concurrency] = load("micro", "echo", calls, concurrency, env)
+        servers.enter_context(running([TWISTD, "-n", "micro-service", "--module", "bench.echo_app"], env=micro_env,
+                                      cwd=work, log=work / "service.log"))
+        wait_port(registry_port + 1)
+        rows = {
+            "a": lambda n, c: load("agent", f"http://127.0.0.1:{ports['a']}/", n, c, environment()),
+            "k": lambda n, c: load("agent", f"http://127.0.0.1:{ports['k']}/", n, c, environment()),
+            "f": lambda n, c: load("agent", f"http://127.0.0.1:{ports['f']}/", n, c, environment()),
+            "t": lambda n, c: load("treq", f"http://127.0.0.1:{ports['a']}/", n, c, environment()),
+            "b": lambda n, c: load("micro", "echo", n, c, micro_env),
+            "c": lambda n, c: load("inprocess", "echo", n * 5, c, environment()),
+        }
+        rounds: dict[tuple[str, int], list[dict[str, float]]] = {}
+        for _ in range(args.rounds):
+            for key, run in rows.items():
+                for concurrency in (1, 10):
+                    rounds.setdefault((key, concurrency), []).append(run(args.calls, concurrency))
+    results = {row: {figure: statistics.median(r[figure] for r in runs) for figure in FIGURES}
+               for row, runs in rounds.items()}
 
-    for concurrency in (1, 10):
-        results["c", concurrency] = load("inprocess", "echo", calls * 5, concurrency, environment())
-
-    names = {"a": "(a) bare Agent -> bare Resource", "k": "    bare Agent -> Klein route",
-             "t": "    treq -> bare Resource", "f": "    bare Agent -> bare Resource, no form parsing",
-             "b": "(b) call_service, other process",
-             "c": "(c) call_service, in-process"}
-    rows = []
+    lines = []
     for key in "akftbc":
         for concurrency in (1, 10):
             r = results[key, concurrency]
-            rows.append([names[key], concurrency, r["rate"], r["mean_us"], r["p50_us"], r["p99_us"]])
-    print(table(["load", "callers", "calls/s", "mean us", "p50 us", "p99 us"], rows))
+            lines.append([NAMES[key], concurrency, r["rate"], r["mean_us"], r["p50_us"], r["p99_us"]])
+    print(f"{args.calls} calls per row ({args.calls * 5} in-process), median of {args.rounds} interleaved rounds")
+    print(table(["load", "callers", "calls/s", "mean us", "p50 us", "p99 us"], lines))
     print()
     for concurrency in (1, 10):
         a, b, c = (results[k, concurrency] for k in "abc")
         print(f"{concurrency:>2} callers: (b)/(a) calls/s = {b['rate'] / a['rate']:.2f}   "
               f"(b)/(a) mean latency = {b['mean_us'] / a['mean_us']:.2f}   (c)/(b) calls/s = {c['rate'] / b['rate']:.1f}   "
               f"Klein/(a) = {results['k', concurrency]['rate'] / a['rate']:.2f}   "
-              f"treq/(a) = {results['t', concurrency]['rate'] / a['rate']:.2f}")
+              f"treq/(a) = {results['t', concurrency]['rate'] / a['rate']:.2f}   "
+              f"no-form/(a) = {results['f', concurrency]['rate'] / a['rate']:.2f}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from ._codec import encode_value
 from ._context import DEFAULT_TIMEOUT
 from ._instance import ServiceInstance
 from ._node import Node
+from ._node_routes import Route
 from ._pubsub_service import PubSubService
 from ._registry_server import RegistryServer, start_registry
 from ._replies import decode_reply, transport_error
@@ -54,6 +55,18 @@ def create_service(fn: Callable[..., Any], name: str | None = None, *, home: str
     """
     try:
         return Deferred.fromCoroutine(default_node().create_service(fn, name, home=home))
+    except Exception:
+        return fail()
+
+
+def create_route(path: str, fn_or_service_name: Callable[..., Any] | str,
+                 data_type: str = "dynamic") -> Deferred[Route]:
+    """
+    Route HTTP requests on C{path} at the registry to a service; see
+    L{Node.create_route}.
+    """
+    try:
+        return Deferred.fromCoroutine(default_node().create_route(path, fn_or_service_name, data_type))
     except Exception:
         return fail()
 

@@ -109,8 +109,8 @@ class _BodyCollector(Protocol):
     def abort(self) -> None:
         transport = self.transport
         if transport is not None:
-            abort = getattr(transport, "abortConnection", None)
-            (abort or transport.stopProducing)()
+            abort = getattr(transport, "abortConnection", None) or getattr(transport, "stopProducing")
+            abort()
 
 
 def collect(response: IResponse, limit: int | None = None) -> Deferred[Reply]:
@@ -202,7 +202,7 @@ class CheckedPool(HTTPConnectionPool):
             dead = connections.pop(0)
             self._timeouts.pop(dead).cancel()
             dead.transport.abortConnection()
-        return super().getConnection(key, endpoint)  # type: ignore[no-any-return]
+        return super().getConnection(key, endpoint)
 
 
 def not_sent(failure: Failure) -> bool:
@@ -253,7 +253,7 @@ class HttpClient:
         pool.maxPersistentPerHost = max_per_host
         # Servers drop idle connections after IDLE_TIMEOUT; reusing one just
         # as the server closes it would lose a POST that cannot be resent.
-        pool.cachedConnectionTimeout = IDLE_TIMEOUT / 2
+        pool.cachedConnectionTimeout = int(IDLE_TIMEOUT / 2)
         pool._factory = _QuietClientFactory
         agent = Agent.usingEndpointFactory(reactor, _Endpoints(reactor, BrowserLikePolicyForHTTPS()), pool=pool)
         return cls(reactor, agent, pool)
@@ -292,7 +292,7 @@ class HttpClient:
         Send one request and return the response with its body unread, for
         callers that stream it.
         """
-        return self._agent.request(method, url, headers, body)  # type: ignore[no-any-return]
+        return self._agent.request(method, url, headers, body)
 
     def close(self) -> Deferred[None]:
         """

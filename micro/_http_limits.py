@@ -1,8 +1,9 @@
 # -*- test-case-name: tests.test_http_limits -*-
 """
-Refusing oversized request heads politely: 431 with a JSON body, where
+Refusing oversized requests politely: a 431 for a head too large, where
 Twisted would answer a bare 400 (too many header bytes) or just hang up (a
-line longer than its line limit).
+line longer than its line limit), and a 413 for a body too large (see
+L{micro._early_request}); both with a JSON body.
 """
 
 from __future__ import annotations
@@ -14,17 +15,35 @@ from twisted.web.http import HTTPChannel, _GenericHTTPChannelProtocol
 from ._codec import dumps
 
 MAX_HEADER_BYTES = 16 * 1024
+# What a refused client may still send, thrown away, before it is cut off.
+DISCARD_LIMIT = 64 * 1024 * 1024
 
 
 def refuse(channel: Any, status: int, reason: bytes, message: str) -> None:
     """
-    Answer a request the channel cannot parse, then close the connection.
+    Answer a request the channel will not serve, and stop listening to it.
+
+    The reply goes out with our side of the connection closed, while what
+    the client still sends is read and thrown away (up to
+    L{DISCARD_LIMIT}): closing both sides with unread data would reset the
+    connection, and the client might never see the answer.  The channel's
+    idle timeout ends a client that neither stops nor closes.
     """
     body = dumps({"error": message, "status": status})
-    channel.transport.write(
+    transport = channel.transport
+    transport.write(
         b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
         % (status, reason, len(body), body))
-    channel.loseConnection()
+    discarded = [0]
+
+    def discard(data: bytes) -> None:
+        discarded[0] += len(data)
+        if discarded[0] > DISCARD_LIMIT:
+            transport.abortConnection()
+
+    channel.dataReceived = discard
+    close_writing = getattr(transport, "loseWriteConnection", None)
+    (close_writing or transport.loseConnection)()
 
 
 class MicroChannel(HTTPChannel):
@@ -47,7 +66,6 @@ class MicroChannel(HTTPChannel):
 
     def _too_large(self) -> None:
         self.setRawMode()
-        self.dataReceived = lambda data: None  # type: ignore[method-assign]
         refuse(self, 431, b"Request Header Fields Too Large",
                f"request line and headers exceed {self.totalHeadersSize} bytes")
 

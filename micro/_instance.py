@@ -72,6 +72,19 @@ class ServiceInstance:
     def in_flight(self) -> int:
         return self._in_flight
 
+    def request_started(self) -> None:
+        """
+        Count a request that L{terminate} must let finish (route traffic).
+        """
+        self._in_flight += 1
+
+    def request_finished(self, result: Any = None) -> Any:
+        """
+        A request counted by L{request_started} is done; passes C{result} on.
+        """
+        self._finished()
+        return result
+
     # -- serving ----------------------------------------------------------
 
     def serve_call(self, request: IRequest) -> bytes | int:
@@ -94,7 +107,7 @@ class ServiceInstance:
         if not isinstance(result, Deferred):
             self._finished()
             return self._write_result(request, result)
-        finished = request.notifyFinish()
+        finished = request.notifyFinish()  # type: ignore[attr-defined]
         finished.addErrback(lambda _: result.cancel())
         # Counted as running until its reply is written: a drain waiting for
         # this call closes the connection as soon as the count drops.

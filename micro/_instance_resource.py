@@ -3,7 +3,8 @@
 The HTTP face of a service instance.
 
 C{POST /} is a call; C{/_micro/...} belongs to the framework (health, for
-the registry's probes; pub/sub deliveries); anything else is route traffic.
+the registry's probes; pub/sub deliveries); anything else is route traffic, and
+so is every request the registry marks as such with C{x-micro-route}.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from klein import Klein
 from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from zope.interface import implementer
 
+from ._body_limits import IBodyLimit
 from ._errors import HttpError
 from ._instance import ServiceInstance
+from ._route_serving import serve_route
 from ._web import write_error, write_json
 
 ROUTE_HEADER = b"x-micro-route"
@@ -61,6 +65,7 @@ class FrameworkApp:
         return write_error(request, HttpError(405, f"{request.method.decode('ascii', 'replace')} is not allowed here"))
 
 
+@implementer(IBodyLimit)
 class InstanceResource(Resource):
     """
     Dispatch a request to the call path, the framework app or the routes.
@@ -76,11 +81,22 @@ class InstanceResource(Resource):
         self._instance = instance
         self._framework = FrameworkApp(instance).router.resource()
 
+    def body_limit(self, method: bytes, uri: bytes, headers: Any) -> int | None:
+        """
+        Calls and framework requests are capped; route traffic is not.
+        """
+        if headers.hasHeader(ROUTE_HEADER):
+            return None
+        path = uri.split(b"?", 1)[0]
+        if (method == b"POST" and path == b"/") or path.startswith(FRAMEWORK_PREFIX):
+            return self._instance.node.max_payload_bytes
+        return None
+
     def render(self, request: IRequest) -> Any:
         path = request.path
-        if request.method == b"POST" and path == b"/" and not request.requestHeaders.hasHeader(ROUTE_HEADER):
+        routed = request.requestHeaders.hasHeader(ROUTE_HEADER)
+        if request.method == b"POST" and path == b"/" and not routed:
             return self._instance.serve_call(request)
-        if path.startswith(FRAMEWORK_PREFIX):
+        if path.startswith(FRAMEWORK_PREFIX) and not routed:
             return self._framework.render(request)
-        return write_error(request, HttpError(
-            404, f"service {self._instance.name!r} takes calls as POST /; no route reaches {path.decode('utf-8', 'replace')}"))
+        return serve_route(self._instance, request, request.getHeader(ROUTE_HEADER))

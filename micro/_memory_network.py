@@ -117,7 +117,8 @@ class MemoryNetwork:
         pool = HTTPConnectionPool(self.reactor, persistent=persistent)
         process = f"{origin}#{len(self._origins)}"
         self._origins.append(process)
-        return Agent.usingEndpointFactory(self.reactor, _Endpoints(self.reactor, process), pool=pool)
+        agent: Agent = Agent.usingEndpointFactory(self.reactor, _Endpoints(self.reactor, process), pool=pool)
+        return agent
 
     def kill(self, host: str) -> None:
         """

@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 from twisted.web.server import Site
 
 from ._balancer import RoundRobin
+from ._body_limits import CALL_LIMIT
 from ._cache_service import EVICTION_INTERVAL, EXPIRE_TIME, CacheService, start_cache_service
 from ._caller import Caller, unknown_service
 from ._codec import encode_value
@@ -33,6 +34,7 @@ from ._http_client import HttpClient
 from ._instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT, ServiceInstance
 from ._instance_resource import InstanceResource
 from ._names import check_service_name
+from ._node_routes import Route, routes_of
 from ._pubsub_node import NodePubSub
 from ._pubsub_service import PubSubService
 from ._registry_client import RegistryClient
@@ -82,6 +84,7 @@ class Node:
     registry: RegistryClient
     id: str
     _listen: Listen
+    max_payload_bytes: int | None = CALL_LIMIT
     table: ServiceTable = field(factory=ServiceTable)
     _balancer: RoundRobin = field(init=False)
     _caller: Caller = field(init=False)
@@ -102,15 +105,20 @@ class Node:
 
     @classmethod
     def create(cls, reactor: Any, settings: Settings | None = None, *, http: HttpClient | None = None,
-               listen: Listen | None = None, node_id: str | None = None) -> Node:
+               listen: Listen | None = None, node_id: str | None = None,
+               max_payload_bytes: int | None = CALL_LIMIT) -> Node:
         """
         A node for C{reactor}, configured from C{settings} (default: the
         environment).  Tests inject C{http} and C{listen}.
+
+        @param max_payload_bytes: The largest call payload (and pub/sub
+            delivery) its instances accept; larger ones get a 413.
         """
         settings = settings or Settings.from_environ()
         http = http or HttpClient.create(reactor)
         registry = RegistryClient(http, settings.registry_url, settings.token)
-        return cls(reactor, settings, http, registry, node_id or _new_node_id(), listen or tcp_listener(reactor))
+        return cls(reactor, settings, http, registry, node_id or _new_node_id(), listen or tcp_listener(reactor),
+                   max_payload_bytes)
 
     # -- following the table ---------------------------------------------------
 
@@ -159,8 +167,7 @@ class Node:
                 for i in self._instances.values() if not i.draining]
         work.extend(hook() for hook in self._rejoin_hooks)
         d = gatherResults(work, consumeErrors=True)
-        d.addCallback(lambda _: self._log.info("registered {count} instances again", count=len(work)))
-        return d
+        return d.addCallback(lambda _: self._log.info("registered {count} instances again", count=len(work)))
 
     def _refused(self, failure: Failure, location: str) -> None | Failure:
         error = failure.value
@@ -298,6 +305,14 @@ class Node:
         Run C{hook} (which may return a Deferred) first when the node terminates.
         """
         self._terminate_hooks.append(hook)
+
+    async def create_route(self, path: str, target: Callable[..., Any] | str, data_type: str = "dynamic") -> Route:
+        """
+        Route HTTP requests on C{path} at the registry to a service: the one
+        C{target} names, or one made of the function C{target}.  See
+        L{micro._node_routes.NodeRoutes.create}.
+        """
+        return await routes_of(self).create(path, target, data_type)
 
     def instances(self) -> list[ServiceInstance]:
         return list(self._instances.values())

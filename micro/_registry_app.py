@@ -13,8 +13,11 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
+from zope.interface import implementer
 
+from ._body_limits import BodyLimits, IBodyLimit
 from ._codec import MalformedBody, loads
+from ._early_request import IBodyReceiver, IStreamingResource
 from ._errors import HttpError
 from ._registry_commands import TOKEN_HEADER, RawReply, RegistryCommands, Sender
 from ._web import internal_error, write_error, write_json
@@ -27,13 +30,16 @@ class RegistryApp:
     """
 
     commands: RegistryCommands
+    limits: BodyLimits = BodyLimits()
 
     router = Klein()
 
     @router.route("/", methods=["POST"])
     def command(self, request: IRequest) -> Any:
         try:
-            document = loads(request.content.read())
+            body = request.content.read()
+            document = loads(body)
+            self._check_size(document, len(body))
             result = self.commands.run(document, Sender(request.getHeader(TOKEN_HEADER)))
         except MalformedBody as e:
             return write_error(request, HttpError(400, f"{e}; a command is a JSON object like {{\"health\": true}}"))
@@ -42,6 +48,16 @@ class RegistryApp:
         if isinstance(result, Deferred):
             return result.addCallbacks(_write, _failed, callbackArgs=(request,), errbackArgs=(request,))
         return _write(result, request)
+
+
+    def _check_size(self, document: Any, size: int) -> None:
+        """
+        Commands other than C{call} have a smaller limit than the one the
+        request was read under (the command is only known once parsed).
+        """
+        limit = self.limits.command
+        if limit is not None and size > limit and not (isinstance(document, dict) and "call" in document):
+            raise HttpError(413, f"a registry command may have at most {limit} bytes; this one has {size}")
 
 
 def _write(result: Any, request: IRequest) -> bytes:
@@ -58,6 +74,7 @@ def _failed(failure: Failure, request: IRequest) -> bytes | None:
     return internal_error(failure, request, "the registry")
 
 
+@implementer(IStreamingResource, IBodyLimit)
 class RegistryResource(Resource):
     """
     Send C{POST /} to the command app and every other request to C{routes}.
@@ -68,24 +85,30 @@ class RegistryResource(Resource):
 
     isLeaf = True
 
-    def __init__(self, commands: IResource, routes: IResource):
+    def __init__(self, commands: IResource, routes: IResource, limits: BodyLimits = BodyLimits()):
         super().__init__()
         self._commands = commands
         self._routes = routes
+        self._limits = limits
+
+    def body_limit(self, method: bytes, uri: bytes, headers: Any) -> int | None:
+        if method == b"POST" and uri.split(b"?", 1)[0] == b"/":
+            return self._limits.call
+        return self._limits.route
 
     def render(self, request: IRequest) -> Any:
         if request.method == b"POST" and request.path == b"/":
             return self._commands.render(request)
         return self._routes.render(request)
 
-
-class NoRoutes(Resource):
-    """
-    The route table of a registry that has no routes: every request is a 404.
-    """
-
-    isLeaf = True
-
-    def render(self, request: IRequest) -> bytes:
-        return write_error(request, HttpError(404, f"no route matches {request.path.decode('utf-8', 'replace')}"))
+    def receive_body(self, request: IRequest, method: bytes, uri: bytes, length: int | None) -> IBodyReceiver | None:
+        """
+        Let the routes stream the bodies of route traffic; commands are
+        read whole.
+        """
+        if method == b"POST" and uri.split(b"?", 1)[0] == b"/":
+            return None
+        if IStreamingResource.providedBy(self._routes):
+            return self._routes.receive_body(request, method, uri, length)
+        return None
 

@@ -115,7 +115,7 @@ class Registry:
         all have registered again yet.
         """
         assert self.recovering_for is not None
-        return self._clock.seconds() < self.started + self.recovering_for
+        return bool(self._clock.seconds() < self.started + self.recovering_for)
 
     def lookup(self, service: str) -> str:
         """

@@ -13,15 +13,17 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 from twisted.web.resource import IResource
 
+from ._body_limits import BodyLimits
 from ._config import Settings, listen_interface
 from ._deferreds import observe
 from ._http_client import HttpClient
 from ._names import host_text, split_url
 from ._pubsub_commands import PubSubCommands
 from ._pubsub_hub import PubSubHub
-from ._registry_app import NoRoutes, RegistryApp, RegistryResource
+from ._registry_app import RegistryApp, RegistryResource
 from ._registry_commands import RegistryCommands
 from ._registry_model import DEFAULT_TTL, Registry
+from ._registry_routes import RegistryRoutes
 from ._watch_hub import PER_WATCHER_SPACING, WatchHub
 from ._web import MicroSite, make_site
 
@@ -49,20 +51,23 @@ class RegistryStack:
     http: HttpClient
     resource: IResource
     pubsub: PubSubHub
+    routes: RegistryRoutes
 
     @classmethod
     def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
               http: HttpClient | None = None, spacing_per_watcher: float = PER_WATCHER_SPACING,
-              verify_locations: bool = True) -> RegistryStack:
+              verify_locations: bool = True, development: bool = False,
+              limits: BodyLimits = BodyLimits()) -> RegistryStack:
         registry = Registry(reactor, ttl=ttl)
         hub = WatchHub(registry, reactor, spacing_per_watcher=spacing_per_watcher)
         http = http or HttpClient.create(reactor)
         commands = RegistryCommands(registry, hub, http, token=token, verify_locations=verify_locations)
         pubsub = PubSubHub(registry, http, reactor, token=token)
         PubSubCommands(pubsub).install(commands)
-        app = RegistryApp(commands)
-        resource = RegistryResource(app.router.resource(), NoRoutes())
-        return cls(registry, hub, commands, http, resource, pubsub)
+        app = RegistryApp(commands, limits)
+        routes = RegistryRoutes.install(commands, http, reactor, development=development)
+        resource = RegistryResource(app.router.resource(), routes.resource(), limits)
+        return cls(registry, hub, commands, http, resource, pubsub, routes)
 
     def listening_on(self, port: int) -> None:
         """
@@ -115,7 +120,8 @@ class RegistryServer:
 
 
 def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT_TTL,
-                   token: str | None = None, settings: Settings | None = None) -> RegistryServer:
+                   token: str | None = None, settings: Settings | None = None,
+                   limits: BodyLimits = BodyLimits()) -> RegistryServer:
     """
     Listen for registry commands at C{url} (default: C{MICRO_REGISTRY_URL}).
 
@@ -130,7 +136,7 @@ def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT
     if settings.production and not token:
         raise OpenRegistryRefused("MICRO_ENV=production needs a registry token (MICRO_REGISTRY_TOKEN or "
                                   "token=...); refusing to start an open registry")
-    stack = RegistryStack.build(reactor, ttl=ttl, token=token)
+    stack = RegistryStack.build(reactor, ttl=ttl, token=token, development=settings.development, limits=limits)
     site = make_site(stack.resource, reactor)
     listening = reactor.listenTCP(port if port is not None else 80, site, backlog=LISTEN_BACKLOG,
                                   interface=listen_interface(host))

@@ -5,6 +5,7 @@ C{twistd micro-registry}: run the registry.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 from twisted.python.failure import Failure
 
+from ._body_limits import CALL_LIMIT, COMMAND_LIMIT, BodyLimits, byte_count
 from ._config import Settings, listen_interface
 from ._registry_model import DEFAULT_TTL
 from ._registry_server import LISTEN_BACKLOG, RegistryStack
@@ -61,6 +63,11 @@ class Options(usage.Options):
         ["ttl", None, DEFAULT_TTL,
          "Seconds an instance stays registered without renewing its lease; a dead "
          "instance leaves every table within about this time.", positive_float],
+        ["max-command-bytes", None, COMMAND_LIMIT,
+         "Largest body of a registry command other than call (413 past it).", byte_count],
+        ["max-call-bytes", None, CALL_LIMIT, "Largest body of a call command (413 past it).", byte_count],
+        ["max-route-bytes", None, None, "Largest body of route traffic (413 past it). Default: no limit.",
+         byte_count],
     ]
 
     def postOptions(self) -> None:
@@ -116,6 +123,13 @@ class RegistryService(Service):
             self.stack.listening_on(port)
             self._log.info("registry listening on port {port}", port=port)
 
+    def startService(self) -> None:
+        super().startService()
+        # What is loaded by now lives as long as the process: keep it out of
+        # the collector's full passes, which otherwise stall every request in
+        # flight for tens of milliseconds (the p99 of bench/bench_routes.py).
+        gc.freeze()
+
     def stopService(self) -> Deferred[None]:
         super().stopService()
         return Deferred.fromCoroutine(self._stop())
@@ -134,6 +148,8 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     """
     if reactor is None:
         from twisted.internet import reactor
-    stack = RegistryStack.build(reactor, ttl=options["ttl"], token=options["token"])
+    limits = BodyLimits(options["max-command-bytes"], options["max-call-bytes"], options["max-route-bytes"])
+    stack = RegistryStack.build(reactor, ttl=options["ttl"], token=options["token"],
+                                development=Settings.from_environ().development, limits=limits)
     endpoint = serverFromString(reactor, with_backlog(options["listen"]))
     return RegistryService(stack, endpoint, options["listen"], reactor)

@@ -5,6 +5,8 @@ C{twistd micro-service}: host the services of an app module.
 
 from __future__ import annotations
 
+import gc
+
 from functools import partial
 from typing import Any, Callable
 
@@ -15,8 +17,9 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from ._api import use_node
+from ._body_limits import CALL_LIMIT, byte_count
 from ._config import Settings
-from ._decorators import marked_services
+from ._decorators import marked_routes, marked_services
 from ._errors import HttpError
 from ._instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
 from ._loader import AppLoadError, load_app_module
@@ -46,6 +49,8 @@ class Options(usage.Options):
         ["drain-timeout", None, DRAIN_TIMEOUT, "Seconds to let running calls finish on shutdown.", positive_float],
         ["settle-timeout", None, SETTLE_TIMEOUT,
          "Seconds to wait, on shutdown, for callers to drop this process's instances.", positive_float],
+        ["max-payload-bytes", None, CALL_LIMIT, "Largest call payload the services accept (413 past it).",
+         byte_count],
     ]
 
     def postOptions(self) -> None:
@@ -56,6 +61,7 @@ class Options(usage.Options):
         except AppLoadError as e:
             exit_with(f"twistd micro-service: {e}")
         self["services"] = marked_services(module)
+        self["routes"] = marked_routes(module)
         self["subscriptions"] = marked_subscriptions(module)
         if not self["services"] and not self["subscriptions"]:
             exit_with(f"twistd micro-service: module {self['module']!r} has no functions marked "
@@ -75,16 +81,21 @@ class NodeService(Service):
 
     def __init__(self, node: Node, services: list[tuple[str, Callable[..., Any]]],
                  drain_timeout: float, settle_timeout: float,
-                 subscriptions: list[tuple[str, Callable[..., Any]]] | None = None):
+                 subscriptions: list[tuple[str, Callable[..., Any]]] | None = None,
+                 routes: list[tuple[str, str, str]] | None = None):
         self.node = node
         self._services = services
         self._subscriptions = subscriptions or []
+        self._routes = routes or []
         self._drain_timeout = drain_timeout
         self._settle_timeout = settle_timeout
         self._starting: Deferred[None] | None = None
 
     def startService(self) -> None:
         super().startService()
+        # The app module and micro are loaded for good: keep them out of the
+        # collector's full passes, which would stall calls in flight.
+        gc.freeze()
         use_node(self.node)
         self._starting = Deferred.fromCoroutine(self._start_all())
         self._starting.addErrback(lambda f: None if f.check(CancelledError) else self._log.failure("start failed", f))
@@ -94,6 +105,8 @@ class NodeService(Service):
             await self._retrying(name, partial(self.node.create_service, fn, name))
         for channel, fn in self._subscriptions:
             await self._retrying(f"subscription to {channel}", partial(self.node.pubsub.subscribe, channel, fn))
+        for path, name, data_type in self._routes:
+            await self._retrying(f"route {path}", partial(self.node.create_route, path, name, data_type))
 
     async def _retrying(self, what: str, start: Callable[[], Any]) -> None:
         attempt = 0
@@ -133,6 +146,6 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         from attrs import evolve
 
         settings = evolve(settings, **overrides)
-    node = Node.create(reactor, settings)
+    node = Node.create(reactor, settings, max_payload_bytes=options["max-payload-bytes"])
     return NodeService(node, options["services"], options["drain-timeout"], options["settle-timeout"],
-                       options.get("subscriptions"))
+                       options.get("subscriptions"), options.get("routes"))

@@ -15,6 +15,7 @@ from twisted.web.iweb import IRequest
 from twisted.web.server import Site
 
 from ._codec import JSON_TYPE, dumps, error_body
+from ._early_request import EarlyRequest
 from ._errors import HttpError
 from ._http_limits import micro_channel_protocol
 
@@ -67,6 +68,8 @@ class MicroSite(Site):
     timeOut = IDLE_TIMEOUT
     noisy = False
     protocol = micro_channel_protocol
+    # Lets a resource that asks for it take request bodies as they arrive.
+    requestFactory = EarlyRequest
 
     def __init__(self, resource: Any, reactor: Any):
         try:

@@ -72,16 +72,17 @@ def test_health_says_what_is_served() -> None:
                     "status": "serving", "in_flight": 0}
 
 
-def test_unknown_paths_are_json_404s() -> None:
+def test_unknown_framework_paths_are_json_404s() -> None:
     """
-    Unknown framework endpoints and other paths get JSON 404s, not HTML.
+    Unknown framework endpoints get JSON 404s, not HTML; other paths are
+    route traffic for the handler.
     """
-    stub, _ = _stub(lambda payload: None)
-    for path in ("_micro/nothing", "api/x"):
-        response = fired(stub.get(URL + path))
-        assert response.code == 404
-        assert response.headers.getRawHeaders("content-type") == ["application/json"]
-        assert _json(response)["status"] == 404
+    stub, _ = _stub(lambda payload: {"routed": payload})
+    response = fired(stub.get(URL + "_micro/nothing"))
+    assert response.code == 404
+    assert response.headers.getRawHeaders("content-type") == ["application/json"]
+    assert _json(response)["status"] == 404
+    assert _json(fired(stub.get(URL + "api/x?a=1"))) == {"routed": {"a": "1"}}
 
 
 def test_async_handler_counts_as_in_flight_until_done() -> None:

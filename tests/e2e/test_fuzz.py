@@ -177,6 +177,14 @@ def test_fuzzing_registry_and_instance_gets_only_json_4xx(processes: Processes) 
         reply = send(target, b"POST", b"/", big_head, b"{}")
         assert reply.status == 431 and _is_json_error(reply)
 
+    mib = 1024 * 1024
+    reply = send(port, b"POST", b"/", [(b"micro-registry-token", TOKEN.encode())],
+                 b'{"lookup": "' + b"x" * (2 * mib) + b'"}')
+    assert reply.status == 413 and _is_json_error(reply)
+    for target in (port, service_port):
+        reply = send(target, b"POST", b"/", [], b"[" + b"0," * (9 * mib) + b"0]")
+        assert reply.status == 413 and _is_json_error(reply)
+
     assert registry.running() and service.running()
     assert command(url, {"health": True})[0] == 200
     assert command(url, {"lookup": "all"}) == table_before
