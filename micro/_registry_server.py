@@ -20,7 +20,7 @@ from ._http_client import HttpClient
 from ._names import host_text, split_url
 from ._pubsub_commands import PubSubCommands
 from ._pubsub_hub import PubSubHub
-from ._registry_app import RegistryApp, RegistryResource
+from ._registry_app import CommandResource, RegistryApp, RegistryResource
 from ._registry_commands import RegistryCommands
 from ._registry_model import DEFAULT_TTL, Registry
 from ._registry_routes import RegistryRoutes
@@ -66,7 +66,7 @@ class RegistryStack:
         PubSubCommands(pubsub).install(commands)
         app = RegistryApp(commands, limits)
         routes = RegistryRoutes.install(commands, http, reactor, development=development)
-        resource = RegistryResource(app.router.resource(), routes.resource(), limits)
+        resource = RegistryResource(CommandResource(app), routes.resource(), limits)
         return cls(registry, hub, commands, http, resource, pubsub, routes)
 
     def listening_on(self, port: int) -> None:
