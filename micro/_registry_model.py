@@ -146,9 +146,12 @@ class Registry:
         The changes after C{version}, or C{None} if they are no longer kept.
         """
         missing = self.version - version
-        if missing < 0 or missing > len(self._changes):
+        changes = self._changes
+        if missing < 0 or missing > len(changes):
             return None
-        return list(islice(self._changes, len(self._changes) - missing, None))
+        if missing <= 64:  # the usual case: a few at the end, reached from there
+            return [changes[-i] for i in range(missing, 0, -1)]
+        return list(islice(changes, len(changes) - missing, None))
 
     # -- leases -----------------------------------------------------------
 
@@ -169,6 +172,19 @@ class Registry:
         record.lease = self._clock.callLater(self.ttl, self._expire, node_id)
         self._nodes[node_id] = record
         return False
+
+    def extend(self, node_id: str, seconds: float) -> None:
+        """
+        Make the lease of C{node_id} last at least C{seconds} from now: the
+        registry just answered its watch, and the node needs that long to
+        watch again, however late the answer was.
+        """
+        record = self._nodes.get(node_id)
+        if record is None or record.lease is None or not record.lease.active():
+            return
+        until = self._clock.seconds() + seconds
+        if record.lease.getTime() < until:
+            record.lease.reset(seconds)
 
     def _expire(self, node_id: str) -> None:
         record = self._nodes.get(node_id)

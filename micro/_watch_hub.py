@@ -30,8 +30,8 @@ from attrs import define, field
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
-from ._codec import dumps
 from ._registry_model import Registry
+from ._watch_replies import WatchReplies
 
 # Seconds of registry time per waiting node that a broadcast is allowed to
 # take: answering 1,000 nodes costs about 0.1 s, so batches are spaced by
@@ -43,6 +43,10 @@ PER_WATCHER_SPACING = 0.0001
 # plus the watches they bring back), so that registrations and calls keep
 # flowing while 10,000 instances come and go.
 BROADCAST_SPACING = 20.0
+
+# Under churn a change waits at most this long for its broadcast, however
+# many nodes there are.
+MAX_FLUSH_INTERVAL = 2.0
 
 # Watches answered per reactor turn during a broadcast.
 FLUSH_BATCH = 500
@@ -87,7 +91,7 @@ class WatchHub:
     _last_flush: float = field(default=float("-inf"), init=False)
     _flush_cost: float = field(default=0.0, init=False)
     _again: bool = field(default=False, init=False)
-    _replies: dict[tuple[Any, ...], bytes] = field(factory=dict, init=False)
+    _replies: WatchReplies = field(init=False)
     _settles: list[_Settle] = field(factory=list, init=False)
 
     _log = Logger()
@@ -97,13 +101,19 @@ class WatchHub:
             self.hold = min(self._registry.ttl / 2, MAX_HOLD)
         if not 0 < self.hold < self._registry.ttl:
             raise ValueError(f"watch hold {self.hold}s must be positive and below the lease ({self._registry.ttl}s)")
+        self._replies = WatchReplies(self._registry, self.hold)
         self._registry.on_change(self._changed)
         self._registry.on_evict(self._evicted)
 
     @property
     def flush_interval(self) -> float:
-        return max(self.min_interval, len(self._pending) * self.spacing_per_watcher,
-                   BROADCAST_SPACING * self._flush_cost)
+        """
+        The least time between two broadcasts; never more than
+        L{MAX_FLUSH_INTERVAL} (nor the hold), which bounds how stale a
+        table gets under churn.
+        """
+        spaced = max(len(self._pending) * self.spacing_per_watcher, BROADCAST_SPACING * self._flush_cost)
+        return max(self.min_interval, min(spaced, self.hold, MAX_FLUSH_INTERVAL))
 
     def watching(self) -> int:
         return len(self._pending)
@@ -128,7 +138,7 @@ class WatchHub:
 
         d: Deferred[bytes] = Deferred(lambda cancelled: self._lost(node_id, cancelled))
         if not same_epoch or not known or version > registry.version:
-            d.callback(self._full(known))
+            d.callback(self._replies.full(known))
             return d
         watch = _Watch(node_id, version, d)
         watch.timer = self._clock.callLater(self.hold, self._answer, watch)
@@ -168,7 +178,7 @@ class WatchHub:
     # -- internals --------------------------------------------------------
 
     def _changed(self) -> None:
-        self._replies.clear()
+        self._replies.changed()
         if self._pending:
             self._schedule_flush()
 
@@ -177,7 +187,7 @@ class WatchHub:
         if watch is not None:
             watch.timer.cancel()
             if not watch.deferred.called:
-                watch.deferred.callback(self._full(False))
+                watch.deferred.callback(self._replies.full(False))
         if self._settles:
             self._acknowledged(node_id, None)
 
@@ -230,43 +240,10 @@ class WatchHub:
         if watch.timer is not None and watch.timer.active():
             watch.timer.cancel()
         if not watch.deferred.called:
-            watch.deferred.callback(self._since(watch.version))
-
-    def _since(self, version: int) -> bytes:
-        registry = self._registry
-        recovering = registry.recovering
-        key = ("since", version, registry.version, recovering)
-        reply = self._replies.get(key)
-        if reply is None:
-            changes = registry.changes_since(version)
-            if changes is None:
-                return self._full(True)
-            reply = dumps({
-                "epoch": registry.epoch,
-                "version": registry.version,
-                "changes": changes,
-                "recovering": recovering,
-                "hold": self.hold,
-            })
-            self._replies[key] = reply
-        return reply
-
-    def _full(self, known: bool) -> bytes:
-        registry = self._registry
-        recovering = registry.recovering
-        key = ("full", registry.version, known, recovering)
-        reply = self._replies.get(key)
-        if reply is None:
-            reply = dumps({
-                "epoch": registry.epoch,
-                "version": registry.version,
-                "services": registry.table(),
-                "known": known,
-                "recovering": recovering,
-                "hold": self.hold,
-            })
-            self._replies[key] = reply
-        return reply
+            # The node has the rest of its lease after the hold to watch
+            # again; an answer the registry sent late does not eat into it.
+            self._registry.extend(watch.node, self._registry.ttl - self.hold)
+            watch.deferred.callback(self._replies.since(watch.version))
 
     def _acknowledged(self, node_id: str, version: int | None) -> None:
         """

@@ -88,8 +88,10 @@ def test_stalled_watcher_is_evicted_one_ttl_after_its_last_watch() -> None:
     registry, hub = _hub(clock)
     registry.register("a", "http://h:1", "n1")
     clock.advance(1)
-    hub.watch("n1", registry.epoch, registry.version)
-    clock.advance(TTL - 0.01)
+    d = hub.watch("n1", registry.epoch, registry.version)
+    clock.advance(hub.hold)
+    assert fired(d)
+    clock.advance(TTL - hub.hold - 0.01)
     assert registry.table() == {"a": ["http://h:1"]}
     clock.advance(0.01)
     assert registry.table() == {}
@@ -269,3 +271,20 @@ def test_a_broadcast_to_many_nodes_yields_between_batches() -> None:
         turns.append(sum(1 for d in watches if d.called))
     assert turns == [FLUSH_BATCH, 2 * FLUSH_BATCH, count]
     assert all(json.loads(fired(d))["changes"] == [["+", "a", "http://h:1"]] for d in watches)
+
+
+def test_a_late_answer_does_not_eat_into_the_lease() -> None:
+    """
+    When the registry answers a watch late (it was busy), the node still
+    has ttl - hold seconds from the answer to watch again.
+    """
+    clock = Clock()
+    registry, hub = _hub(clock)
+    registry.register("a", "http://h:1", "n1")
+    d = hub.watch("n1", registry.epoch, registry.version)
+    clock.advance(TTL - 0.5)  # the hold timer fires 1.5 s late
+    assert fired(d)
+    clock.advance(TTL - hub.hold - 0.01)
+    assert registry.table() == {"a": ["http://h:1"]}
+    clock.advance(0.01)
+    assert registry.table() == {}
