@@ -141,7 +141,7 @@ class TableWatcher:
             table.replace(epoch, version, reply["services"], keep_stale=new_epoch and recovering)
             rejoin = new_epoch or not reply.get("known", True)
         else:
-            touched = table.apply(version, [tuple(change) for change in reply["changes"]])  # type: ignore[misc]
+            touched = table.apply(version, [tuple(change) for change in reply["changes"]])
             if touched:
                 self._balancer.confirmed(touched)
         if not recovering:

@@ -11,7 +11,7 @@ from attrs import define, field
 from twisted.internet.defer import succeed
 from twisted.internet.task import Clock
 
-from micro._http_client import CheckedPool, peer_closed
+from micro._connection_pool import CheckedPool, peer_closed
 from tests._helpers import fired
 
 
@@ -82,7 +82,7 @@ def test_pool_skips_connections_closed_by_their_peer() -> None:
     dead, live = _connection(b""), _connection(BlockingIOError())
     pool._putConnection("key", dead)
     pool._putConnection("key", live)
-    assert fired(pool.getConnection("key", _Endpoint())) is live
+    assert fired(pool.getConnection("key", _Endpoint())) is live  # type: ignore[arg-type]
     assert dead.transport.aborted and not live.transport.aborted
     assert len(clock.getDelayedCalls()) == 0
 
@@ -94,8 +94,8 @@ def test_pool_connects_anew_when_every_cached_connection_is_dead() -> None:
     """
     clock = Clock()
     pool = CheckedPool(clock)
-    pool._factory = lambda callback, name: None
+    pool._factory = lambda callback, name: None  # type: ignore[assignment,return-value]
     endpoint = _Endpoint()
     pool._putConnection("key", _connection(b""))
-    assert fired(pool.getConnection("key", endpoint)) == "new connection"
+    assert fired(pool.getConnection("key", endpoint)) == "new connection"  # type: ignore[arg-type]
     assert endpoint.connected == ["new"]
