@@ -188,7 +188,12 @@ def test_call_to_a_port_taken_by_another_service_goes_elsewhere() -> None:
     cluster = MemoryCluster()
     stack, _, caller, ran = _three(cluster)
     other = cluster.node(home="http://d.test")
-    cluster.result(other.create_service(lambda p: ran.append("other") or "wrong", "other"))
+
+    def other_service(payload: Any) -> str:
+        ran.append("other")
+        return "wrong"
+
+    cluster.result(other.create_service(other_service, "other"))
     # As if left over from before a registry restart:
     caller.table.apply(caller.table.version, [("+", "svc", "http://d.test:10000")])
     answers = [cluster.result(caller.call("svc")) for _ in range(4)]

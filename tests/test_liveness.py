@@ -28,7 +28,7 @@ def _time_until(cluster: MemoryCluster, condition: Callable[[], bool], limit: fl
     while not condition():
         assert cluster.clock.seconds() - start < limit, f"not within {limit}s"
         cluster.advance(step)
-    return cluster.clock.seconds() - start
+    return float(cluster.clock.seconds() - start)
 
 
 def test_killed_node_leaves_every_table_at_once() -> None:

@@ -143,7 +143,7 @@ def test_rejoin_hooks_run_after_a_restart() -> None:
     node = cluster.node(home="http://host.test")
     cluster.result(node.create_service(lambda p: "x", "svc"))
     runs: list[str] = []
-    node.on_rejoin(lambda: succeed(runs.append("hook")))
+    node.on_rejoin(lambda: succeed(runs.append("hook")))  # type: ignore[func-returns-value]
     _restart(cluster, stack, down=1)
     cluster.advance(HOLD)
     assert runs == ["hook"]
