@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from twisted.internet import stdio, task  # noqa: E402
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol  # noqa: E402
 from twisted.internet.protocol import Protocol  # noqa: E402
-from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults, succeed  # noqa: E402
+from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults  # noqa: E402
 from twisted.protocols.basic import LineReceiver  # noqa: E402
 from twisted.web.resource import Resource  # noqa: E402
 
@@ -177,7 +177,7 @@ class Nodes(LineReceiver):
             if self.mode == "full" or (self.mode.startswith("sampled:") and n % int(self.mode[8:]) == 0):
                 table = ServiceTable()
                 watcher = TableWatcher(self.registry, self.node_id(n), table, RoundRobin(self.reactor),
-                                       self.reactor, lambda: succeed(None))
+                                       self.reactor, self.rejoin_of(n))
                 watcher.start()
                 self.nodes.append((watcher, table))
                 loaded.append(watcher.loaded())
