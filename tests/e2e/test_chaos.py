@@ -104,16 +104,24 @@ def _phase(log: list[str], text: str) -> None:
     log.append(f"{time.time():.3f} {text}")
 
 
-def _sigterm_and_restart(cluster: Cluster, rng: random.Random, log: list[str]) -> dict[str, float]:
+def _signal_instance(cluster: Cluster, rng: random.Random, sig: int) -> tuple[str, Process, float, float]:
     """
-    SIGTERM a random instance, wait for its exit, start a replacement.
+    Send C{sig} to a random instance; return its location, its process,
+    when it was signalled and how long until the registry dropped it.
     """
     location = rng.choice(sorted(cluster.services))
     process = cluster.services.pop(location)
     signalled = time.time()
-    process.signal(signal.SIGTERM)
-    wait_until(lambda: location not in cluster.table(), timeout=10, interval=0.01, what="unregistration")
-    unregistered = time.time() - signalled
+    process.signal(sig)
+    wait_until(lambda: location not in cluster.table(), timeout=10, interval=0.01, what=f"{location} dropped")
+    return location, process, signalled, time.time() - signalled
+
+
+def _sigterm_and_restart(cluster: Cluster, rng: random.Random, log: list[str]) -> dict[str, float]:
+    """
+    SIGTERM a random instance, wait for its exit, start a replacement.
+    """
+    location, process, signalled, unregistered = _signal_instance(cluster, rng, signal.SIGTERM)
     status = process.wait(15)
     assert status == -signal.SIGTERM, process.log()
     _phase(log, f"SIGTERM {location}: unregistered after {unregistered:.3f}s, exited after "
@@ -126,12 +134,7 @@ def _sigkill_and_restart(cluster: Cluster, rng: random.Random, log: list[str]) -
     """
     SIGKILL a random instance; measure how fast the registry drops it.
     """
-    location = rng.choice(sorted(cluster.services))
-    process = cluster.services.pop(location)
-    killed = time.time()
-    process.signal(signal.SIGKILL)
-    wait_until(lambda: location not in cluster.table(), timeout=10, interval=0.01, what="eviction")
-    evicted = time.time() - killed
+    location, process, killed, evicted = _signal_instance(cluster, rng, signal.SIGKILL)
     process.wait(5)
     started = (cluster.processes.workdir / f"started-{process.pid}.log").read_text().split("\n")
     _phase(log, f"SIGKILL {location}: evicted after {evicted:.3f}s")
