@@ -10,6 +10,7 @@ from typing import Callable
 from twisted.internet.defer import Deferred
 
 from micro._registry_server import RegistryStack
+from micro._web import IDLE_TIMEOUT
 from micro.testing import MemoryCluster
 
 TTL = 4.0
@@ -120,3 +121,23 @@ def test_registry_evicting_a_live_node_makes_it_register_again() -> None:
     assert stack.registry.table() == {}
     cluster.settle()
     assert stack.registry.table() == {"svc": ["http://host.test:10000"]}
+
+
+def test_registry_drops_the_connections_of_a_vanished_node() -> None:
+    """
+    Answers to a node that vanished are not kept forever: once its
+    connections have been silent for the idle timeout, the registry closes
+    them (and aborts them if they do not close).
+    """
+    cluster, stack = _cluster()
+    host = cluster.node(home=HOST)
+    cluster.result(host.create_service(lambda p: "x", "svc"))
+    cluster.freeze(HOST)
+    links = [link for link in cluster.network._links if link.origin.startswith("host.test")
+             and link.server[0] == "registry.test"]
+    assert links
+    cluster.advance(IDLE_TIMEOUT - 1)
+    assert not any(link.pump.serverIO.disconnecting for link in links)
+    cluster.advance(2 * TTL)
+    assert all(link.pump.serverIO.disconnecting for link in links)
+    assert stack.registry.table() == {}
