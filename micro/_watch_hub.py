@@ -24,6 +24,7 @@ after a quiet spell goes out at once.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from attrs import define, field
@@ -45,8 +46,16 @@ PER_WATCHER_SPACING = 0.0001
 BROADCAST_SPACING = 20.0
 
 # Under churn a change waits at most this long for its broadcast, however
-# many nodes there are.
+# many nodes there are...
 MAX_FLUSH_INTERVAL = 2.0
+
+# ...unless it is part of a storm (this many changes within this many
+# seconds: thousands of instances coming or going at once).  Then a
+# broadcast may wait up to the hold: each one costs an answer and a new
+# watch per node, and at 10,000 nodes broadcasting every 2 s would leave
+# the registry no time for the registrations themselves.
+STORM_CHANGES = 100
+STORM_WINDOW = 2.0
 
 # Watches answered per reactor turn during a broadcast.
 FLUSH_BATCH = 500
@@ -90,6 +99,7 @@ class WatchHub:
     _flush_call: Any = field(default=None, init=False)
     _last_flush: float = field(default=float("-inf"), init=False)
     _flush_cost: float = field(default=0.0, init=False)
+    _recent: deque[float] = field(factory=lambda: deque(maxlen=STORM_CHANGES), init=False)
     _again: bool = field(default=False, init=False)
     _replies: WatchReplies = field(init=False)
     _settles: list[_Settle] = field(factory=list, init=False)
@@ -113,7 +123,17 @@ class WatchHub:
         table gets under churn.
         """
         spaced = max(len(self._pending) * self.spacing_per_watcher, BROADCAST_SPACING * self._flush_cost)
-        return max(self.min_interval, min(spaced, self.hold, MAX_FLUSH_INTERVAL))
+        longest = self.hold if self.storm else min(self.hold, MAX_FLUSH_INTERVAL)
+        return max(self.min_interval, min(spaced, longest))
+
+    @property
+    def storm(self) -> bool:
+        """
+        Whether the table is changing in a storm: L{STORM_CHANGES} changes
+        within the last L{STORM_WINDOW} seconds.
+        """
+        recent = self._recent
+        return len(recent) == STORM_CHANGES and recent[0] >= self._clock.seconds() - STORM_WINDOW
 
     def watching(self) -> int:
         return len(self._pending)
@@ -178,6 +198,7 @@ class WatchHub:
     # -- internals --------------------------------------------------------
 
     def _changed(self) -> None:
+        self._recent.append(self._clock.seconds())
         self._replies.changed()
         if self._pending:
             self._schedule_flush()

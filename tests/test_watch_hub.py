@@ -138,3 +138,23 @@ def test_unknown_node_is_told_so() -> None:
     reply = json.loads(fired(hub.watch("ghost", registry.epoch, 0)))
     assert reply["known"] is False and "services" in reply
     hub.stop()
+
+
+def test_storms_space_broadcasts_up_to_the_hold() -> None:
+    """
+    Broadcasts are at most 2 s apart, except in a storm of changes, when
+    they may wait up to the hold so that registrations keep flowing.
+    """
+    clock = Clock()
+    registry = Registry(clock, ttl=20.0, recovering_for=0.0)
+    hub = WatchHub(registry, clock, spacing_per_watcher=5.0)
+    hub.watch("n1", "", -1)
+    hub.watch("n1", registry.epoch, 0)
+    assert not hub.storm and hub.flush_interval == 2.0
+    for port in range(100):
+        registry.register("a", f"http://h:{port}", "n2")
+    assert hub.storm and hub.flush_interval == 5.0
+    clock.advance(2.1)
+    hub.watch("n1", registry.epoch, registry.version)
+    assert not hub.storm and hub.flush_interval == 2.0
+    hub.stop()
