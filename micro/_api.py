@@ -13,12 +13,17 @@ import os
 import sys
 from typing import Any, Callable, NoReturn
 
-from twisted.internet.defer import Deferred, fail, succeed
+from attrs import evolve
+from twisted.internet.defer import CancelledError, Deferred, ensureDeferred, fail, maybeDeferred, succeed
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from ._cache_service import EVICTION_INTERVAL, EXPIRE_TIME, CacheService
 from ._caller import content_headers
 from ._codec import encode_value
+from ._config import Settings
 from ._context import DEFAULT_TIMEOUT
+from ._deferreds import observe
 from ._instance import ServiceInstance
 from ._node import Node
 from ._node_routes import Route
@@ -27,6 +32,7 @@ from ._registry_server import RegistryServer, start_registry
 from ._replies import decode_reply, transport_error
 
 _default: dict[str, Any] = {"node": None, "registries": []}
+_log = Logger(namespace="micro")
 
 
 def default_node() -> Node:
@@ -98,6 +104,11 @@ def cache_service(expire_time: float | None = EXPIRE_TIME, eviction_interval: fl
 def registry_server(url: str | None = None, **options: Any) -> Deferred[RegistryServer]:
     """
     Start a registry in this process at C{url} (default: C{MICRO_REGISTRY_URL}).
+
+    The first registry started in a process is the one its services join
+    (with its token), unless the default node already joined another: so
+    C{registry_server("http://127.0.0.1:0")} works without setting
+    C{MICRO_REGISTRY_URL} to the port it picked.
     """
     from twisted.internet import reactor
 
@@ -106,7 +117,28 @@ def registry_server(url: str | None = None, **options: Any) -> Deferred[Registry
     except Exception:
         return fail()
     _default["registries"].append(server)
+    if len(_default["registries"]) == 1:
+        return _follow(server.url, options.get("token")).addCallback(lambda _: server)
     return succeed(server)
+
+
+def _follow(url: str, token: str | None) -> Deferred[None]:
+    """
+    Point the default node at the registry at C{url}, if it has not joined one.
+    """
+    node: Node | None = _default["node"]
+    if node is not None and node.joined:
+        return succeed(None)
+    if node is None:
+        from twisted.internet import reactor
+        settings = Settings.from_environ()
+    else:
+        reactor, settings = node.reactor, node.settings
+    follower = evolve(settings, registry_url=url, token=token if token is not None else settings.token)
+    if follower == settings:
+        return succeed(None)
+    _default["node"] = Node.create(reactor, follower)
+    return node.terminate() if node is not None else succeed(None)
 
 
 def http_request(url: str, body: Any = None, *, timeout: float = DEFAULT_TIMEOUT) -> Deferred[Any]:
@@ -141,25 +173,67 @@ def run(main: Callable[..., Any]) -> NoReturn:
     returning a Deferred) on the reactor, shut micro down cleanly when it
     is done, and exit.
 
+    SIGINT and SIGTERM cancel C{main} where it waits (its C{finally}
+    blocks run), then shut down just as cleanly: instances unregister and
+    finish their requests before the process exits, with status 0.
+
     Warnings and errors are logged to standard error; set
     C{MICRO_LOG_LEVEL=info} to see more.
     """
     from twisted.internet import task
 
     _log_to_stderr(os.environ.get("MICRO_LOG_LEVEL", "warn"))
+    task.react(lambda reactor: _run_main(reactor, main))
+    raise SystemExit(0)  # react() exits itself; this line only satisfies NoReturn
+
+
+def _run_main(reactor: Any, main: Callable[..., Any]) -> Deferred[Any]:
+    use_node(Node.create(reactor))
     takes_reactor = bool(inspect.signature(main).parameters)
 
-    async def body(reactor: Any) -> None:
-        use_node(Node.create(reactor))
-        try:
-            result = main(reactor) if takes_reactor else main()
-            if inspect.iscoroutine(result) or isinstance(result, Deferred):
-                await result
-        finally:
-            await shutdown()
+    def start() -> Any:
+        result = main(reactor) if takes_reactor else main()
+        return ensureDeferred(result) if inspect.iscoroutine(result) else result
 
-    task.react(lambda reactor: Deferred.fromCoroutine(body(reactor)))
-    raise SystemExit(0)  # react() exits itself; this line only satisfies NoReturn
+    running = maybeDeferred(start)
+    stopping = False
+
+    def finish(result: Any) -> Deferred[Any]:
+        if stopping and isinstance(result, Failure) and result.check(CancelledError):
+            result = None  # cancelled by a signal: a clean exit
+        return Deferred.fromCoroutine(shutdown()).addCallback(lambda _: result)
+
+    # A chain of its own: cancelling main must not cancel the shutdown.
+    outcome = observe(running).addBoth(finish)
+    running.addErrback(lambda _: None)  # reported through outcome
+
+    def on_signal_or_stop() -> Deferred[Any]:
+        nonlocal stopping
+        stopping = True
+        _ignore_repeated_signals(reactor)
+        running.cancel()
+        return observe(outcome).addErrback(lambda _: None)  # react() reports main's failure itself
+
+    reactor.addSystemEventTrigger("before", "shutdown", on_signal_or_stop)
+    return outcome
+
+
+def _ignore_repeated_signals(reactor: Any) -> None:
+    """
+    While micro shuts down, a second SIGINT or SIGTERM would only make the
+    reactor log a traceback for stopping twice; say what is going on instead.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def still_stopping(signum: int, frame: Any) -> None:
+        reactor.callFromThread(_log.warn, "already shutting down: finishing in-flight requests (SIGKILL stops at once)")
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, still_stopping)
 
 
 def _log_to_stderr(level_name: str) -> None:

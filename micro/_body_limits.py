@@ -30,6 +30,13 @@ class BodyLimits:
     route: int | None = None
 
 
+def too_large(limit: int) -> str:
+    """
+    What a request whose body is over C{limit} bytes is told, with its 413.
+    """
+    return f"request body larger than the limit of {limit} bytes"
+
+
 class IBodyLimit(Interface):
     """
     A root resource that caps the bodies of the requests it gets.

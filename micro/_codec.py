@@ -22,7 +22,11 @@ TEXT_TYPE = b"text/plain; charset=utf-8"
 # One encoder for the process: json.dumps() builds a new one per call when
 # given options, which costs more than the encoding of a small payload.
 _encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-_decode = json.JSONDecoder().decode
+_decoder = json.JSONDecoder()
+_decode = _decoder.decode
+# Our own compact output has no whitespace around it to skip, so the
+# in-process path reads it with the scanner directly.
+_scan = _decoder.scan_once  # type: ignore[attr-defined]
 
 
 class MalformedBody(ValueError):
@@ -66,6 +70,25 @@ def encode_value(value: Any) -> tuple[bytes, bytes]:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value), BYTES_TYPE
     return dumps(value), JSON_TYPE
+
+
+def across(value: Any) -> tuple[Any, bytes, int]:
+    """
+    What the far side of an HTTP hop would decode from C{value}: the value,
+    its content type and the size of the body that carried it, without
+    building that body (the in-process path).  Raises C{TypeError} as
+    L{encode_value} does.
+    """
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        copy = bytes(value)
+        return copy, BYTES_TYPE, len(copy)
+    try:
+        text = _encoder.encode(value)  # ASCII (ensure_ascii), so len() is the byte count
+        return _scan(text, 0)[0], JSON_TYPE, len(text)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"not JSON-serializable: {e}") from None
+    except RecursionError:
+        raise TypeError("not JSON-serializable: nested too deeply") from None
 
 
 def media_type(content_type: bytes | None) -> bytes:

@@ -17,7 +17,7 @@ from typing import Any
 from twisted.web.server import Request
 from zope.interface import Interface
 
-from ._body_limits import IBodyLimit
+from ._body_limits import IBodyLimit, too_large
 from ._http_limits import refuse
 
 
@@ -71,7 +71,7 @@ class EarlyRequest(Request):
         if IBodyLimit.providedBy(resource):
             self._limit = resource.body_limit(channel._command, channel._path, self.requestHeaders)
             if self._limit is not None and length is not None and length > self._limit:
-                self._refuse()
+                self._refuse(self._limit)
                 return
         if IStreamingResource.providedBy(resource):
             # The request line is parsed but only handed to the request once
@@ -90,7 +90,7 @@ class EarlyRequest(Request):
         if self._limit is not None:
             self._received += len(data)
             if self._received > self._limit:
-                self._refuse()
+                self._refuse(self._limit)
                 return
         receiver = self.body_receiver
         if receiver is None:
@@ -106,12 +106,11 @@ class EarlyRequest(Request):
             receiver.body_done()
         super().requestReceived(command, path, version)
 
-    def _refuse(self) -> None:
+    def _refuse(self, limit: int) -> None:
         """
         Answer 413 and read no more of this request.  A route upstream that
         was already receiving the body sees this client's connection end.
         """
         self._refused = True
         self.content = BytesIO()  # type: ignore[assignment]
-        refuse(self.channel, 413, b"Content Too Large",
-               f"request body larger than the limit of {self._limit} bytes")
+        refuse(self.channel, 413, b"Content Too Large", too_large(limit))

@@ -18,7 +18,8 @@ from twisted.web.iweb import IRequest
 from twisted.web.server import NOT_DONE_YET
 
 from ._caller import MISDIRECTED, SERVICE_HEADER
-from ._codec import MalformedBody, decode_payload, decode_result, encode_value
+from ._body_limits import too_large
+from ._codec import MalformedBody, across, decode_payload, encode_value
 from ._context import Context
 from ._deferreds import observe, stop_timer, wait_at_most
 from ._errors import HttpError
@@ -147,12 +148,16 @@ class ServiceInstance:
 
     # -- in-process calls ---------------------------------------------------
 
-    def call_in_process(self, body: bytes, content_type: bytes, timeout: float) -> Deferred[Any]:
+    def call_in_process(self, payload: Any, content_type: bytes, size: int, timeout: float) -> Deferred[Any]:
         """
-        Run a call without HTTP, with the same results: the payload and the
-        result cross the same encoding, errors become the same L{HttpError}.
+        Run a call without HTTP, with the same results: C{payload} has
+        crossed the encoding already (L{across}: C{size} bytes of
+        C{content_type}), the result crosses it back, errors become the same
+        L{HttpError}s, a payload over the limit gets the same 413.
         """
-        payload = decode_payload(body, content_type)
+        limit = self._node.max_payload_bytes
+        if limit is not None and size > limit:
+            return fail(HttpError(413, too_large(limit)))
         self._in_flight += 1
         try:
             result = self.handler.invoke(
@@ -173,10 +178,9 @@ class ServiceInstance:
 
     def _across(self, result: Any) -> Any:
         try:
-            body, content_type = encode_value(result)
+            return across(result)[0]
         except TypeError as e:
             raise self._unencodable(e) from None
-        return decode_result(body, content_type)
 
     def _as_error(self, failure: Failure) -> HttpError:
         settings = self._node.settings

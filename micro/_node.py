@@ -24,7 +24,7 @@ from ._balancer import RoundRobin
 from ._body_limits import CALL_LIMIT
 from ._cache_service import EVICTION_INTERVAL, EXPIRE_TIME, CacheService, start_cache_service
 from ._caller import Caller, unknown_service
-from ._codec import encode_value
+from ._codec import across, encode_value
 from ._config import Settings, listen_interface
 from ._context import DEFAULT_TIMEOUT
 from ._deferreds import observe, wait_at_most
@@ -129,6 +129,14 @@ class Node:
         if self._terminating is None:
             self._watcher.start()
 
+    @property
+    def joined(self) -> bool:
+        """
+        Whether this node has started following its registry (or handed
+        out a pub/sub client bound to it).
+        """
+        return self._watcher.running or self._pubsub is not None or self._terminating is not None
+
     def ready(self, timeout: float = READY_TIMEOUT) -> Deferred[None]:
         """
         Fires once the table has been loaded from the registry; fails with a
@@ -186,16 +194,19 @@ class Node:
         """
         if not self.table.loaded:
             return self._when_ready(service, payload, timeout, retries)
+        location = self._caller.pick(service)
+        instance = self._instances.get(location) if location is not None else None
         try:
-            body, content_type = encode_value(payload)
+            if instance is not None:
+                crossed, content_type, size = across(payload)
+            else:
+                body, content_type = encode_value(payload)
         except TypeError as e:
             return fail(TypeError(f"payload for {service!r} is {e}"))
-        location = self._caller.pick(service)
+        if instance is not None:
+            return instance.call_in_process(crossed, content_type, size, timeout)
         if location is None:
             return self._missing_service(service, body, content_type, timeout, retries)
-        instance = self._instances.get(location)
-        if instance is not None:
-            return instance.call_in_process(body, content_type, timeout)
         d = self._caller.send(service, location, body, content_type, timeout, retries)
         return d.addCallback(decode_reply, f"service {service!r}")
 

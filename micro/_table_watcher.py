@@ -60,6 +60,10 @@ class TableWatcher:
 
     _log = Logger()
 
+    @property
+    def running(self) -> bool:
+        return self._running
+
     def start(self) -> None:
         if self._running:
             return

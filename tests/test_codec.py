@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from micro import HttpError
-from micro._codec import (BYTES_TYPE, JSON_TYPE, MalformedBody, decode_payload, decode_result, encode_value,
+from micro._codec import (BYTES_TYPE, JSON_TYPE, MalformedBody, across, decode_payload, decode_result, encode_value,
                           error_body, error_from_reply, loads)
 
 VALUES = [None, 0, False, True, "", "42", 42, 4.5, [], {}, [1, "two", None], {"a": {"b": [{"c": "ü€𝄞"}]}}]
@@ -83,3 +83,29 @@ def test_foreign_error_reply_keeps_status_and_names_origin() -> None:
     assert error.message == "service 'x' answered 502: <html>Bad Gateway</html>"
     assert error_from_reply(200, b"", None, "y").status == 502
     assert isinstance(error, HttpError)
+
+
+@pytest.mark.parametrize("value", [None, 0, False, "", "42", -1.5, [0, "", None], {"ü": ["𝄞", {"a": []}]},
+                                   b"\x00\xff", bytearray(b"ab"), memoryview(b"cd")])
+def test_across_is_what_an_http_hop_delivers(value: object) -> None:
+    """
+    The in-process path gets the value, content type and body size that
+    encoding and decoding would give, without the body.
+    """
+    body, content_type = encode_value(value)
+    copy, kind, size = across(value)
+    expected = decode_result(body, content_type)
+    assert (copy, kind, size) == (expected, content_type, len(body))
+    assert type(copy) is type(expected)
+    if isinstance(value, (list, dict)):
+        assert copy is not value
+
+
+def test_across_refuses_what_json_cannot_carry() -> None:
+    for value in (object(), float("inf"), [{"k": {1, 2}}]):
+        with pytest.raises(TypeError, match="not JSON-serializable"):
+            across(value)
+    loop: list[object] = []
+    loop.append(loop)
+    with pytest.raises(TypeError, match="not JSON-serializable"):
+        across(loop)

@@ -121,6 +121,23 @@ async def test_errors_keep_status_and_message(live: Any, mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest_twisted.ensureDeferred
+async def test_payloads_over_the_limit_get_the_same_413(live: Any, mode: str) -> None:
+    """
+    The hosting node's payload limit counts the encoded body, in-process too.
+    """
+    caller = await _caller(live, mode)
+    for node in live.nodes:
+        node.max_payload_bytes = 1000
+    too_large = ("error", 413, "request body larger than the limit of 1000 bytes", False)
+    assert await _outcome(caller.call("echo", "x" * 998)) == ("ok", "x" * 998)  # 1000 bytes with its quotes
+    assert await _outcome(caller.call("echo", "x" * 999)) == too_large
+    assert await _outcome(caller.call("echo", "é" * 200)) == too_large  # 1202 bytes as \u00e9 escapes
+    assert await _outcome(caller.call("echo", b"\0" * 1000)) == ("ok", b"\0" * 1000)
+    assert await _outcome(caller.call("echo", b"\0" * 1001)) == too_large
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest_twisted.ensureDeferred
 async def test_tracebacks_only_in_development_and_nothing_in_production(live: Any, mode: str) -> None:
     """
     With MICRO_ENV=development the caller gets the traceback; in production
