@@ -82,6 +82,18 @@ def client(argv: Sequence[str], *, env: dict[str, str] | None = None, timeout: f
     return done.stdout.decode()
 
 
+def machine_pace(steps: int = 10_000_000) -> float:
+    """
+    Seconds this machine takes for C{steps} steps of a plain Python loop:
+    a yardstick for comparing absolute figures of runs on different machines.
+    """
+    started = time.perf_counter()
+    total = 0
+    for step in range(steps):
+        total += step
+    return time.perf_counter() - started
+
+
 def percentile(samples: Sequence[float], fraction: float) -> float:
     ordered = sorted(samples)
     if not ordered:

@@ -13,6 +13,12 @@ process (bench/pubsub_load.py), each its own process:
   - throughput: 1 and 16 publishers in a loop, each awaiting its publish;
     deliveries/s counts handler runs in all subscribers together.
 
+The floor rows do the same with no registry in between: the publisher
+POSTs each message with a bare Agent to SUBSCRIBERS bare twisted.web
+servers (bench/bare_server.py) at once.  micro's publish makes two hops
+(publisher -> registry -> subscribers), so it cannot reach the floor; the
+ratios say how far off it is.
+
 Cache rows: call_service alternating set and get, with 1 and 10 callers,
 to a cache in another process (a cross-process call, one HTTP hop) and in
 the calling process (in-process dispatch).
@@ -32,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import ROOT, TWISTD, client, environment, free_port, running, table, wait_port  # noqa: E402
 
 LOAD = str(ROOT / "bench" / "pubsub_load.py")
+BARE = str(ROOT / "bench" / "bare_server.py")
 
 
 def load(env: dict[str, str], *args: object) -> dict[str, float]:
@@ -59,14 +66,29 @@ def main() -> None:
                                         cwd=work, log=work / f"subscriber-{n}.log"))
         load(env, "ready", args.subscribers)
 
-        r = load(env, "latency", args.publishes)
-        pubsub_rows.append([f"latency, 1 publisher, {args.subscribers} subscribers", "",
-                            "", f"{r['delivery_p50_ms']:.2f} / {r['delivery_p99_ms']:.2f}",
-                            f"{r['publish_p50_ms']:.2f} / {r['publish_p99_ms']:.2f}", r["errors"]])
-        for concurrency in (1, 16):
-            r = load(env, "throughput", args.seconds, concurrency)
-            pubsub_rows.append([f"throughput, {concurrency} publishers, {args.subscribers} subscribers",
-                                r["publish_rate"], r["delivery_rate"], "", "", r["errors"]])
+        floor_ports = [free_port() for _ in range(args.subscribers)]
+        for port in floor_ports:
+            stack.enter_context(running([sys.executable, BARE, str(port), "noform"], env=environment(), cwd=work))
+            wait_port(port)
+        results: dict[tuple[str, ...], dict[str, float]] = {}
+        for who, ports in (("micro", []), ("floor", floor_ports)):
+            results[who, "latency", 1] = load(env, "latency", args.publishes, *ports)
+            for concurrency in (1, 16):
+                results[who, "throughput", concurrency] = load(env, "throughput", args.seconds, concurrency, *ports)
+        for who, label in (("floor", "floor: bare fan-out, "), ("micro", "")):
+            r = results[who, "latency", 1]
+            delivery = f"{r['delivery_p50_ms']:.2f} / {r['delivery_p99_ms']:.2f}" if r["deliveries"] else ""
+            pubsub_rows.append([f"{label}latency, 1 publisher, {args.subscribers} subscribers", "", "", delivery,
+                                f"{r['publish_p50_ms']:.2f} / {r['publish_p99_ms']:.2f}", r["errors"]])
+            for concurrency in (1, 16):
+                r = results[who, "throughput", concurrency]
+                pubsub_rows.append([f"{label}throughput, {concurrency} publishers, {args.subscribers} subscribers",
+                                    r["publish_rate"], r["delivery_rate"], "", "", r["errors"]])
+        def micro_over_floor(row: tuple[str, int], field: str) -> float:
+            return results[("micro", *row)][field] / results[("floor", *row)][field]
+
+        ratios = [f"micro/floor: publish p50 = {micro_over_floor(('latency', 1), 'publish_p50_ms'):.2f}"]
+        ratios += [f"publishes/s with {c} = {micro_over_floor(('throughput', c), 'publish_rate'):.2f}" for c in (1, 16)]
 
         with running([sys.executable, LOAD, "cache-host"], env=env, cwd=work, log=work / "cache.log"):
             load(env, "cache-ready")
@@ -80,6 +102,7 @@ def main() -> None:
 
     print(table(["pub/sub", "publishes/s", "deliveries/s", "delivery p50/p99 ms", "publish p50/p99 ms", "errors"],
                 pubsub_rows))
+    print("   ".join(ratios))
     print()
     print(table(["cache", "ops/s", "p50 us", "p99 us"], cache_rows))
 

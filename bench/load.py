@@ -125,9 +125,7 @@ async def main(reactor, mode, target, calls, concurrency):
     else:
         from bench.echo_app import echo
 
-        registry = await micro.registry_server("http://127.0.0.1:0")
-        node = micro.Node.create(reactor, micro._config.Settings(registry_url=registry.url))
-        micro._api.use_node(node)
+        await micro.registry_server("http://127.0.0.1:0")
         await micro.create_service(echo)
 
         def call(payload):

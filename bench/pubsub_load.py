@@ -5,11 +5,14 @@ Load for bench/bench_pubsub.py, run as its own process; prints one JSON line.
         wait until SUBSCRIBERS processes answer on bench.ping
     python bench/pubsub_load.py cache-ready
         wait until the cache service answers
-    python bench/pubsub_load.py latency PUBLISHES
+    python bench/pubsub_load.py latency PUBLISHES [PORT ...]
         publish one message at a time; delivery latency per subscriber and
         publish round trip
-    python bench/pubsub_load.py throughput SECONDS CONCURRENCY
+    python bench/pubsub_load.py throughput SECONDS CONCURRENCY [PORT ...]
         CONCURRENCY publishers in a loop for SECONDS
+
+    With PORTs, the floor instead: each message POSTed straight to the bare
+    servers (bench/bare_server.py) on those ports, all at once.
     python bench/pubsub_load.py cache CALLS CONCURRENCY
         alternate cache set and get through call_service (MICRO_REGISTRY_URL)
     python bench/pubsub_load.py cache-inprocess CALLS CONCURRENCY
@@ -57,36 +60,68 @@ async def cache_ready():
             await task.deferLater(reactor(), 0.2)
 
 
-async def latency(publishes):
+async def micro_publisher():
+    """
+    Publish through micro: the registry delivers to every subscriber.
+    """
     pubsub = await micro.create_pubsub_service()
+
+    async def publish(message):
+        outcome = await pubsub.publish("bench", message)
+        return [entry["result"] for entry in outcome["results"]], len(outcome["errors"])
+    return publish
+
+
+async def floor_publisher(ports):
+    """
+    The floor of a fan-out: a bare Agent per subscriber POSTing the message
+    to bare Resources directly, all at once (no registry in between).
+    """
+    from bench.load import agent_caller
+
+    calls = [agent_caller(reactor(), f"http://127.0.0.1:{port}/") for port in ports]
+
+    async def publish(message):
+        replies = await defer.gatherResults([defer.ensureDeferred(call(message)) for call in calls])
+        return [None] * len(replies), 0
+    return publish
+
+
+async def publisher_for(ports):
+    return await (floor_publisher(ports) if ports else micro_publisher())
+
+
+async def latency(publishes, *ports):
+    publish = await publisher_for(ports)
     for n in range(WARMUP // 4):
-        await pubsub.publish("bench", n)
+        await publish(n)
     deliveries, round_trips, errors = [], [], 0
     for n in range(publishes):
         sent = time.time()
-        outcome = await pubsub.publish("bench", {"n": n})
+        delivered, failed = await publish({"n": n})
         round_trips.append(time.time() - sent)
-        deliveries.extend(entry["result"] - sent for entry in outcome["results"])
-        errors += len(outcome["errors"])
+        # micro's subscribers answer with the time their handler ran.
+        deliveries.extend(at - sent for at in delivered if at is not None)
+        errors += failed
     return {"publishes": publishes, "deliveries": len(deliveries), "errors": errors,
             "delivery_p50_ms": percentile(deliveries, 0.5) * 1e3, "delivery_p99_ms": percentile(deliveries, 0.99) * 1e3,
             "publish_p50_ms": percentile(round_trips, 0.5) * 1e3, "publish_p99_ms": percentile(round_trips, 0.99) * 1e3}
 
 
-async def throughput(seconds, concurrency):
-    pubsub = await micro.create_pubsub_service()
+async def throughput(seconds, concurrency, *ports):
+    publish = await publisher_for(ports)
     for n in range(WARMUP // 4):
-        await pubsub.publish("bench", n)
+        await publish(n)
     counts = {"publishes": 0, "deliveries": 0, "errors": 0}
     deadline = time.perf_counter() + seconds
 
     async def publisher(k):
         n = 0
         while time.perf_counter() < deadline:
-            outcome = await pubsub.publish("bench", {"k": k, "n": n})
+            delivered, failed = await publish({"k": k, "n": n})
             counts["publishes"] += 1
-            counts["deliveries"] += len(outcome["results"])
-            counts["errors"] += len(outcome["errors"])
+            counts["deliveries"] += len(delivered)
+            counts["errors"] += failed
             n += 1
 
     started = time.perf_counter()
@@ -120,8 +155,7 @@ async def cache_load(calls, concurrency):
 
 
 async def cache_inprocess(calls, concurrency):
-    registry = await micro.registry_server("http://127.0.0.1:0")
-    micro._api.use_node(micro.Node.create(reactor(), micro._config.Settings(registry_url=registry.url)))
+    await micro.registry_server("http://127.0.0.1:0")
     await micro.cache_service()
     return await cache_load(calls, concurrency)
 
