@@ -109,9 +109,12 @@ class TableWatcher:
             except Exception as e:
                 if not self._running:
                     return
-                if failures == 0 or failures % 20 == 0:
+                if failures <= 1 or failures % 20 == 0:
+                    # A single failure (the registry restarting, or stopped
+                    # just before this node) is news only if the retry fails too.
+                    log = self._log.info if failures == 0 else self._log.warn
                     what = "registering again" if self._must_rejoin else "watching the registry"
-                    self._log.warn("{what} failed ({count}x): {error}", what=what, count=failures + 1, error=e)
+                    log("{what} failed ({count}x): {error}", what=what, count=failures + 1, error=e)
                 delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)] * (1 + RETRY_JITTER * self._random())
                 failures += 1
                 self._current = deferLater(self._clock, delay)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
-from twisted.logger import capturedLogs
+from twisted.logger import LogLevel, capturedLogs
 
 from micro import HttpError
 from micro._balancer import RoundRobin
@@ -225,3 +225,20 @@ def test_ready_fails_with_a_503_when_no_registry_answers() -> None:
     error = failed(d)
     assert isinstance(error, HttpError) and error.status == 503
     assert "http://registry.test:9999" in error.message
+
+
+def test_one_failed_watch_is_info_and_a_failed_retry_a_warning() -> None:
+    """
+    A registry that is gone for one watch (restarting, or stopped just
+    before this node) is not worth a warning; one that stays gone is.
+    """
+    cluster = MemoryCluster()
+    stack = cluster.registry()
+    node = cluster.node()
+    cluster.result(node.ready())
+    cluster.advance(0.01)
+    cluster.freeze("http://registry.test")
+    with capturedLogs() as events:
+        cluster.advance(2 * (stack.hub.hold + WATCH_GRACE) + 1)
+    failures = [e for e in events if e.get("what") == "watching the registry"]
+    assert [e["log_level"] for e in failures[:2]] == [LogLevel.info, LogLevel.warn]
