@@ -193,17 +193,24 @@ def test_call_to_a_hung_process_times_out() -> None:
     assert isinstance(error, HttpError) and error.status == 504
 
 
+def _node_of_a_frozen_registry() -> tuple[MemoryCluster, Any]:
+    """
+    A node watching a registry that then hangs.
+    """
+    cluster = MemoryCluster()
+    stack = cluster.registry()
+    cluster.result(cluster.node().ready())
+    cluster.advance(0.01)
+    cluster.freeze("http://registry.test")
+    return cluster, stack
+
+
 def test_watch_gives_up_on_a_hung_registry_after_hold_plus_grace() -> None:
     """
     A node whose registry hangs gives up on its watch after the hold the
     registry announced plus the grace, and watches again.
     """
-    cluster = MemoryCluster()
-    stack = cluster.registry()
-    node = cluster.node()
-    cluster.result(node.ready())
-    cluster.advance(0.01)
-    cluster.freeze("http://registry.test")
+    cluster, stack = _node_of_a_frozen_registry()
     limit = stack.hub.hold + WATCH_GRACE
     with capturedLogs() as events:
         cluster.advance(limit - 0.02)
@@ -232,12 +239,7 @@ def test_one_failed_watch_is_info_and_a_failed_retry_a_warning() -> None:
     A registry that is gone for one watch (restarting, or stopped just
     before this node) is not worth a warning; one that stays gone is.
     """
-    cluster = MemoryCluster()
-    stack = cluster.registry()
-    node = cluster.node()
-    cluster.result(node.ready())
-    cluster.advance(0.01)
-    cluster.freeze("http://registry.test")
+    cluster, stack = _node_of_a_frozen_registry()
     with capturedLogs() as events:
         cluster.advance(2 * (stack.hub.hold + WATCH_GRACE) + 1)
     failures = [e for e in events if e.get("what") == "watching the registry"]
