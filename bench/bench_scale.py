@@ -97,6 +97,19 @@ class Clients:
             process.stdin.flush()
         return now
 
+    def quit(self, timeout: float = 15) -> None:
+        """
+        Ask every process to exit and wait for it (a signal on top of a
+        shutdown in progress only makes its reactor complain).
+        """
+        self.tell("quit")
+        deadline = time.monotonic() + timeout
+        for process in self.processes:
+            try:
+                process.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                pass  # the exit stack stops it
+
     def each(self, key: str, timeout: float = 300) -> Iterator[dict[str, Any]]:
         """
         The next line holding C{key} from every process.
@@ -159,7 +172,7 @@ def run_mix(name: str, instances: int, processes: int, work: Path, profile: bool
         command(url, {"unregister": {"service": "svc-0", "location": f"http://127.0.0.1:{first_port}/0/0"}})
         seen = max(line["synced"] for line in clients.each("synced")) - changed
         status = proc_status(registry.pid)
-        clients.tell("quit")
+        clients.quit()
     return [name, instances, nodes, len(argvs), f"{ttl:g}", registered, retries, synced, seen,
             status["rss"], status["peak"], status["cpu"]]
 
