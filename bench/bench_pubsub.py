@@ -84,6 +84,7 @@ def main() -> None:
                 r = results[who, "throughput", concurrency]
                 pubsub_rows.append([f"{label}throughput, {concurrency} publishers, {args.subscribers} subscribers",
                                     r["publish_rate"], r["delivery_rate"], "", "", r["errors"]])
+
         def micro_over_floor(row: tuple[str, int], field: str) -> float:
             return results[("micro", *row)][field] / results[("floor", *row)][field]
 

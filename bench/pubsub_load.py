@@ -10,15 +10,16 @@ Load for bench/bench_pubsub.py, run as its own process; prints one JSON line.
         publish round trip
     python bench/pubsub_load.py throughput SECONDS CONCURRENCY [PORT ...]
         CONCURRENCY publishers in a loop for SECONDS
-
-    With PORTs, the floor instead: each message POSTed straight to the bare
-    servers (bench/bare_server.py) on those ports, all at once.
     python bench/pubsub_load.py cache CALLS CONCURRENCY
         alternate cache set and get through call_service (MICRO_REGISTRY_URL)
     python bench/pubsub_load.py cache-inprocess CALLS CONCURRENCY
         the same against a registry and cache hosted in this process
     python bench/pubsub_load.py cache-host
         host the cache service until stopped
+
+latency and throughput with PORTs measure the floor instead: each message
+POSTed straight to the bare servers (bench/bare_server.py) on those ports,
+all at once.
 """
 
 import json
@@ -28,13 +29,9 @@ import time
 from twisted.internet import defer, task
 
 import micro
+from bench._common import percentile
 
 WARMUP = 200
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
 async def ready(subscribers):

@@ -35,16 +35,23 @@ class MalformedBody(ValueError):
     """
 
 
-def dumps(value: Any) -> bytes:
+def _json_text(value: Any) -> str:
     """
-    Encode C{value} as compact JSON; raise C{TypeError} for what JSON cannot carry.
+    C{value} as compact JSON text, all ASCII; C{TypeError} for what JSON cannot carry.
     """
     try:
-        return _encoder.encode(value).encode("utf-8")
+        return _encoder.encode(value)
     except (TypeError, ValueError) as e:
         raise TypeError(f"not JSON-serializable: {e}") from None
     except RecursionError:
         raise TypeError("not JSON-serializable: nested too deeply") from None
+
+
+def dumps(value: Any) -> bytes:
+    """
+    Encode C{value} as compact JSON; raise C{TypeError} for what JSON cannot carry.
+    """
+    return _json_text(value).encode("utf-8")
 
 
 def loads(body: bytes | str) -> Any:
@@ -82,11 +89,9 @@ def across(value: Any) -> tuple[Any, bytes, int]:
     if isinstance(value, (bytes, bytearray, memoryview)):
         copy = bytes(value)
         return copy, BYTES_TYPE, len(copy)
+    text = _json_text(value)  # ASCII, so len() is the byte count
     try:
-        text = _encoder.encode(value)  # ASCII (ensure_ascii), so len() is the byte count
         return _scan(text, 0)[0], JSON_TYPE, len(text)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"not JSON-serializable: {e}") from None
     except RecursionError:
         raise TypeError("not JSON-serializable: nested too deeply") from None
 

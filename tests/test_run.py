@@ -5,7 +5,7 @@ micro.run's lifecycle, on a fake reactor: how main ends and how a signal
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 from twisted.internet.defer import CancelledError, Deferred, succeed
@@ -16,7 +16,7 @@ from micro import _api
 
 
 @pytest.fixture
-def reactor(monkeypatch: pytest.MonkeyPatch) -> MemoryReactorClock:
+def reactor(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryReactorClock]:
     # Unit tests must not replace the test process's signal handlers.
     monkeypatch.setattr(_api, "_ignore_repeated_signals", lambda reactor: None)
     monkeypatch.setenv("MICRO_REGISTRY_URL", "http://127.0.0.1:9")
