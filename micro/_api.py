@@ -22,7 +22,7 @@ from ._cache_service import EVICTION_INTERVAL, EXPIRE_TIME, CacheService
 from ._caller import content_headers
 from ._codec import encode_value
 from ._config import Settings
-from ._context import DEFAULT_TIMEOUT
+from ._protocol import DEFAULT_TIMEOUT
 from ._deferreds import observe
 from ._instance import ServiceInstance
 from ._node import Node

@@ -19,12 +19,7 @@ from twisted.web.http_headers import Headers
 from ._balancer import RoundRobin
 from ._errors import HttpError
 from ._http_client import HttpClient, Reply, not_sent, reset_unread, timed_out
-
-# A call names the service it is meant for; an instance of another service
-# (one that took over the port of a departed instance) refuses it with 421,
-# naming itself in the same header, without running anything.
-SERVICE_HEADER = b"micro-service"
-MISDIRECTED = 421
+from ._protocol import MISDIRECTED, SERVICE_HEADER
 
 _HEADERS: dict[tuple[bytes, bytes], Headers] = {}
 

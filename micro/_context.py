@@ -10,13 +10,11 @@ from typing import TYPE_CHECKING, Any
 from twisted.internet.defer import Deferred
 from twisted.web.iweb import IRequest
 
+from ._protocol import DEFAULT_TIMEOUT
 from ._request_info import RequestInfo
 
 if TYPE_CHECKING:
     from ._node import Node
-
-DEFAULT_TIMEOUT = 30.0
-
 
 class Context:
     """

@@ -10,7 +10,7 @@ from typing import Any, Callable, TypeVar, overload
 
 from ._errors import HttpError
 from ._handler import ServiceHandler
-from ._routes import DYNAMIC, check_data_type, check_route_path
+from ._route_paths import DYNAMIC, check_data_type, check_route_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -28,7 +28,7 @@ from zope.interface import implementer
 
 from ._connection_pool import CheckedPool
 from ._errors import HttpError
-from ._web import IDLE_TIMEOUT
+from ._protocol import IDLE_TIMEOUT
 
 CONNECT_TIMEOUT = 5.0
 

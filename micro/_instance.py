@@ -17,13 +17,13 @@ from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.server import NOT_DONE_YET
 
-from ._caller import MISDIRECTED, SERVICE_HEADER
 from ._body_limits import too_large
 from ._codec import MalformedBody, across, decode_payload, encode_value
 from ._context import Context
 from ._deferreds import observe, stop_timer, wait_at_most
 from ._errors import HttpError
 from ._handler import ServiceHandler, as_http_error
+from ._protocol import MISDIRECTED, SERVICE_HEADER
 from ._request_info import RequestInfo
 from ._web import MicroSite, write_error
 

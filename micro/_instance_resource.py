@@ -21,12 +21,9 @@ from zope.interface import implementer
 from ._body_limits import IBodyLimit
 from ._errors import HttpError
 from ._instance import ServiceInstance
+from ._protocol import DELIVERY_PATH, FRAMEWORK_PREFIX, HEALTH_PATH, ROUTE_HEADER
 from ._route_serving import serve_route
 from ._web import write_error, write_json
-
-ROUTE_HEADER = b"x-micro-route"
-FRAMEWORK_PREFIX = b"/_micro/"
-
 
 @define
 class FrameworkApp:
@@ -38,7 +35,7 @@ class FrameworkApp:
 
     router = Klein()
 
-    @router.route("/_micro/health", methods=["GET"])
+    @router.route(HEALTH_PATH, methods=["GET"])
     def health(self, request: IRequest) -> bytes:
         instance = self.instance
         return write_json(request, {
@@ -49,7 +46,7 @@ class FrameworkApp:
             "in_flight": instance.in_flight,
         })
 
-    @router.route("/_micro/deliver", methods=["POST"])
+    @router.route(DELIVERY_PATH, methods=["POST"])
     def deliver(self, request: IRequest) -> Any:
         """
         Pub/sub messages from the registry, for this process's handlers.

@@ -15,6 +15,7 @@ from twisted.python.failure import Failure
 from ._codec import JSON_TYPE, MalformedBody, loads, media_type
 from ._errors import HttpError
 from ._http_client import HttpClient, Reply, not_sent, timed_out
+from ._protocol import HEALTH_PATH
 
 PROBE_TIMEOUT = 3.0
 PROBE_LIMIT = 64 * 1024
@@ -36,7 +37,7 @@ class LocationProbe:
     timeout: float = PROBE_TIMEOUT
 
     def verify(self, service: str, location: str) -> Deferred[None]:
-        d = self._http.request(b"GET", f"{location}/_micro/health".encode("utf-8"),
+        d = self._http.request(b"GET", f"{location}{HEALTH_PATH}".encode("utf-8"),
                                timeout=self.timeout, limit=PROBE_LIMIT)
         return d.addCallbacks(_check, _unreachable, callbackArgs=(service, location),
                               errbackArgs=(service, location))

@@ -26,7 +26,7 @@ from ._cache_service import EVICTION_INTERVAL, EXPIRE_TIME, CacheService, start_
 from ._caller import Caller, unknown_service
 from ._codec import across, encode_value
 from ._config import Settings, listen_interface
-from ._context import DEFAULT_TIMEOUT
+from ._protocol import DEFAULT_TIMEOUT
 from ._deferreds import observe, wait_at_most
 from ._errors import HttpError
 from ._handler import ServiceHandler

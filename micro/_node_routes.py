@@ -25,7 +25,7 @@ from ._deferreds import observe
 from ._errors import HttpError
 from ._handler import ServiceHandler
 from ._names import check_service_name
-from ._routes import DYNAMIC, check_data_type, check_route_path
+from ._route_paths import DYNAMIC, check_data_type, check_route_path
 
 if TYPE_CHECKING:
     from ._instance import ServiceInstance

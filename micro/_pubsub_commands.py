@@ -20,7 +20,8 @@ from twisted.internet.defer import Deferred
 from ._channels import check_channel, check_pattern
 from ._errors import HttpError
 from ._names import check_location
-from ._pubsub_hub import MAX_DELIVERY_TIMEOUT, PubSubHub
+from ._protocol import MAX_DELIVERY_TIMEOUT
+from ._pubsub_hub import PubSubHub
 from ._pubsub_outbox import Outcome
 from ._registry_commands import RegistryCommands, _integer, _node_id, _number, _object, _required
 

@@ -16,7 +16,7 @@ from ._codec import MalformedBody, dumps, loads
 from ._deferreds import observe
 from ._errors import HttpError
 from ._pubsub_local import LocalSubscriptions
-from ._pubsub_outbox import TOKEN_HEADER
+from ._protocol import TOKEN_HEADER
 from ._web import write_error, write_json
 
 

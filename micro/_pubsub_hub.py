@@ -26,13 +26,10 @@ from ._channels import is_wildcard, matches, segments
 from ._codec import dumps
 from ._errors import HttpError
 from ._http_client import HttpClient
+from ._protocol import DELIVERY_TIMEOUT
 from ._publish_order import PublisherOrder
 from ._pubsub_outbox import Outbox, Outcome, delivery_headers
 from ._registry_model import Registry
-
-DELIVERY_TIMEOUT = 5.0
-MAX_DELIVERY_TIMEOUT = 60.0
-
 
 @define(eq=False)
 class PubSubHub:

@@ -30,8 +30,8 @@ from ._channels import api_error, check_channel, check_pattern
 from ._deferreds import observe
 from ._errors import HttpError
 from ._instance import ServiceInstance
+from ._protocol import DELIVERY_TIMEOUT
 from ._pubsub_delivery import serve_delivery
-from ._pubsub_hub import DELIVERY_TIMEOUT
 from ._pubsub_local import LocalSubscriptions, Subscription
 from ._registry_client import COMMAND_TIMEOUT
 

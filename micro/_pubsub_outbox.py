@@ -27,9 +27,8 @@ from twisted.web.http_headers import Headers
 
 from ._codec import JSON_TYPE, MalformedBody, error_from_reply, loads
 from ._http_client import HttpClient, Reply, not_sent, timed_out
+from ._protocol import DELIVERY_PATH, TOKEN_HEADER
 
-DELIVERY_PATH = "/_micro/deliver"
-TOKEN_HEADER = b"micro-registry-token"
 MAX_BATCH = 256
 REPLY_LIMIT = 16 * 1024 * 1024
 

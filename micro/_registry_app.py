@@ -20,7 +20,8 @@ from ._body_limits import BodyLimits, IBodyLimit
 from ._codec import MalformedBody, loads
 from ._early_request import IBodyReceiver, IStreamingResource
 from ._errors import HttpError
-from ._registry_commands import TOKEN_HEADER, RawReply, RegistryCommands, Sender
+from ._protocol import TOKEN_HEADER
+from ._registry_commands import RawReply, RegistryCommands, Sender
 from ._web import internal_error, write_error, write_json
 
 

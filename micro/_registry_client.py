@@ -13,6 +13,7 @@ from twisted.web.http_headers import Headers
 
 from ._codec import JSON_TYPE, dumps
 from ._http_client import HttpClient
+from ._protocol import TOKEN_HEADER
 from ._replies import decode_reply, transport_error
 
 COMMAND_TIMEOUT = 10.0
@@ -37,7 +38,7 @@ class RegistryClient:
     def __attrs_post_init__(self) -> None:
         headers = Headers({b"content-type": [JSON_TYPE]})
         if self.token:
-            headers.addRawHeader(b"micro-registry-token", self.token.encode("utf-8"))
+            headers.addRawHeader(TOKEN_HEADER, self.token.encode("utf-8"))
         self._headers = headers
         self._url = self.url.encode("utf-8")
 

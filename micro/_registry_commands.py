@@ -25,7 +25,6 @@ from ._names import check_location, check_service_name
 from ._registry_model import Registry
 from ._watch_hub import WatchHub
 
-TOKEN_HEADER = b"micro-registry-token"
 MAX_SETTLE_TIMEOUT = 30.0
 
 Handler = Callable[[Any], Any]

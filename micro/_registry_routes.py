@@ -18,15 +18,16 @@ from zope.interface import implementer
 
 from ._balancer import RoundRobin
 from ._body_streams import BodyPipe
-from ._context import DEFAULT_TIMEOUT
 from ._early_request import IBodyReceiver, IStreamingResource
 from ._errors import HttpError
 from ._http_client import HttpClient
 from ._names import check_service_name
+from ._protocol import DEFAULT_TIMEOUT
 from ._registry_commands import RegistryCommands, _node_id
 from ._registry_model import Registry
 from ._route_proxy import RefusedRoute, RouteExchange, Upstream, upstream_headers
-from ._routes import RouteTable, check_data_type, check_route_path
+from ._route_paths import check_data_type, check_route_path
+from ._routes import RouteTable
 
 # What a request target may hold to be sent on (as the Agent checks it).
 _FORWARDABLE = re.compile(rb"\A[\x21-\x7e]+\Z")

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 from attrs import field, frozen
 
 from ._codec import BYTES_TYPE, JSON_TYPE, TEXT_TYPE, MalformedBody, dumps, loads
-from ._routes import DYNAMIC
+from ._route_paths import DYNAMIC
 
 HTML_TYPE = b"text/html; charset=utf-8"
 XML_TYPE = b"application/xml; charset=utf-8"

@@ -27,8 +27,7 @@ from ._caller import _describe as describe_failure
 from ._early_request import IBodyReceiver
 from ._errors import HttpError
 from ._http_client import HttpClient, not_sent
-from ._instance_resource import ROUTE_HEADER
-from ._registry_commands import TOKEN_HEADER
+from ._protocol import ROUTE_HEADER, TOKEN_HEADER
 from ._web import write_error, write_json
 
 HOP_BY_HOP = frozenset({

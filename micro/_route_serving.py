@@ -24,7 +24,7 @@ from ._errors import HttpError
 from ._handler import as_http_error
 from ._instance import _finish, _gone
 from ._response import encode_reply
-from ._routes import DYNAMIC, check_data_type
+from ._route_paths import DYNAMIC, check_data_type
 from ._web import write_error
 
 if TYPE_CHECKING:

@@ -18,13 +18,9 @@ from ._codec import JSON_TYPE, dumps, error_body
 from ._early_request import EarlyRequest
 from ._errors import HttpError
 from ._http_limits import micro_channel_protocol
+from ._protocol import IDLE_TIMEOUT
 
 _log = Logger()
-
-# Idle persistent connections are closed after this long; a slow client that
-# sends nothing is dropped after the same time.
-IDLE_TIMEOUT = 60.0
-
 
 def write_json(request: IRequest, value: Any, code: int = 200) -> bytes:
     """

@@ -17,7 +17,8 @@ from micro._handler import ServiceHandler
 from micro._instance import ServiceInstance
 from micro._instance_resource import InstanceResource
 from micro._registry_server import RegistryStack
-from micro._web import IDLE_TIMEOUT, make_site
+from micro._protocol import IDLE_TIMEOUT
+from micro._web import make_site
 from micro.testing import MemoryCluster
 
 

@@ -10,7 +10,7 @@ from typing import Callable
 from twisted.internet.defer import Deferred
 
 from micro._registry_server import RegistryStack
-from micro._web import IDLE_TIMEOUT
+from micro._protocol import IDLE_TIMEOUT
 from micro.testing import MemoryCluster
 
 TTL = 4.0

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from micro import HttpError
-from micro._routes import RouteTable, check_data_type, check_route_path
+from micro._route_paths import check_data_type, check_route_path
+from micro._routes import RouteTable
 
 
 @pytest.mark.parametrize("path", ["/", "/api/users", "/api/users/*", "/*", "/api*", "/café", "/a-b_c.d~e/%20x"])
