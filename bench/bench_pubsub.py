@@ -35,7 +35,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ROOT, TWISTD, client, environment, free_port, running, table, wait_port  # noqa: E402
+from bench._common import (  # noqa: E402
+    ROOT,
+    TWISTD,
+    client,
+    environment,
+    free_port,
+    running,
+    table,
+    wait_port,
+)
 
 LOAD = str(ROOT / "bench" / "pubsub_load.py")
 BARE = str(ROOT / "bench" / "bare_server.py")

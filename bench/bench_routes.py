@@ -31,7 +31,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ROOT, TWISTD, environment, free_port, running, table, wait_port  # noqa: E402
+from bench._common import (  # noqa: E402
+    ROOT,
+    TWISTD,
+    environment,
+    free_port,
+    running,
+    table,
+    wait_port,
+)
 
 SERVERS = str(ROOT / "bench" / "route_servers.py")
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}

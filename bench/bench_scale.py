@@ -49,7 +49,16 @@ from typing import Any, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ROOT, TWISTD, environment, free_port, machine_pace, running, table, wait_port  # noqa: E402
+from bench._common import (  # noqa: E402
+    ROOT,
+    TWISTD,
+    environment,
+    free_port,
+    machine_pace,
+    running,
+    table,
+    wait_port,
+)
 
 NODES = str(ROOT / "bench" / "scale_nodes.py")
 SERVICES = 100

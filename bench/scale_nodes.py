@@ -41,20 +41,20 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from twisted.internet import stdio, task  # noqa: E402
+from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults  # noqa: E402
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol  # noqa: E402
 from twisted.internet.protocol import Protocol  # noqa: E402
-from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults  # noqa: E402
 from twisted.protocols.basic import LineReceiver  # noqa: E402
 from twisted.web.resource import Resource  # noqa: E402
 
-from micro._balancer import RoundRobin  # noqa: E402
-from micro._codec import dumps  # noqa: E402
-from micro._errors import HttpError  # noqa: E402
-from micro._http_client import HttpClient  # noqa: E402
-from micro._registry_client import RegistryClient  # noqa: E402
-from micro._table import ServiceTable  # noqa: E402
-from micro._table_watcher import TableWatcher  # noqa: E402
-from micro._web import make_site  # noqa: E402
+from micro._calls.balancer import RoundRobin  # noqa: E402
+from micro._http.client import HttpClient  # noqa: E402
+from micro._http.site import make_site  # noqa: E402
+from micro._kernel.codec import dumps  # noqa: E402
+from micro._kernel.errors import HttpError  # noqa: E402
+from micro._node.registry_client import RegistryClient  # noqa: E402
+from micro._node.table import ServiceTable  # noqa: E402
+from micro._node.table_watcher import TableWatcher  # noqa: E402
 
 REGISTER_CONCURRENCY = 32
 _VERSION = re.compile(rb'"epoch":"([0-9a-f]*)","version":(\d+)')

@@ -6,20 +6,20 @@ routes HTTP requests to them and fans out pub/sub messages; services call
 each other directly by name.  See README.rst.
 """
 
-from ._api import (cache_service, call_service, create_pubsub_service, create_route, create_service, default_node,
-                   http_request, registry_server, run)
-from ._cache_service import CacheService
-from ._context import Context
-from ._decorators import route, service
-from ._errors import HttpError
-from ._instance import ServiceInstance
-from ._node import Node
-from ._node_routes import Route
-from ._pubsub_service import PubSubService
-from ._registry_server import RegistryServer
-from ._request_info import RequestInfo
-from ._response import Response
-from ._subscribe_mark import subscribe
+from micro._app.api import (cache_service, call_service, create_pubsub_service, create_route, create_service,
+                            default_node, http_request, registry_server, run)
+from micro._app.marks import route, service
+from micro._app.subscribe_mark import subscribe
+from micro._kernel.errors import HttpError
+from micro._node.cache.service import CacheService
+from micro._node.context import Context
+from micro._node.instance import ServiceInstance
+from micro._node.node import Node
+from micro._node.pubsub.service import PubSubService
+from micro._node.request_info import RequestInfo
+from micro._node.routes.declared import Route
+from micro._node.routes.reply import Response
+from micro._registry.server import RegistryServer
 
 __version__ = "0.1.0"
 

@@ -21,13 +21,13 @@ from attrs import define, evolve, field
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from ._config import Settings
-from ._http_client import HttpClient
-from ._memory_network import MemoryNetwork, MemoryPort
-from ._node import Node
-from ._registry_model import DEFAULT_TTL
-from ._registry_server import RegistryStack
-from ._web import make_site
+from micro._http.client import HttpClient
+from micro._http.site import make_site
+from micro._kernel.config import Settings
+from micro._node.node import Node
+from micro._registry.server import RegistryStack
+from micro._registry.state import DEFAULT_TTL
+from micro._testing.memory_network import MemoryNetwork, MemoryPort
 
 T = TypeVar("T")
 

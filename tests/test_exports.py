@@ -5,9 +5,9 @@ The public API resolves to the private modules that implement it.
 from __future__ import annotations
 
 import micro
-import micro._api
-import micro._errors
-import micro._node
+import micro._app.api
+import micro._kernel.errors
+import micro._node.node
 import micro.testing
 
 
@@ -24,7 +24,7 @@ def test_exports_are_the_implementations() -> None:
     """
     micro's names are the very objects of the private modules.
     """
-    assert micro.HttpError is micro._errors.HttpError
-    assert micro.call_service is micro._api.call_service
-    assert micro.create_service is micro._api.create_service
-    assert micro.Node is micro._node.Node
+    assert micro.HttpError is micro._kernel.errors.HttpError
+    assert micro.call_service is micro._app.api.call_service
+    assert micro.create_service is micro._app.api.create_service
+    assert micro.Node is micro._node.node.Node

@@ -12,9 +12,9 @@ from attrs import define, field
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
-from micro._config import Settings
-from micro._node import Node
-from micro._registry_server import RegistryServer, start_registry
+from micro._kernel.config import Settings
+from micro._node.node import Node
+from micro._registry.server import RegistryServer, start_registry
 
 
 @define(eq=False)

@@ -10,7 +10,7 @@ import pytest
 import pytest_twisted
 
 import micro
-from micro import _api
+from micro._app import api as _api
 
 
 def _dead_registry_env(monkeypatch: pytest.MonkeyPatch) -> None:

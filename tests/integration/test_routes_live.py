@@ -11,8 +11,8 @@ import pytest
 import pytest_twisted
 
 from micro import HttpError
-from micro._codec import dumps, loads
-from micro._http_client import HttpClient, Reply
+from micro._http.client import HttpClient, Reply
+from micro._kernel.codec import dumps, loads
 
 pytestmark = pytest.mark.integration
 

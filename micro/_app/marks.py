@@ -1,0 +1,89 @@
+# -*- test-case-name: tests.node.routes.test_declared -*-
+"""
+Marks that tell C{twistd micro-service} what an app module provides.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any, Callable, TypeVar, overload
+
+from micro._kernel.errors import HttpError
+from micro._kernel.route_paths import DYNAMIC, check_data_type, check_route_path
+from micro._node.handler import ServiceHandler
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SERVICE_MARK = "__micro_service__"
+ROUTE_MARK = "__micro_routes__"
+
+
+@overload
+def service(fn: F) -> F: ...
+
+
+@overload
+def service(fn: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
+
+
+def service(fn: Any = None, *, name: str | None = None) -> Any:
+    """
+    Mark a function as a service for C{twistd micro-service --module}.
+
+    Use it bare (C{@micro.service}) or with a name
+    (C{@micro.service(name="billing")}).  The function is returned as it
+    is, so it stays callable and testable as plain Python.
+    """
+    def mark(f: F) -> F:
+        handler = ServiceHandler.wrap(f, name)
+        setattr(f, SERVICE_MARK, handler.name)
+        return f
+
+    return mark(fn) if fn is not None else mark
+
+
+def marked_services(module: ModuleType) -> list[tuple[str, Callable[..., Any]]]:
+    """
+    The C{@service} functions of C{module}, in the order they are defined.
+    """
+    found = []
+    for value in vars(module).values():
+        name = getattr(value, SERVICE_MARK, None) if callable(value) else None
+        if isinstance(name, str):
+            found.append((name, value))
+    return found
+
+
+def route(path: str, *, name: str | None = None, data_type: str = DYNAMIC) -> Callable[[F], F]:
+    """
+    Mark a function as a service for C{twistd micro-service --module} that
+    also answers HTTP requests on C{path} at the registry (C{"/x/*"} for
+    everything below C{/x/}).  Stack several to serve several paths.
+
+    @raise ValueError: C{path} or C{data_type} is not valid.
+    """
+    try:
+        check_route_path(path)
+        check_data_type(data_type)
+    except HttpError as e:
+        raise ValueError(e.message) from None
+
+    def mark(f: F) -> F:
+        if getattr(f, SERVICE_MARK, None) is None or name is not None:
+            service(name=name)(f)
+        setattr(f, ROUTE_MARK, [*getattr(f, ROUTE_MARK, ()), (path, data_type)])
+        return f
+
+    return mark
+
+
+def marked_routes(module: ModuleType) -> list[tuple[str, str, str]]:
+    """
+    The C{@route}s of C{module}: (path, service name, data type) each.
+    """
+    found = []
+    for value in vars(module).values():
+        routes = getattr(value, ROUTE_MARK, None) if callable(value) else None
+        for path, data_type in routes or ():
+            found.append((path, getattr(value, SERVICE_MARK), data_type))
+    return found

@@ -1,0 +1,182 @@
+# -*- test-case-name: tests.calls.test_failover -*-
+"""
+Sending one call to some instance of a service, with failover.
+
+Shared by nodes (C{call_service}) and by the registry (the C{call} command).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from attrs import define, field
+from twisted.internet.defer import CancelledError, Deferred, fail
+from twisted.internet.error import ConnectingCancelledError
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.http_headers import Headers
+
+from micro._calls.balancer import RoundRobin
+from micro._http.client import HttpClient, Reply, not_sent, reset_unread, timed_out
+from micro._kernel.errors import HttpError
+from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
+
+_HEADERS: dict[tuple[bytes, bytes], Headers] = {}
+
+
+def content_headers(content_type: bytes, service: bytes = b"") -> Headers:
+    """
+    Shared request headers for a content type and, for calls, the target
+    service (the Agent copies them).
+    """
+    key = (content_type, service)
+    headers = _HEADERS.get(key)
+    if headers is None:
+        if len(_HEADERS) > 4096:
+            _HEADERS.clear()
+        headers = _HEADERS[key] = Headers({b"content-type": [content_type]})
+        if service:
+            headers.setRawHeaders(SERVICE_HEADER, [service])
+    return headers
+
+
+class Misdirected(Exception):
+    """
+    The instance at a location is not one of the service called: the
+    location changed hands.  Nothing ran, so the call may go elsewhere.
+    """
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}s"
+
+
+@define
+class Caller:
+    """
+    POST a body to instances of a service until one takes it.
+
+    A request that fails before it could reach the instance (connection
+    refused, no route, name lookup, or a reset that shows the instance
+    never read it) is sent to the next instance.  A request that may have
+    reached an instance is not sent again unless the caller asked for
+    C{retries}.  Either way the failed instance becomes a suspect
+    that other calls avoid until the registry says what became of it.
+
+    The timeout bounds the whole call, failovers included; when it runs out
+    the request in flight is cancelled and the call fails with a 504.
+    Cancelling the call cancels the request in flight and tries no other.
+
+    @ivar _locations: Where the instances of a service are, in order.
+    """
+
+    _http: HttpClient
+    _balancer: RoundRobin
+    _locations: Callable[[str], list[str]]
+
+    _log = Logger()
+
+    def pick(self, service: str) -> str | None:
+        """
+        The next instance of C{service} by round-robin, or C{None}.
+        """
+        return self._balancer.pick(service, self._locations(service))
+
+    def send(self, service: str, location: str, body: bytes, content_type: bytes,
+             timeout: float, retries: int = 0, headers: Headers | None = None) -> Deferred[Reply]:
+        """
+        Send to C{location} first, then to others as failures allow, all
+        within C{timeout} seconds.
+        """
+        deadline = self._http.reactor.seconds() + timeout
+        headers = headers or content_headers(content_type, service.encode("utf-8"))
+        call = _Call(service, body, headers, timeout, deadline, retries)
+        return self._attempt(call, location)
+
+    def _attempt(self, call: _Call, location: str) -> Deferred[Reply]:
+        call.tried.append(location)
+        remaining = max(call.deadline - self._http.reactor.seconds(), 0.0)
+        d = self._http.request(b"POST", location.encode("utf-8"), call.body, call.headers, remaining)
+        d.addCallback(_check_target, location)
+        d.addErrback(self._failed, call, location)
+        return d
+
+    def _failed(self, failure: Failure, call: _Call, location: str) -> Deferred[Reply] | Failure:
+        if failure.check(HttpError) or cancelled(failure):
+            return failure
+        if timed_out(failure):
+            return call.failure(504, f"no reply from {location} within {_seconds(call.timeout)}")
+        self._balancer.suspect(location)
+        if failure.check(Misdirected):
+            why = str(failure.value)
+            status, again = 503, True
+        elif not_sent(failure):
+            why = f"{location} is unreachable ({_describe(failure)})"
+            status, again = 503, True
+        elif reset_unread(failure):
+            why = f"{location} reset the connection without reading the request (its process is likely gone)"
+            status, again = 503, True
+        else:
+            why = f"{location} dropped the request ({_describe(failure)})"
+            status, again = 502, call.retries > 0
+            call.retries -= 1
+        if again and self._http.reactor.seconds() < call.deadline:
+            following = self._balancer.pick(call.service, self._locations(call.service), exclude=call.tried)
+            if following is not None:
+                self._log.info("call to {service}: {why}; trying {following}",
+                               service=call.service, why=why, following=following)
+                return self._attempt(call, following)
+        return call.failure(status, why)
+
+
+def _check_target(reply: Reply, location: str) -> Reply:
+    if reply.code == MISDIRECTED:
+        other = reply.header(SERVICE_HEADER)
+        if other is not None:
+            raise Misdirected(f"{location} now hosts service {other.decode('utf-8', 'replace')!r}")
+    return reply
+
+
+@define
+class _Call:
+    """
+    One call on its way through instances: what to send, and what is left
+    of its time and retries.
+    """
+
+    service: str
+    body: bytes
+    headers: Headers
+    timeout: float
+    deadline: float
+    retries: int
+    tried: list[str] = field(factory=list)
+
+    def failure(self, status: int, why: str) -> Failure:
+        left = "" if len(self.tried) == 1 else f" (tried {len(self.tried)} instances)"
+        return Failure(HttpError(status, f"call to {self.service!r} failed: {why}{left}"))
+
+
+def cancelled(failure: Failure) -> bool:
+    """
+    Whether a request failed because its caller cancelled it, at whatever
+    stage (connecting, or waiting for the reply).
+    """
+    if failure.check(CancelledError, ConnectingCancelledError):
+        return True
+    reasons = getattr(failure.value, "reasons", None) or ()
+    return any(reason.check(CancelledError) for reason in reasons)
+
+
+def _describe(failure: Failure) -> str:
+    value = failure.value
+    reasons = getattr(value, "reasons", None)
+    if reasons:
+        value = reasons[0].value
+    text = str(value).strip().rstrip(".")
+    name = type(value).__name__
+    return f"{name}: {text}" if text and name not in text else (text or name)
+
+
+def unknown_service(service: str) -> Deferred[Any]:
+    return fail(HttpError(404, f"no service named {service!r} is registered"))

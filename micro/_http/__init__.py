@@ -1,0 +1,10 @@
+"""
+HTTP plumbing, knowing nothing of services or registries.
+
+micro's hot paths bypass treq and Klein (measured in bench/): one lean
+outbound client over a checked persistent pool, and a Site whose channels
+refuse oversized heads with a 431 and whose requests may hand their body
+to a streaming resource as it arrives.
+
+May import: the kernel.
+"""

@@ -1,0 +1,77 @@
+# -*- test-case-name: tests.http.test_channel -*-
+"""
+Refusing oversized requests politely: a 431 for a head too large, where
+Twisted would answer a bare 400 (too many header bytes) or just hang up (a
+line longer than its line limit), and a 413 for a body too large (see
+L{micro._http.early_request}); both with a JSON body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.web.http import HTTPChannel, _GenericHTTPChannelProtocol
+
+from micro._kernel.codec import dumps
+
+MAX_HEADER_BYTES = 16 * 1024
+# What a refused client may still send, thrown away, before it is cut off.
+DISCARD_LIMIT = 64 * 1024 * 1024
+
+
+def refuse(channel: Any, status: int, reason: bytes, message: str) -> None:
+    """
+    Answer a request the channel will not serve, and stop listening to it.
+
+    The reply goes out with our side of the connection closed, while what
+    the client still sends is read and thrown away (up to
+    L{DISCARD_LIMIT}): closing both sides with unread data would reset the
+    connection, and the client might never see the answer.  The channel's
+    idle timeout ends a client that neither stops nor closes.
+    """
+    body = dumps({"error": message, "status": status})
+    transport = channel.transport
+    transport.write(
+        b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
+        % (status, reason, len(body), body))
+    discarded = [0]
+
+    def discard(data: bytes) -> None:
+        discarded[0] += len(data)
+        if discarded[0] > DISCARD_LIMIT:
+            transport.abortConnection()
+
+    channel.dataReceived = discard
+    close_writing = getattr(transport, "loseWriteConnection", None)
+    (close_writing or transport.loseConnection)()
+
+
+class MicroChannel(HTTPChannel):
+    """
+    An HTTP channel whose request line and headers together may take at
+    most C{totalHeadersSize} bytes, refused with a 431 past that.
+    """
+
+    totalHeadersSize = MAX_HEADER_BYTES
+    MAX_LENGTH = MAX_HEADER_BYTES
+
+    def lineReceived(self, line: bytes) -> Any:
+        if self._receivedHeaderSize + len(line) > self.totalHeadersSize:
+            self._too_large()
+            return None
+        return super().lineReceived(line)
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        self._too_large()
+
+    def _too_large(self) -> None:
+        self.setRawMode()
+        refuse(self, 431, b"Request Header Fields Too Large",
+               f"request line and headers exceed {self.totalHeadersSize} bytes")
+
+
+def micro_channel_protocol(factory: Any) -> _GenericHTTPChannelProtocol:
+    """
+    The protocol a MicroSite builds for each connection.
+    """
+    return _GenericHTTPChannelProtocol(MicroChannel())

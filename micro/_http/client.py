@@ -1,0 +1,288 @@
+# -*- test-case-name: tests.calls.test_timeouts -*-
+"""
+The lean HTTP client every outbound micro request goes through.
+
+It is a C{twisted.web.client.Agent} on a persistent connection pool with
+nothing in between: calls between services are the hot path, and treq's
+conveniences cost about a third of a loopback round trip (see bench/).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define, frozen
+from twisted.internet.abstract import isIPAddress, isIPv6Address
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.endpoints import (HostnameEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS)
+from twisted.internet.error import (ConnectError, ConnectingCancelledError, ConnectionLost, DNSLookupError)
+from twisted.internet.interfaces import IConsumer, IStreamClientEndpoint
+from twisted.internet.protocol import Protocol
+from twisted.python.failure import Failure
+from twisted.web._newclient import (RequestNotSent, RequestTransmissionFailed, ResponseNeverReceived)
+from twisted.web.client import (Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool, ResponseDone,
+                                _HTTP11ClientFactory)
+from twisted.web.http import PotentialDataLoss
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IAgent, IAgentEndpointFactory, IBodyProducer, IResponse
+from zope.interface import implementer
+
+from micro._http.pool import CheckedPool
+from micro._kernel.errors import HttpError
+from micro._kernel.protocol import IDLE_TIMEOUT
+
+CONNECT_TIMEOUT = 5.0
+
+
+@frozen
+class Reply:
+    """
+    A complete HTTP response: status, headers and the whole body.
+    """
+
+    code: int
+    headers: Headers
+    body: bytes
+
+    def header(self, name: bytes) -> bytes | None:
+        values = self.headers.getRawHeaders(name)
+        return values[-1] if values else None
+
+
+@implementer(IBodyProducer)
+class BytesProducer:
+    """
+    A request body that is already in memory, written in one go.
+
+    C{FileBodyProducer} would schedule its writes through a cooperator,
+    which costs a reactor turn per request.
+    """
+
+    def __init__(self, body: bytes):
+        self._body = body
+        self.length = len(body)
+
+    def startProducing(self, consumer: IConsumer) -> Deferred[None]:
+        consumer.write(self._body)
+        return succeed(None)
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass
+
+
+class _BodyCollector(Protocol):
+    """
+    Gather a response body, refusing more than C{limit} bytes.
+    """
+
+    def __init__(self, response: IResponse, finished: Deferred[Reply], limit: int | None):
+        self._response = response
+        self._finished = finished
+        self._limit = limit
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def dataReceived(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._limit is not None and self._size > self._limit:
+            self._parts = []
+            self.transport.stopProducing()  # type: ignore[union-attr]
+            if not self._finished.called:
+                self._finished.errback(HttpError(502, f"reply larger than {self._limit} bytes"))
+            return
+        self._parts.append(data)
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        if self._finished.called:
+            return
+        if reason.check(ResponseDone, PotentialDataLoss):
+            body = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+            self._finished.callback(Reply(self._response.code, self._response.headers, body))
+        else:
+            self._finished.errback(reason)
+
+    def abort(self) -> None:
+        transport = self.transport
+        if transport is not None:
+            abort = getattr(transport, "abortConnection", None) or getattr(transport, "stopProducing")
+            abort()
+
+
+def collect(response: IResponse, limit: int | None = None) -> Deferred[Reply]:
+    """
+    Read the whole body of C{response}; cancelling drops the connection.
+    """
+    protocol: _BodyCollector
+
+    def cancel(d: Deferred[Reply]) -> None:
+        protocol.abort()
+
+    finished: Deferred[Reply] = Deferred(cancel)
+    protocol = _BodyCollector(response, finished, limit)
+    response.deliverBody(protocol)
+    return finished
+
+
+@implementer(IAgentEndpointFactory)
+@define
+class _Endpoints:
+    """
+    Connect to IP literals and to C{localhost} without a name lookup.
+
+    A lookup goes through the reactor's thread pool, and C{localhost} may
+    resolve to C{::1} first, where nothing listens, which costs the
+    happy-eyeballs delay (0.3 s) on every new connection.
+    """
+
+    _reactor: Any
+    _tls: BrowserLikePolicyForHTTPS
+
+    def endpointForURI(self, uri: Any) -> IStreamClientEndpoint:
+        host = uri.host.decode("ascii")
+        if host == "localhost":
+            host = "127.0.0.1"
+        endpoint: IStreamClientEndpoint
+        if isIPAddress(host):
+            endpoint = TCP4ClientEndpoint(self._reactor, host, uri.port, timeout=CONNECT_TIMEOUT)
+        elif isIPv6Address(host):
+            endpoint = TCP6ClientEndpoint(self._reactor, host, uri.port, timeout=CONNECT_TIMEOUT)
+        else:
+            endpoint = HostnameEndpoint(self._reactor, uri.host, uri.port, timeout=CONNECT_TIMEOUT)
+        if uri.scheme == b"https":
+            endpoint = wrapClientTLS(self._tls.creatorForNetloc(uri.host, uri.port), endpoint)
+        return endpoint
+
+
+class _QuietClientFactory(_HTTP11ClientFactory):
+    """
+    The pool's connection factory, without a log line per connection.
+    """
+
+    noisy = False
+
+
+def not_sent(failure: Failure) -> bool:
+    """
+    Whether a request failed before any of it could have reached the server,
+    so that sending it elsewhere cannot run it twice.
+    """
+    return failure.check(ConnectError, ConnectingCancelledError, DNSLookupError, RequestNotSent) is not None
+
+
+def reset_unread(failure: Failure) -> bool:
+    """
+    Whether the peer reset the connection before sending any reply.
+
+    A TCP peer resets a connection (rather than closing it cleanly) when
+    its socket is closed with our request still unread, or is already gone
+    when the request arrives: a process killed before it read the request.
+    One that read the request and then died closes cleanly.  So the request
+    never reached the server's code, and sending it elsewhere cannot run it
+    twice.
+    """
+    if not failure.check(ResponseNeverReceived, RequestTransmissionFailed):
+        return False
+    reasons = failure.value.reasons
+    return bool(reasons) and all(reason.check(ConnectionLost) for reason in reasons)
+
+
+@define
+class HttpClient:
+    """
+    Send requests over a persistent pool and read whole replies.
+
+    @ivar _reactor: Supplies time (timeouts) and connections.
+    @ivar _agent: Any C{IAgent}; tests pass an in-memory one.
+    """
+
+    _reactor: Any
+    _agent: IAgent
+    _pool: HTTPConnectionPool | None = None
+
+    @classmethod
+    def create(cls, reactor: Any, *, max_per_host: int = 64) -> HttpClient:
+        """
+        A client with its own pool that keeps up to C{max_per_host} idle
+        connections to each peer, so concurrent callers reuse connections.
+        """
+        pool = CheckedPool(reactor, persistent=True)
+        pool.maxPersistentPerHost = max_per_host
+        # Servers drop idle connections after IDLE_TIMEOUT; reusing one just
+        # as the server closes it would lose a POST that cannot be resent.
+        pool.cachedConnectionTimeout = int(IDLE_TIMEOUT / 2)
+        pool._factory = _QuietClientFactory
+        agent = Agent.usingEndpointFactory(reactor, _Endpoints(reactor, BrowserLikePolicyForHTTPS()), pool=pool)
+        return cls(reactor, agent, pool)
+
+    @property
+    def reactor(self) -> Any:
+        return self._reactor
+
+    def request(
+        self,
+        method: bytes,
+        url: bytes,
+        body: bytes | None = None,
+        headers: Headers | None = None,
+        timeout: float | None = None,
+        limit: int | None = None,
+    ) -> Deferred[Reply]:
+        """
+        Send one request and collect the reply.
+
+        On timeout the request is cancelled (its connection dropped) and the
+        Deferred fails with L{RequestTimedOut}, whether it was still
+        connecting, sending, or waiting for the reply.
+        """
+        producer = None if body is None else BytesProducer(body)
+        d: Deferred[Any] = self._agent.request(method, url, headers, producer)
+        d.addCallback(collect, limit)
+        if timeout is not None:
+            timer = self._reactor.callLater(timeout, d.cancel)
+            d.addBoth(_after_deadline, timer, timeout)
+        return d
+
+    def response(self, method: bytes, url: bytes, headers: Headers | None = None,
+                 body: IBodyProducer | None = None) -> Deferred[IResponse]:
+        """
+        Send one request and return the response with its body unread, for
+        callers that stream it.
+        """
+        return self._agent.request(method, url, headers, body)
+
+    def close(self) -> Deferred[None]:
+        """
+        Close the idle connections of the pool.
+        """
+        if self._pool is None:
+            return succeed(None)
+        return self._pool.closeCachedConnections()  # type: ignore[no-any-return]
+
+
+class RequestTimedOut(Exception):
+    """
+    No complete reply came within the request's timeout; it was cancelled.
+    """
+
+
+def _after_deadline(result: Any, timer: Any, timeout: float) -> Any:
+    if timer.active():
+        timer.cancel()
+    elif timer.called and isinstance(result, Failure):
+        # Cancelling surfaces as CancelledError, or wrapped in
+        # ResponseNeverReceived mid-request; either way it was the deadline.
+        return Failure(RequestTimedOut(f"no reply within {timeout:g}s"))
+    return result
+
+
+def timed_out(failure: Failure) -> bool:
+    """
+    Whether a request failed because its timeout cancelled it.
+    """
+    return failure.check(RequestTimedOut) is not None

@@ -1,0 +1,64 @@
+# -*- test-case-name: tests.http.test_limits -*-
+"""
+How large a request body may be, by kind of request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import frozen
+from zope.interface import Interface
+
+MIB = 1024 * 1024
+COMMAND_LIMIT = 1 * MIB
+CALL_LIMIT = 16 * MIB
+
+
+@frozen
+class BodyLimits:
+    """
+    The most bytes a request body may have; C{None} means no limit.
+
+    @ivar command: Registry commands other than C{call}.
+    @ivar call: Service payloads, and the registry's C{call} command.
+    @ivar route: Route traffic (it streams through the registry).
+    """
+
+    command: int | None = COMMAND_LIMIT
+    call: int | None = CALL_LIMIT
+    route: int | None = None
+
+
+def too_large(limit: int) -> str:
+    """
+    What a request whose body is over C{limit} bytes is told, with its 413.
+    """
+    return f"request body larger than the limit of {limit} bytes"
+
+
+class IBodyLimit(Interface):
+    """
+    A root resource that caps the bodies of the requests it gets.
+    """
+
+    def body_limit(method: bytes, uri: bytes, headers: Any) -> int | None:
+        """
+        The most bytes the body of this request may have, or C{None}.
+        """
+
+
+def byte_count(value: str) -> int:
+    """
+    Parse a byte count for a command-line option: a positive integer,
+    optionally with a K, M or G suffix (powers of 1024).
+    """
+    text = value.strip().upper()
+    scale = {"K": 1024, "M": MIB, "G": 1024 * MIB}.get(text[-1:], 1)
+    number = int(text[:-1] if scale > 1 else text)
+    if number <= 0:
+        raise ValueError(f"{value!r} is not a positive byte count")
+    return number * scale
+
+
+byte_count.coerceDoc = "Bytes; a K, M or G suffix multiplies by 1024, 1024**2, 1024**3."  # type: ignore[attr-defined]

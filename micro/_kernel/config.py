@@ -1,0 +1,78 @@
+# -*- test-case-name: tests.twistd.test_taps -*-
+"""
+Settings that come from the environment.
+
+They are read when a component is built (a registry, a node), never at
+import time, so a process can change its environment before it starts micro.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping
+
+from attrs import frozen
+from hyperlink import DecodedURL
+
+DEFAULT_REGISTRY_URL = "http://localhost:9999"
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+@frozen
+class Settings:
+    """
+    What the environment says about the cluster this process joins.
+
+    @ivar registry_url: C{MICRO_REGISTRY_URL}, where the registry answers.
+    @ivar service_url: C{MICRO_SERVICE_URL}, the location to advertise for
+        services of this process, or C{None} to derive it from the registry.
+    @ivar token: C{MICRO_REGISTRY_TOKEN}, the shared registry secret.
+    @ivar environment: C{MICRO_ENV}: C{"development"}, C{"production"} or C{""}.
+    """
+
+    registry_url: str = DEFAULT_REGISTRY_URL
+    service_url: str | None = None
+    token: str | None = None
+    environment: str = ""
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            registry_url=env.get("MICRO_REGISTRY_URL") or DEFAULT_REGISTRY_URL,
+            service_url=env.get("MICRO_SERVICE_URL") or None,
+            token=env.get("MICRO_REGISTRY_TOKEN") or None,
+            environment=(env.get("MICRO_ENV") or "").strip().lower(),
+        )
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    def service_home(self) -> str:
+        """
+        The base URL (scheme and host, maybe a port) that services of this
+        process advertise: C{MICRO_SERVICE_URL}, else the registry's host.
+        """
+        if self.service_url:
+            return self.service_url.rstrip("/")
+        url = DecodedURL.from_text(self.registry_url)
+        return f"{url.scheme}://{_host_text(url.host)}"
+
+
+def _host_text(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def listen_interface(host: str) -> str:
+    """
+    The interface to bind for a location on C{host}: loopback names stay on
+    loopback so a development cluster is not reachable from the network.
+    """
+    if host in LOOPBACK_HOSTS:
+        return "::1" if host == "::1" else "127.0.0.1"
+    return ""

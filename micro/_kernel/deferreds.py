@@ -1,0 +1,55 @@
+# -*- test-case-name: tests.node.test_drain -*-
+"""
+Small Deferred helpers used across micro.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.python.failure import Failure
+
+T = TypeVar("T")
+
+
+def observe(d: Deferred[T]) -> Deferred[T]:
+    """
+    A new Deferred with the result of C{d}, leaving C{d}'s own chain as it is.
+    """
+    observer: Deferred[T] = Deferred()
+
+    def relay(result: Any) -> Any:
+        if isinstance(result, Failure):
+            observer.errback(result)
+        else:
+            observer.callback(result)
+        return result
+
+    d.addBoth(relay)
+    return observer
+
+
+def stop_timer(result: Any, timer: Any) -> Any:
+    """
+    A callback that cancels C{timer} if it has not fired, passing C{result} on.
+    """
+    if timer.active():
+        timer.cancel()
+    return result
+
+
+async def wait_at_most(clock: Any, d: Deferred[Any], timeout: float) -> bool:
+    """
+    Wait for C{d}, cancelling it after C{timeout} seconds.
+
+    @return: Whether C{d} fired in time.
+    """
+    timer = clock.callLater(timeout, d.cancel)
+    try:
+        await d
+    except CancelledError:
+        return False
+    finally:
+        stop_timer(None, timer)
+    return True

@@ -1,0 +1,45 @@
+# -*- test-case-name: tests.kernel.test_protocol -*-
+"""
+The wire vocabulary that the registry and the nodes share: header names,
+framework paths and the timeouts both ends must agree on.
+
+Neither side defines these for the other: each imports them from here, so
+a registry process never loads node code to learn a header name, nor the
+reverse.
+
+Locations and URLs travel as plain C{str} (C{"http://host:port"}), joined
+by hand: parsing every one with C{hyperlink} on the hot path costs more
+than the call it addresses.
+"""
+
+from __future__ import annotations
+
+# The shared secret of a cluster, on commands and on deliveries.
+TOKEN_HEADER = b"micro-registry-token"
+
+# A call names the service it is meant for; an instance of another service
+# (one that took over the port of a departed instance) refuses it with 421,
+# naming itself in the same header, without running anything.
+SERVICE_HEADER = b"micro-service"
+MISDIRECTED = 421
+
+# Route traffic proxied by the registry carries this header, whose value is
+# the route's data type; it keeps route traffic off an instance's call path.
+ROUTE_HEADER = b"x-micro-route"
+
+# Endpoints of micro itself on every instance.
+FRAMEWORK_PREFIX = b"/_micro/"
+HEALTH_PATH = "/_micro/health"
+DELIVERY_PATH = "/_micro/deliver"
+
+# Seconds a call may take, failovers included, unless the caller says.
+DEFAULT_TIMEOUT = 30.0
+
+# Seconds a pub/sub delivery may take by default, and at most.
+DELIVERY_TIMEOUT = 5.0
+MAX_DELIVERY_TIMEOUT = 60.0
+
+# Servers drop a connection idle for this long; clients keep idle pooled
+# connections for half of it, so that they never reuse one just as the
+# server closes it.
+IDLE_TIMEOUT = 60.0

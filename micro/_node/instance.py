@@ -1,0 +1,256 @@
+# -*- test-case-name: tests.node.test_drain -*-
+"""
+A running instance of a service: serving calls, over HTTP or in-process,
+and shutting down without dropping any.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from attrs import define, field
+from twisted.internet.defer import (CancelledError, Deferred, fail, maybeDeferred, succeed)
+from twisted.internet.interfaces import IListeningPort
+from twisted.internet.task import deferLater
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
+from twisted.web.server import NOT_DONE_YET
+
+from micro._http.limits import too_large
+from micro._http.site import MicroSite, write_error
+from micro._kernel.codec import MalformedBody, across, decode_payload, encode_value
+from micro._kernel.deferreds import observe, stop_timer, wait_at_most
+from micro._kernel.errors import HttpError
+from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
+from micro._node.context import Context
+from micro._node.handler import ServiceHandler, as_http_error
+from micro._node.request_info import RequestInfo
+
+if TYPE_CHECKING:
+    from micro._node.node import Node
+
+DRAIN_TIMEOUT = 10.0
+SETTLE_TIMEOUT = 2.0
+
+
+@define(eq=False)
+class ServiceInstance:
+    """
+    One instance of a service, hosted by a L{Node} at C{location}.
+
+    Calls are counted while they run so that L{terminate} can wait for them.
+    """
+
+    handler: ServiceHandler
+    location: str
+    _node: Node
+    port: IListeningPort | None = None
+    site: MicroSite | None = None
+    _in_flight: int = field(default=0, init=False)
+    _idle: list[Deferred[None]] = field(factory=list, init=False)
+    _stopped: Deferred[None] | None = field(default=None, init=False)
+
+    _log = Logger()
+
+    @property
+    def name(self) -> str:
+        return self.handler.name
+
+    @property
+    def node(self) -> Node:
+        return self._node
+
+    @property
+    def _name_bytes(self) -> bytes:
+        return self.handler.name.encode("utf-8")
+
+    @property
+    def draining(self) -> bool:
+        return self._stopped is not None
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def request_started(self) -> None:
+        """
+        Count a request that L{terminate} must let finish (route traffic).
+        """
+        self._in_flight += 1
+
+    def request_finished(self, result: Any = None) -> Any:
+        """
+        A request counted by L{request_started} is done; passes C{result} on.
+        """
+        self._finished()
+        return result
+
+    # -- serving ----------------------------------------------------------
+
+    def serve_call(self, request: IRequest) -> bytes | int:
+        """
+        Answer a call that came over HTTP (C{POST /}).
+        """
+        target = request.getHeader(SERVICE_HEADER)
+        if target is not None and target != self._name_bytes:
+            return self._misdirected(request, target)
+        try:
+            payload = decode_payload(request.content.read(), request.getHeader(b"content-type"))
+        except MalformedBody as e:
+            return write_error(request, HttpError(400, f"bad payload for {self.name!r}: {e}"))
+        self._in_flight += 1
+        try:
+            result = self.handler.invoke(payload, lambda: Context(self._node, self.name, request))
+        except Exception:
+            self._finished()
+            return self._write_error(request, Failure())
+        if not isinstance(result, Deferred):
+            self._finished()
+            return self._write_result(request, result)
+        finished = request.notifyFinish()  # type: ignore[attr-defined]
+        finished.addErrback(lambda _: result.cancel())
+        # Counted as running until its reply is written: a drain waiting for
+        # this call closes the connection as soon as the count drops.
+        result.addCallbacks(self._write_later, self._write_error_later, callbackArgs=(request,),
+                            errbackArgs=(request,))
+        result.addBoth(self._finished_async)
+        return NOT_DONE_YET
+
+    def _misdirected(self, request: IRequest, target: bytes) -> bytes:
+        request.setHeader(SERVICE_HEADER, self._name_bytes)
+        return write_error(request, HttpError(MISDIRECTED, (
+            f"{self.location} hosts service {self.name!r}, not {target.decode('utf-8', 'replace')!r}")))
+
+    def _write_result(self, request: IRequest, result: Any) -> bytes:
+        try:
+            body, content_type = encode_value(result)
+        except TypeError as e:
+            return write_error(request, self._unencodable(e))
+        request.setHeader(b"content-type", content_type)
+        return body
+
+    def _write_error(self, request: IRequest, failure: Failure) -> bytes:
+        settings = self._node.settings
+        error = as_http_error(failure, self.name, development=settings.development, production=settings.production)
+        return write_error(request, error, with_traceback=settings.development)
+
+    def _write_later(self, result: Any, request: IRequest) -> None:
+        _finish(request, self._write_result(request, result))
+
+    def _write_error_later(self, failure: Failure, request: IRequest) -> None:
+        if failure.check(CancelledError) and _gone(request):
+            return
+        _finish(request, self._write_error(request, failure))
+
+    def _unencodable(self, error: TypeError) -> HttpError:
+        return HttpError(500, f"service {self.name!r} returned a value that cannot be sent: {error}")
+
+    # -- in-process calls ---------------------------------------------------
+
+    def call_in_process(self, payload: Any, content_type: bytes, size: int, timeout: float) -> Deferred[Any]:
+        """
+        Run a call without HTTP, with the same results: C{payload} has
+        crossed the encoding already (L{across}: C{size} bytes of
+        C{content_type}), the result crosses it back, errors become the same
+        L{HttpError}s, a payload over the limit gets the same 413.
+        """
+        limit = self._node.max_payload_bytes
+        if limit is not None and size > limit:
+            return fail(HttpError(413, too_large(limit)))
+        self._in_flight += 1
+        try:
+            result = self.handler.invoke(
+                payload, lambda: Context(self._node, self.name, RequestInfo.in_process(self.location, content_type)))
+        except Exception:
+            self._finished()
+            return fail(self._as_error(Failure()))
+        if not isinstance(result, Deferred):
+            self._finished()
+            try:
+                return succeed(self._across(result))
+            except HttpError as e:
+                return fail(e)
+        timer = self._node.reactor.callLater(timeout, result.cancel)
+        result.addBoth(self._finished_async)
+        result.addBoth(stop_timer, timer)
+        return result.addCallbacks(self._across, self._failed_in_process, errbackArgs=(timer, timeout))
+
+    def _across(self, result: Any) -> Any:
+        try:
+            return across(result)[0]
+        except TypeError as e:
+            raise self._unencodable(e) from None
+
+    def _as_error(self, failure: Failure) -> HttpError:
+        settings = self._node.settings
+        return as_http_error(failure, self.name, development=settings.development, production=settings.production)
+
+    def _failed_in_process(self, failure: Failure, timer: Any, timeout: float) -> Failure:
+        if failure.check(CancelledError) and timer.called:
+            return Failure(HttpError(
+                504, f"call to {self.name!r} failed: no reply from {self.location} within {timeout:g}s"))
+        return Failure(self._as_error(failure))
+
+    # -- lifetime ---------------------------------------------------------
+
+    def _finished(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0 and self._idle:
+            idle, self._idle = self._idle, []
+            for d in idle:
+                d.callback(None)
+
+    def _finished_async(self, result: Any) -> Any:
+        self._finished()
+        return result
+
+    def idle(self) -> Deferred[None]:
+        """
+        Fires when no call is running.
+        """
+        if self._in_flight == 0:
+            return succeed(None)
+        d: Deferred[None] = Deferred()
+        self._idle.append(d)
+        return d
+
+    def terminate(self, drain_timeout: float = DRAIN_TIMEOUT, settle_timeout: float = SETTLE_TIMEOUT) -> Deferred[None]:
+        """
+        Leave gracefully: unregister, wait until callers' tables no longer
+        list this instance (at most C{settle_timeout}), stop listening, let
+        running calls finish (at most C{drain_timeout}), close connections.
+        """
+        if self._stopped is None:
+            self._stopped = Deferred.fromCoroutine(self._terminate(drain_timeout, settle_timeout))
+        return observe(self._stopped)
+
+    async def _terminate(self, drain_timeout: float, settle_timeout: float) -> None:
+        node = self._node
+        await node.leave(self, settle_timeout)
+        if self.port is not None:
+            await maybeDeferred(self.port.stopListening)
+        if self._in_flight:
+            self._log.info("{service}: waiting for {count} running calls", service=self.name, count=self._in_flight)
+            await wait_at_most(node.reactor, self.idle(), drain_timeout)
+            if self._in_flight:
+                self._log.warn("{service}: {count} calls still running after {timeout}s; closing",
+                               service=self.name, count=self._in_flight, timeout=drain_timeout)
+        if self.site is not None:
+            # A reply returned by a render that just ended the drain is
+            # written after the render returns: close on the next turn.
+            await deferLater(node.reactor, 0)
+            self.site.close_connections()
+        node.forget(self)
+        self._log.info("{service} at {location} stopped", service=self.name, location=self.location)
+
+
+def _gone(request: IRequest) -> bool:
+    return bool(getattr(request, "_disconnected", False) or getattr(request, "finished", False))
+
+
+def _finish(request: IRequest, body: bytes) -> None:
+    if _gone(request):
+        return
+    request.write(body)
+    request.finish()

@@ -1,0 +1,100 @@
+# -*- test-case-name: tests.node.test_instance_resource -*-
+"""
+The HTTP face of a service instance.
+
+C{POST /} is a call; C{/_micro/...} belongs to the framework (health, for
+the registry's probes; pub/sub deliveries); anything else is route traffic, and
+so is every request the registry marks as such with C{x-micro-route}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define
+from klein import Klein
+from twisted.web.iweb import IRequest
+from twisted.web.resource import Resource
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from zope.interface import implementer
+
+from micro._http.limits import IBodyLimit
+from micro._http.site import write_error, write_json
+from micro._kernel.errors import HttpError
+from micro._kernel.protocol import (DELIVERY_PATH, FRAMEWORK_PREFIX, HEALTH_PATH, ROUTE_HEADER)
+from micro._node.instance import ServiceInstance
+from micro._node.routes.serving import serve_route
+
+
+@define
+class FrameworkApp:
+    """
+    The endpoints micro itself uses on an instance.
+    """
+
+    instance: ServiceInstance
+
+    router = Klein()
+
+    @router.route(HEALTH_PATH, methods=["GET"])
+    def health(self, request: IRequest) -> bytes:
+        instance = self.instance
+        return write_json(request, {
+            "micro": True,
+            "service": instance.name,
+            "location": instance.location,
+            "status": "draining" if instance.draining else "serving",
+            "in_flight": instance.in_flight,
+        })
+
+    @router.route(DELIVERY_PATH, methods=["POST"])
+    def deliver(self, request: IRequest) -> Any:
+        """
+        Pub/sub messages from the registry, for this process's handlers.
+        """
+        return self.instance.node.pubsub.serve(request, self.instance.location)
+
+    @router.handle_errors(NotFound)
+    def not_found(self, request: IRequest, failure: Any) -> bytes:
+        return write_error(request, HttpError(404, f"no framework endpoint {request.path.decode('utf-8', 'replace')}"))
+
+    @router.handle_errors(MethodNotAllowed)
+    def not_allowed(self, request: IRequest, failure: Any) -> bytes:
+        return write_error(request, HttpError(405, f"{request.method.decode('ascii', 'replace')} is not allowed here"))
+
+
+@implementer(IBodyLimit)
+class InstanceResource(Resource):
+    """
+    Dispatch a request to the call path, the framework app or the routes.
+
+    Calls do not go through Klein: its routing costs more than the rest of
+    the call path on the instance side (measured in bench/).
+    """
+
+    isLeaf = True
+
+    def __init__(self, instance: ServiceInstance):
+        super().__init__()
+        self._instance = instance
+        self._framework = FrameworkApp(instance).router.resource()
+
+    def body_limit(self, method: bytes, uri: bytes, headers: Any) -> int | None:
+        """
+        Calls and framework requests are capped; route traffic is not.
+        """
+        if headers.hasHeader(ROUTE_HEADER):
+            return None
+        path = uri.split(b"?", 1)[0]
+        if (method == b"POST" and path == b"/") or path.startswith(FRAMEWORK_PREFIX):
+            return self._instance.node.max_payload_bytes
+        return None
+
+    def render(self, request: IRequest) -> Any:
+        path = request.path
+        routed = request.requestHeaders.hasHeader(ROUTE_HEADER)
+        if request.method == b"POST" and path == b"/" and not routed:
+            return self._instance.serve_call(request)
+        if path.startswith(FRAMEWORK_PREFIX) and not routed:
+            return self._framework.render(request)
+        return serve_route(self._instance, request, request.getHeader(ROUTE_HEADER))

@@ -1,0 +1,71 @@
+# -*- test-case-name: tests.registry.test_restart -*-
+"""
+Talking to the registry: one method per command.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define, field
+from twisted.internet.defer import Deferred
+from twisted.web.http_headers import Headers
+
+from micro._calls.decoding import decode_reply, transport_error
+from micro._http.client import HttpClient
+from micro._kernel.codec import JSON_TYPE, dumps
+from micro._kernel.protocol import TOKEN_HEADER
+
+COMMAND_TIMEOUT = 10.0
+# How long a watch may wait for its answer before the first reply has said
+# how long the registry holds watches; must exceed any registry's hold.
+WATCH_TIMEOUT = 60.0
+
+
+@define
+class RegistryClient:
+    """
+    Send commands to the registry at C{url}, with the token if there is one.
+    """
+
+    _http: HttpClient
+    url: str
+    token: str | None = None
+    timeout: float = COMMAND_TIMEOUT
+    _headers: Headers = field(init=False)
+    _url: bytes = field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        headers = Headers({b"content-type": [JSON_TYPE]})
+        if self.token:
+            headers.addRawHeader(TOKEN_HEADER, self.token.encode("utf-8"))
+        self._headers = headers
+        self._url = self.url.encode("utf-8")
+
+    def command(self, name: str, argument: Any, timeout: float | None = None) -> Deferred[Any]:
+        """
+        Run a command; fail with L{HttpError} for an error reply, 503 if the
+        registry cannot be reached and 504 if it does not answer in time.
+        """
+        d = self._http.request(b"POST", self._url, dumps({name: argument}), self._headers,
+                               timeout or self.timeout)
+        return d.addCallbacks(decode_reply, transport_error, callbackArgs=(f"registry ({name})",),
+                              errbackArgs=(f"registry command {name} at {self.url}",))
+
+    def setup(self, service: str, home: str) -> Deferred[str]:
+        return self.command("setup", {"service": service, "home": home})
+
+    def register(self, service: str, location: str, node: str) -> Deferred[dict[str, Any]]:
+        return self.command("register", {"type": "service", "service": service, "location": location, "node": node})
+
+    def unregister(self, service: str, location: str) -> Deferred[dict[str, Any]]:
+        return self.command("unregister", {"type": "service", "service": service, "location": location})
+
+    def lookup(self, service: str, timeout: float | None = None) -> Deferred[Any]:
+        return self.command("lookup", service, timeout=min(timeout or self.timeout, self.timeout))
+
+    def settle(self, version: int, timeout: float) -> Deferred[dict[str, Any]]:
+        return self.command("settle", {"version": version, "timeout": timeout}, timeout=timeout + COMMAND_TIMEOUT)
+
+    def watch(self, node: str, epoch: str, version: int, timeout: float = WATCH_TIMEOUT) -> Deferred[dict[str, Any]]:
+        return self.command("watch", {"node": node, "epoch": epoch, "version": version}, timeout=timeout)

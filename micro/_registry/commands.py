@@ -1,0 +1,254 @@
+# -*- test-case-name: tests.registry.test_endpoint -*-
+"""
+The registry's JSON commands: parsing, validation and what each one does.
+
+A command is a JSON object with one key, the command's name, whose value is
+its argument: C{{"lookup": "billing"}}.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any, Callable
+
+from attrs import define, field, frozen
+from twisted.internet.defer import Deferred
+
+from micro._calls.balancer import RoundRobin
+from micro._calls.caller import Caller
+from micro._http.client import HttpClient, Reply
+from micro._kernel.codec import JSON_TYPE, encode_value
+from micro._kernel.errors import HttpError
+from micro._kernel.validation import check_location, check_service_name
+from micro._registry.probe import LocationProbe
+from micro._registry.state import Registry
+from micro._registry.watch_hub import WatchHub
+
+MAX_SETTLE_TIMEOUT = 30.0
+
+Handler = Callable[[Any], Any]
+
+
+@frozen
+class RawReply:
+    """
+    A reply to relay as it is: status, content type and body.
+    """
+
+    code: int
+    content_type: bytes
+    body: bytes
+
+    @classmethod
+    def json(cls, body: bytes) -> RawReply:
+        return cls(200, JSON_TYPE, body)
+
+
+@frozen
+class Sender:
+    """
+    Who sent a command: whether they showed the registry token.
+    """
+
+    token: bytes | None = None
+
+
+def parse_command(document: Any, valid: list[str]) -> tuple[str, Any]:
+    """
+    Split a command document into its name and argument.
+    """
+    names = ", ".join(valid)
+    if not isinstance(document, dict) or len(document) != 1:
+        shape = type(document).__name__ if not isinstance(document, dict) else f"{len(document)} keys"
+        raise HttpError(400, f"a command is a JSON object with exactly one key, not {shape}; commands: {names}")
+    [(name, argument)] = document.items()
+    if name not in valid:
+        raise HttpError(400, f"unknown command {name[:60]!r}; commands: {names}")
+    return name, argument
+
+
+def _object(argument: Any, command: str, example: str) -> dict[str, Any]:
+    if not isinstance(argument, dict):
+        raise HttpError(400, f"{command} takes an object like {example}, not {type(argument).__name__}")
+    return argument
+
+
+def _required(argument: dict[str, Any], key: str, command: str) -> Any:
+    if key not in argument or argument[key] is None:
+        raise HttpError(400, f"{command} needs {key!r}")
+    return argument[key]
+
+
+def _node_id(value: Any) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= 2048 or any(ord(c) < 33 for c in value):
+        raise HttpError(400, "node must be a non-empty string without spaces or control characters")
+    return value
+
+
+def _integer(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise HttpError(400, f"{what} must be an integer")
+    return value
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise HttpError(400, f"{what} must be a number")
+    return float(value)
+
+
+@define
+class RegistryCommands:
+    """
+    Run commands against a L{Registry} and its L{WatchHub}.
+
+    @ivar token: The shared secret that state-changing commands must carry,
+        or C{None} for an open registry.
+    @ivar register_types: What C{register}/C{unregister} do for each
+        C{"type"} (C{"service"} here; routes add their own).
+    """
+
+    registry: Registry
+    hub: WatchHub
+    _http: HttpClient
+    token: str | None = None
+    call_timeout: float = 30.0
+    verify_locations: bool = True
+    _handlers: dict[str, Handler] = field(factory=dict, init=False)
+    protected: set[str] = field(factory=set, init=False)
+    register_types: dict[str, tuple[Handler, Handler]] = field(factory=dict, init=False)
+    _caller: Caller = field(init=False)
+    _probe: LocationProbe | None = field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._caller = Caller(self._http, RoundRobin(self._http.reactor), self.registry.locations)
+        self._probe = LocationProbe(self._http) if self.verify_locations else None
+        self.add("health", self._health)
+        self.add("lookup", self._lookup)
+        self.add("setup", self._setup, protected=True)
+        self.add("register", self._register, protected=True)
+        self.add("unregister", self._unregister, protected=True)
+        self.add("call", self._call)
+        self.add("watch", self._watch, protected=True)
+        self.add("heartbeat", self._heartbeat, protected=True)
+        self.add("settle", self._settle)
+        self.register_types["service"] = (self._register_service, self._unregister_service)
+
+    def add(self, name: str, handler: Handler, *, protected: bool = False) -> None:
+        """
+        Add a command; a protected one needs the registry token.
+        """
+        self._handlers[name] = handler
+        if protected:
+            self.protected.add(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def run(self, document: Any, sender: Sender) -> Any:
+        """
+        Run one command; the result is JSON-able, a L{RawReply}, or a
+        Deferred of either.  Bad input raises L{HttpError}.
+        """
+        name, argument = parse_command(document, self.names())
+        if name in self.protected:
+            self._check_token(sender.token, name)
+        return self._handlers[name](argument)
+
+    def _check_token(self, offered: bytes | None, command: str) -> None:
+        if self.token is None:
+            return
+        if offered is None:
+            raise HttpError(401, f"{command} needs the registry token (header Micro-Registry-Token)")
+        if not hmac.compare_digest(offered, self.token.encode("utf-8")):
+            raise HttpError(403, f"{command} refused: wrong registry token")
+
+    # -- commands ---------------------------------------------------------
+
+    def _health(self, argument: Any) -> dict[str, Any]:
+        return {"status": "ready", "timestamp": int(time.time() * 1000)}
+
+    def _lookup(self, argument: Any) -> Any:
+        if argument in ("all", "*"):
+            return self.registry.table()
+        return self.registry.lookup(check_service_name(argument))
+
+    def _setup(self, argument: Any) -> str:
+        argument = _object(argument, "setup", '{"service": "name", "home": "http://host"}')
+        check_service_name(_required(argument, "service", "setup"))
+        home = argument.get("home", argument.get("domain"))
+        if home is None:
+            raise HttpError(400, "setup needs 'home', the base URL to allocate a port on, like 'http://localhost'")
+        return self.registry.ports.allocate(home)
+
+    def _register(self, argument: Any) -> Any:
+        return self._by_type(argument, "register", 0)
+
+    def _unregister(self, argument: Any) -> Any:
+        return self._by_type(argument, "unregister", 1)
+
+    def _by_type(self, argument: Any, command: str, which: int) -> Any:
+        argument = _object(argument, command, '{"service": "name", "location": "http://host:port"}')
+        kind = argument.get("type", "service")
+        handlers = self.register_types.get(kind) if isinstance(kind, str) else None
+        if handlers is None:
+            kinds = ", ".join(sorted(self.register_types))
+            raise HttpError(400, f"{command} type must be one of: {kinds}; not {kind!r}")
+        return handlers[which](argument)
+
+    def _register_service(self, argument: dict[str, Any]) -> Any:
+        service = check_service_name(_required(argument, "service", "register"))
+        location = check_location(_required(argument, "location", "register"))
+        node = argument.get("node")
+        node = None if node is None else _node_id(node)
+        known = self.registry.instance_at(location)
+        if self._probe is None or (known is not None and known.service == service):
+            return self._add_instance(service, location, node)
+        d = self._probe.verify(service, location)
+        return d.addCallback(lambda _: self._add_instance(service, location, node))
+
+    def _add_instance(self, service: str, location: str, node: str | None) -> dict[str, Any]:
+        version = self.registry.register(service, location, node)
+        return {"registered": location, "epoch": self.registry.epoch, "version": version}
+
+    def _unregister_service(self, argument: dict[str, Any]) -> dict[str, Any]:
+        service = check_service_name(_required(argument, "service", "unregister"))
+        location = check_location(_required(argument, "location", "unregister"))
+        version = self.registry.unregister(service, location)
+        return {"unregistered": location, "epoch": self.registry.epoch, "version": version}
+
+    def _call(self, argument: Any) -> Deferred[RawReply]:
+        argument = _object(argument, "call", '{"service": "name", "payload": {...}}')
+        service = check_service_name(argument.get("service", argument.get("name")))
+        location = self._caller.pick(service)
+        if location is None:
+            raise HttpError(404, f"no service named {service!r} is registered")
+        body, content_type = encode_value(argument.get("payload"))
+        d = self._caller.send(service, location, body, content_type, self.call_timeout)
+        return d.addCallback(_relay)
+
+    def _watch(self, argument: Any) -> Deferred[RawReply]:
+        argument = _object(argument, "watch", '{"node": "id", "epoch": "...", "version": 0}')
+        node = _node_id(_required(argument, "node", "watch"))
+        epoch = argument.get("epoch") or ""
+        if not isinstance(epoch, str):
+            raise HttpError(400, "watch epoch must be a string")
+        version = _integer(argument.get("version", -1), "watch version")
+        return self.hub.watch(node, epoch, version).addCallback(RawReply.json)
+
+    def _heartbeat(self, argument: Any) -> dict[str, Any]:
+        argument = _object(argument, "heartbeat", '{"node": "id"}')
+        node = argument.get("node", argument.get("location"))
+        known = self.registry.renew(_node_id(node))
+        return {"known": known, "epoch": self.registry.epoch, "version": self.registry.version}
+
+    def _settle(self, argument: Any) -> Deferred[dict[str, Any]]:
+        argument = _object(argument, "settle", '{"version": 12, "timeout": 2}')
+        version = _integer(_required(argument, "version", "settle"), "settle version")
+        timeout = _number(argument.get("timeout", 2.0), "settle timeout")
+        return self.hub.settle(version, min(max(timeout, 0.0), MAX_SETTLE_TIMEOUT))
+
+
+def _relay(reply: Reply) -> RawReply:
+    return RawReply(reply.code, reply.header(b"content-type") or JSON_TYPE, reply.body)

@@ -1,0 +1,147 @@
+# -*- test-case-name: tests.registry.test_endpoint -*-
+"""
+Assembling a registry, and running one inside the current process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.interfaces import IListeningPort
+from twisted.logger import Logger
+from twisted.web.resource import IResource
+
+from micro._http.client import HttpClient
+from micro._http.limits import BodyLimits
+from micro._http.site import MicroSite, make_site
+from micro._kernel.config import Settings, listen_interface
+from micro._kernel.deferreds import observe
+from micro._kernel.validation import host_text, split_url
+from micro._registry.commands import RegistryCommands
+from micro._registry.endpoint import CommandResource, RegistryApp, RegistryResource
+from micro._registry.pubsub.commands import PubSubCommands
+from micro._registry.pubsub.hub import PubSubHub
+from micro._registry.routes.commands import RegistryRoutes
+from micro._registry.state import DEFAULT_TTL, Registry
+from micro._registry.watch_hub import PER_WATCHER_SPACING, WatchHub
+
+# Connections the kernel may hold for the registry before it accepts them.
+# Twisted's default (50) drops the connections of a restarted registry's
+# nodes when thousands come back at once; the kernel caps it (somaxconn).
+LISTEN_BACKLOG = 4096
+
+
+class OpenRegistryRefused(RuntimeError):
+    """
+    Production mode and no token: the registry would be open to anyone.
+    """
+
+
+@define
+class RegistryStack:
+    """
+    Everything a registry is made of, wired together, not yet listening.
+    """
+
+    registry: Registry
+    hub: WatchHub
+    commands: RegistryCommands
+    http: HttpClient
+    resource: IResource
+    pubsub: PubSubHub
+    routes: RegistryRoutes
+
+    @classmethod
+    def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
+              http: HttpClient | None = None, spacing_per_watcher: float = PER_WATCHER_SPACING,
+              verify_locations: bool = True, development: bool = False,
+              limits: BodyLimits = BodyLimits()) -> RegistryStack:
+        registry = Registry(reactor, ttl=ttl)
+        hub = WatchHub(registry, reactor, spacing_per_watcher=spacing_per_watcher)
+        http = http or HttpClient.create(reactor)
+        commands = RegistryCommands(registry, hub, http, token=token, verify_locations=verify_locations)
+        pubsub = PubSubHub(registry, http, reactor, token=token)
+        PubSubCommands(pubsub).install(commands)
+        app = RegistryApp(commands, limits)
+        routes = RegistryRoutes.install(commands, http, reactor, development=development)
+        resource = RegistryResource(CommandResource(app), routes.resource(), limits)
+        return cls(registry, hub, commands, http, resource, pubsub, routes)
+
+    def listening_on(self, port: int) -> None:
+        """
+        Tell the port allocator which port is the registry's own.
+        """
+        self.registry.ports.base_port = port
+
+    async def stop(self) -> None:
+        self.hub.stop()
+        self.pubsub.stop()
+        self.registry.stop()
+        await self.http.close()
+
+
+@define
+class RegistryServer:
+    """
+    A registry listening in this process.
+
+    @ivar url: Where it answers.
+    """
+
+    url: str
+    stack: RegistryStack
+    _port: IListeningPort
+    _site: MicroSite
+    _stopped: Deferred[None] | None = None
+
+    _log = Logger()
+
+    @property
+    def registry(self) -> Registry:
+        return self.stack.registry
+
+    def terminate(self) -> Deferred[None]:
+        """
+        Stop listening, answer pending watches, close connections, cancel
+        every timer.  Safe to call more than once.
+        """
+        if self._stopped is None:
+            self._stopped = Deferred.fromCoroutine(self._terminate())
+        return observe(self._stopped)
+
+    async def _terminate(self) -> None:
+        self.stack.hub.stop()
+        await maybeDeferred(self._port.stopListening)
+        self._site.close_connections()
+        await self.stack.stop()
+        self._log.info("registry at {url} stopped", url=self.url)
+
+
+def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT_TTL,
+                   token: str | None = None, settings: Settings | None = None,
+                   limits: BodyLimits = BodyLimits()) -> RegistryServer:
+    """
+    Listen for registry commands at C{url} (default: C{MICRO_REGISTRY_URL}).
+
+    A loopback host listens on loopback only; any other host on every
+    interface.  Port 0 picks a free port, reflected in the returned C{url}.
+    """
+    settings = settings or Settings.from_environ()
+    url = url or settings.registry_url
+    scheme, host, port, _ = split_url(url, "registry URL")
+    if token is None:
+        token = settings.token
+    if settings.production and not token:
+        raise OpenRegistryRefused("MICRO_ENV=production needs a registry token (MICRO_REGISTRY_TOKEN or "
+                                  "token=...); refusing to start an open registry")
+    stack = RegistryStack.build(reactor, ttl=ttl, token=token, development=settings.development, limits=limits)
+    site = make_site(stack.resource, reactor)
+    listening = reactor.listenTCP(port if port is not None else 80, site, backlog=LISTEN_BACKLOG,
+                                  interface=listen_interface(host))
+    actual = listening.getHost().port
+    stack.listening_on(actual)
+    server_url = f"{scheme}://{host_text(host)}:{actual}"
+    RegistryServer._log.info("registry listening at {url}", url=server_url)
+    return RegistryServer(server_url, stack, listening, site)

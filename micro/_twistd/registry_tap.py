@@ -1,0 +1,155 @@
+# -*- test-case-name: tests.twistd.test_taps -*-
+"""
+C{twistd micro-registry}: run the registry.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+from urllib.parse import urlsplit
+
+from twisted.application.service import IService, Service
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.endpoints import serverFromString
+from twisted.logger import Logger
+from twisted.python import usage
+from twisted.python.failure import Failure
+
+from micro._http.limits import CALL_LIMIT, COMMAND_LIMIT, BodyLimits, byte_count
+from micro._http.site import make_site
+from micro._kernel.config import Settings, listen_interface
+from micro._registry.server import LISTEN_BACKLOG, RegistryStack
+from micro._registry.state import DEFAULT_TTL
+from micro._twistd.options import (exit_with, positive_float, run_without_pidfile_in_foreground)
+
+
+def with_backlog(description: str) -> str:
+    """
+    A TCP endpoint description with a deep listen backlog, unless it names
+    one itself.
+    """
+    if description.split(":", 1)[0] in ("tcp", "tcp6") and "backlog=" not in description:
+        return f"{description}:backlog={LISTEN_BACKLOG}"
+    return description
+
+
+def default_listen(settings: Settings) -> str:
+    """
+    The endpoint matching C{MICRO_REGISTRY_URL}: its port, on loopback if
+    its host is a loopback name.
+    """
+    parts = urlsplit(settings.registry_url)
+    port = parts.port or 9999
+    interface = listen_interface(parts.hostname or "localhost")
+    if not interface:
+        return f"tcp:{port}"
+    return f"tcp:{port}:interface={interface.replace(':', chr(92) + ':')}"
+
+
+class Options(usage.Options):
+    synopsis = "[--listen ENDPOINT] [--ttl SECONDS]"
+    longdesc = (
+        "Run the micro registry: service discovery, port allocation, load-balanced calls, "
+        "HTTP routes and pub/sub. Commands are JSON objects POSTed to /."
+    )
+    optParameters = [
+        ["token-file", None, None,
+         "File holding the registry token that state-changing commands must carry. "
+         "Default: $MICRO_REGISTRY_TOKEN. Required with MICRO_ENV=production."],
+        ["listen", "l", None,
+         "Endpoint to listen on, like tcp:9999:interface=127.0.0.1. Default: the port of "
+         "$MICRO_REGISTRY_URL (9999), on loopback when its host is a loopback name."],
+        ["ttl", None, DEFAULT_TTL,
+         "Seconds an instance stays registered without renewing its lease; a dead "
+         "instance leaves every table within about this time.", positive_float],
+        ["max-command-bytes", None, COMMAND_LIMIT,
+         "Largest body of a registry command other than call (413 past it).", byte_count],
+        ["max-call-bytes", None, CALL_LIMIT, "Largest body of a call command (413 past it).", byte_count],
+        ["max-route-bytes", None, None, "Largest body of route traffic (413 past it). Default: no limit.",
+         byte_count],
+    ]
+
+    def postOptions(self) -> None:
+        settings = Settings.from_environ()
+        if not self["listen"]:
+            self["listen"] = default_listen(settings)
+        self["token"] = settings.token
+        if self["token-file"]:
+            self["token"] = _read_token(self["token-file"])
+        if settings.production and not self["token"]:
+            exit_with("twistd micro-registry: MICRO_ENV=production needs a registry token "
+                      "(MICRO_REGISTRY_TOKEN or --token-file); refusing to start an open registry")
+        run_without_pidfile_in_foreground(self)
+
+
+def _read_token(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.read().strip()
+    except OSError as e:
+        exit_with(f"twistd micro-registry: cannot read --token-file {path}: {e.strerror}")
+    if not token:
+        exit_with(f"twistd micro-registry: --token-file {path} is empty")
+    return token
+
+
+class RegistryService(Service):
+    """
+    Listen for the registry and stop it cleanly with twistd.
+    """
+
+    _log = Logger()
+
+    def __init__(self, stack: RegistryStack, endpoint: Any, description: str, reactor: Any):
+        self.stack = stack
+        self._endpoint = endpoint
+        self._description = description
+        self._reactor = reactor
+        self._port: Any = None
+        self._site: Any = None
+
+    def privilegedStartService(self) -> None:
+        super().privilegedStartService()
+        outcome: list[Any] = []
+        self._site = make_site(self.stack.resource, self._reactor)
+        self._endpoint.listen(self._site).addBoth(outcome.append)
+        if outcome and isinstance(outcome[0], Failure):
+            raise SystemExit(f"twistd micro-registry: cannot listen on {self._description}: "
+                             f"{outcome[0].getErrorMessage()}")
+        self._port = outcome[0] if outcome else None
+        if self._port is not None:
+            port = self._port.getHost().port
+            self.stack.listening_on(port)
+            self._log.info("registry listening on port {port}", port=port)
+
+    def startService(self) -> None:
+        super().startService()
+        # What is loaded by now lives as long as the process: keep it out of
+        # the collector's full passes, which otherwise stall every request in
+        # flight for tens of milliseconds (the p99 of bench/bench_routes.py).
+        gc.freeze()
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        return Deferred.fromCoroutine(self._stop())
+
+    async def _stop(self) -> None:
+        self.stack.hub.stop()
+        if self._port is not None:
+            await maybeDeferred(self._port.stopListening)
+            self._site.close_connections()
+        await self.stack.stop()
+
+
+def makeService(options: Options, reactor: Any = None) -> IService:
+    """
+    Called by twistd with the parsed L{Options}; tests pass a C{reactor}.
+    """
+    if reactor is None:
+        from twisted.internet import reactor
+    limits = BodyLimits(options["max-command-bytes"], options["max-call-bytes"], options["max-route-bytes"])
+    stack = RegistryStack.build(reactor, ttl=options["ttl"], token=options["token"],
+                                development=Settings.from_environ().development, limits=limits)
+    endpoint = serverFromString(reactor, with_backlog(options["listen"]))
+    return RegistryService(stack, endpoint, options["listen"], reactor)

@@ -1,0 +1,192 @@
+"""
+The twistd plugins: discovery, options, and the services they build.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from twisted.application.service import IServiceMaker
+from twisted.internet.testing import MemoryReactorClock
+from twisted.plugin import IPlugin, getPlugins
+from twisted.python.usage import UsageError
+from zope.interface.verify import verifyObject
+
+from micro._twistd import registry_tap as _registry_tap
+from micro._twistd import service_tap as _service_tap
+
+
+def test_both_commands_are_discoverable_plugins() -> None:
+    """
+    twistd finds micro-registry and micro-service, backed by our modules.
+    """
+    makers = {maker.tapname: maker for maker in getPlugins(IServiceMaker)}
+    for name in ("micro-registry", "micro-service"):
+        assert verifyObject(IServiceMaker, makers[name])
+        assert verifyObject(IPlugin, makers[name])
+    assert makers["micro-registry"].options is _registry_tap.Options
+    assert makers["micro-service"].options is _service_tap.Options
+
+
+def test_registry_listens_where_the_registry_url_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Without --listen, the registry takes MICRO_REGISTRY_URL's port, on
+    loopback for a loopback host and everywhere otherwise.
+    """
+    options = _registry_tap.Options()
+    options.parseOptions([])
+    assert options["listen"] == "tcp:9999:interface=127.0.0.1"
+    monkeypatch.setenv("MICRO_REGISTRY_URL", "http://registry.internal:7000")
+    options = _registry_tap.Options()
+    options.parseOptions(["--ttl", "2.5"])
+    assert (options["listen"], options["ttl"]) == ("tcp:7000", 2.5)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_registry_ttl_must_be_positive(value: str) -> None:
+    """
+    A ttl that is not a positive number is a usage error.
+    """
+    with pytest.raises(UsageError):
+        _registry_tap.Options().parseOptions(["--ttl", value])
+
+
+def test_registry_service_listens_on_injected_reactor() -> None:
+    """
+    makeService listens on the given endpoint when started, and learns its port.
+    """
+    reactor = MemoryReactorClock()
+    options = _registry_tap.Options()
+    options.parseOptions(["--listen", "tcp:8123:interface=127.0.0.1"])
+    service = _registry_tap.makeService(options, reactor=reactor)
+    service.privilegedStartService()
+    service.startService()
+    [(port, _, _, interface)] = reactor.tcpServers
+    assert (port, interface) == (8123, "127.0.0.1")
+    assert service.stack.registry.ports.base_port == 8123  # type: ignore[attr-defined]
+    service.stopService()
+
+
+def _app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, name: str) -> None:
+    (tmp_path / f"{name}.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, name, raising=False)
+
+
+def test_service_module_is_found_in_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    --module finds a module in the current directory without PYTHONPATH,
+    and collects its marked services in order.
+    """
+    _app(tmp_path, monkeypatch, "import micro\n\n@micro.service\ndef b(p):\n    return p\n\n"
+                                "@micro.service(name='alpha')\ndef a(p):\n    return p\n\ndef plain(p):\n    return p\n",
+         "shop_app_1")
+    options = _service_tap.Options()
+    options.parseOptions(["--module", "shop_app_1"])
+    assert [name for name, _ in options["services"]] == ["b", "alpha"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--module", "no_such_module_x"], "cannot import module 'no_such_module_x'"),
+    (["--module", "broken_app_x"], "importing module 'broken_app_x' failed: ZeroDivisionError"),
+    (["--module", "empty_app_x"], "has no functions marked @micro.service"),
+    (["--module", "missing.py"], "no such file: missing.py"),
+])
+def test_bad_module_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str) -> None:
+    """
+    A module that cannot be imported, or has no services, ends twistd with
+    one line that says why.
+    """
+    _app(tmp_path, monkeypatch, "x = 1 / 0\n", "broken_app_x")
+    _app(tmp_path, monkeypatch, "import micro\n", "empty_app_x")
+    with pytest.raises(SystemExit) as caught:
+        _service_tap.Options().parseOptions(argv)
+    text = str(caught.value.code)
+    assert message in text and "\n" not in text
+
+
+def test_module_is_required() -> None:
+    """
+    Without --module, the usage error says what it is for.
+    """
+    with pytest.raises(UsageError, match="--module is required"):
+        _service_tap.Options().parseOptions([])
+
+
+def test_foreground_twistd_writes_no_pidfile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Under twistd -n, the default twistd.pid is dropped; an explicit one stays.
+    """
+    _app(tmp_path, monkeypatch, "import micro\n\n@micro.service\ndef s(p):\n    return p\n", "pid_app_x")
+    for parent, expected in (({"nodaemon": 1, "pidfile": "twistd.pid"}, ""),
+                             ({"nodaemon": 1, "pidfile": "mine.pid"}, "mine.pid"),
+                             ({"nodaemon": 0, "pidfile": "twistd.pid"}, "twistd.pid")):
+        options = _service_tap.Options()
+        options.parent = dict(parent)  # type: ignore[attr-defined]
+        options.parseOptions(["--module", "pid_app_x"])
+        assert options.parent["pidfile"] == expected  # type: ignore[attr-defined]
+
+
+def test_service_options_reach_the_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    --registry and --home override the environment for the node built.
+    """
+    _app(tmp_path, monkeypatch, "import micro\n\n@micro.service\ndef s(p):\n    return p\n", "opt_app_x")
+    options = _service_tap.Options()
+    options.parseOptions(["--module", "opt_app_x", "--registry", "http://10.1.1.1:9000", "--home", "http://10.1.1.2",
+                          "--drain-timeout", "3"])
+    service = _service_tap.makeService(options, reactor=MemoryReactorClock())
+    node = service.node  # type: ignore[attr-defined]
+    assert node.registry.url == "http://10.1.1.1:9000"
+    assert node.settings.service_home() == "http://10.1.1.2"
+    assert options["drain-timeout"] == 3.0
+
+
+def test_production_registry_without_token_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    MICRO_ENV=production and no token: one line, and no registry.
+    """
+    monkeypatch.setenv("MICRO_ENV", "production")
+    with pytest.raises(SystemExit) as caught:
+        _registry_tap.Options().parseOptions([])
+    assert "refusing to start an open registry" in str(caught.value.code)
+    assert "\n" not in str(caught.value.code)
+
+
+def test_token_comes_from_file_or_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    --token-file wins over MICRO_REGISTRY_TOKEN; an empty or missing file is
+    a one-line error.
+    """
+    monkeypatch.setenv("MICRO_ENV", "production")
+    monkeypatch.setenv("MICRO_REGISTRY_TOKEN", "from-env")
+    options = _registry_tap.Options()
+    options.parseOptions([])
+    assert options["token"] == "from-env"
+    (tmp_path / "token").write_text("from-file\n")
+    options = _registry_tap.Options()
+    options.parseOptions(["--token-file", str(tmp_path / "token")])
+    assert options["token"] == "from-file"
+    service = _registry_tap.makeService(options, reactor=MemoryReactorClock())
+    assert service.stack.commands.token == "from-file"  # type: ignore[attr-defined]
+    (tmp_path / "empty").write_text("  \n")
+    for path, words in ((tmp_path / "empty", "is empty"), (tmp_path / "nope", "cannot read --token-file")):
+        with pytest.raises(SystemExit) as caught:
+            _registry_tap.Options().parseOptions(["--token-file", str(path)])
+        assert words in str(caught.value.code)
+
+
+def test_in_process_registry_refuses_production_without_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    registry_server() in production without a token raises before listening.
+    """
+    from micro._registry.server import OpenRegistryRefused, start_registry
+
+    monkeypatch.setenv("MICRO_ENV", "production")
+    reactor = MemoryReactorClock()
+    with pytest.raises(OpenRegistryRefused):
+        start_registry(reactor, "http://127.0.0.1:0")
+    assert reactor.tcpServers == []
