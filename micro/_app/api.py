@@ -14,7 +14,7 @@ import sys
 from typing import Any, Callable, NoReturn
 
 from attrs import evolve
-from twisted.internet.defer import (CancelledError, Deferred, ensureDeferred, fail, maybeDeferred, succeed)
+from twisted.internet.defer import CancelledError, Deferred, ensureDeferred, fail, maybeDeferred, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 

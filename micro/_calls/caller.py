@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from attrs import define, field
-from twisted.internet.defer import CancelledError, Deferred, fail
-from twisted.internet.error import ConnectingCancelledError
+from twisted.internet.defer import Deferred, fail
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http_headers import Headers
 
 from micro._calls.balancer import RoundRobin
-from micro._http.client import HttpClient, Reply, not_sent, reset_unread, timed_out
+from micro._http.client import HttpClient, Reply
+from micro._http.failures import Kind, classify
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
 
@@ -102,24 +102,29 @@ class Caller:
         return d
 
     def _failed(self, failure: Failure, call: _Call, location: str) -> Deferred[Reply] | Failure:
-        if failure.check(HttpError) or cancelled(failure):
+        if failure.check(HttpError):
             return failure
-        if timed_out(failure):
-            return call.failure(504, f"no reply from {location} within {_seconds(call.timeout)}")
-        self._balancer.suspect(location)
         if failure.check(Misdirected):
+            self._balancer.suspect(location)
             why = str(failure.value)
             status, again = 503, True
-        elif not_sent(failure):
-            why = f"{location} is unreachable ({_describe(failure)})"
-            status, again = 503, True
-        elif reset_unread(failure):
-            why = f"{location} reset the connection without reading the request (its process is likely gone)"
-            status, again = 503, True
         else:
-            why = f"{location} dropped the request ({_describe(failure)})"
-            status, again = 502, call.retries > 0
-            call.retries -= 1
+            outcome = classify(failure)
+            if outcome.kind is Kind.CANCELLED:
+                return failure
+            if outcome.kind is Kind.TIMED_OUT:
+                return call.failure(504, f"no reply from {location} within {_seconds(call.timeout)}")
+            self._balancer.suspect(location)
+            if outcome.kind is Kind.NOT_SENT:
+                why = f"{location} is unreachable ({outcome.detail})"
+                status, again = 503, True
+            elif outcome.kind is Kind.RESET_UNREAD:
+                why = f"{location} reset the connection without reading the request (its process is likely gone)"
+                status, again = 503, True
+            else:
+                why = f"{location} dropped the request ({outcome.detail})"
+                status, again = 502, call.retries > 0
+                call.retries -= 1
         if again and self._http.reactor.seconds() < call.deadline:
             following = self._balancer.pick(call.service, self._locations(call.service), exclude=call.tried)
             if following is not None:
@@ -155,27 +160,6 @@ class _Call:
     def failure(self, status: int, why: str) -> Failure:
         left = "" if len(self.tried) == 1 else f" (tried {len(self.tried)} instances)"
         return Failure(HttpError(status, f"call to {self.service!r} failed: {why}{left}"))
-
-
-def cancelled(failure: Failure) -> bool:
-    """
-    Whether a request failed because its caller cancelled it, at whatever
-    stage (connecting, or waiting for the reply).
-    """
-    if failure.check(CancelledError, ConnectingCancelledError):
-        return True
-    reasons = getattr(failure.value, "reasons", None) or ()
-    return any(reason.check(CancelledError) for reason in reasons)
-
-
-def _describe(failure: Failure) -> str:
-    value = failure.value
-    reasons = getattr(value, "reasons", None)
-    if reasons:
-        value = reasons[0].value
-    text = str(value).strip().rstrip(".")
-    name = type(value).__name__
-    return f"{name}: {text}" if text and name not in text else (text or name)
 
 
 def unknown_service(service: str) -> Deferred[Any]:

@@ -9,7 +9,8 @@ from typing import Any
 
 from twisted.python.failure import Failure
 
-from micro._http.client import Reply, not_sent, timed_out
+from micro._http.client import Reply
+from micro._http.failures import Kind, classify
 from micro._kernel.codec import MalformedBody, decode_result, error_from_reply
 from micro._kernel.errors import HttpError
 
@@ -30,12 +31,16 @@ def decode_reply(reply: Reply, origin: str) -> Any:
 
 def transport_error(failure: Failure, what: str) -> Failure:
     """
-    Pass an L{HttpError} on; turn a transport failure of C{what} into one:
-    503 if nothing was sent, 504 on timeout, 502 if the connection broke.
+    Pass an L{HttpError} or a cancellation on; turn a transport failure of
+    C{what} into an L{HttpError}: 503 if nothing was sent, 504 on timeout,
+    502 if the connection broke.
     """
     if failure.check(HttpError):
         return failure
-    if timed_out(failure):
+    outcome = classify(failure)
+    if outcome.kind is Kind.CANCELLED:
+        return failure
+    if outcome.kind is Kind.TIMED_OUT:
         return Failure(HttpError(504, f"{what} timed out"))
-    status = 503 if not_sent(failure) else 502
-    return Failure(HttpError(status, f"{what} failed: {failure.getErrorMessage()}"))
+    status = 503 if outcome.kind is Kind.NOT_SENT else 502
+    return Failure(HttpError(status, f"{what} failed: {outcome.detail}"))

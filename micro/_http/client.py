@@ -14,12 +14,10 @@ from typing import Any
 from attrs import define, frozen
 from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.endpoints import (HostnameEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS)
-from twisted.internet.error import (ConnectError, ConnectingCancelledError, ConnectionLost, DNSLookupError)
+from twisted.internet.endpoints import HostnameEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
 from twisted.internet.interfaces import IConsumer, IStreamClientEndpoint
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
-from twisted.web._newclient import (RequestNotSent, RequestTransmissionFailed, ResponseNeverReceived)
 from twisted.web.client import (Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool, ResponseDone,
                                 _HTTP11ClientFactory)
 from twisted.web.http import PotentialDataLoss
@@ -27,6 +25,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgent, IAgentEndpointFactory, IBodyProducer, IResponse
 from zope.interface import implementer
 
+from micro._http.failures import RequestTimedOut
 from micro._http.pool import CheckedPool
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import IDLE_TIMEOUT
@@ -167,31 +166,6 @@ class _QuietClientFactory(_HTTP11ClientFactory):
     noisy = False
 
 
-def not_sent(failure: Failure) -> bool:
-    """
-    Whether a request failed before any of it could have reached the server,
-    so that sending it elsewhere cannot run it twice.
-    """
-    return failure.check(ConnectError, ConnectingCancelledError, DNSLookupError, RequestNotSent) is not None
-
-
-def reset_unread(failure: Failure) -> bool:
-    """
-    Whether the peer reset the connection before sending any reply.
-
-    A TCP peer resets a connection (rather than closing it cleanly) when
-    its socket is closed with our request still unread, or is already gone
-    when the request arrives: a process killed before it read the request.
-    One that read the request and then died closes cleanly.  So the request
-    never reached the server's code, and sending it elsewhere cannot run it
-    twice.
-    """
-    if not failure.check(ResponseNeverReceived, RequestTransmissionFailed):
-        return False
-    reasons = failure.value.reasons
-    return bool(reasons) and all(reason.check(ConnectionLost) for reason in reasons)
-
-
 @define
 class HttpClient:
     """
@@ -265,12 +239,6 @@ class HttpClient:
         return self._pool.closeCachedConnections()  # type: ignore[no-any-return]
 
 
-class RequestTimedOut(Exception):
-    """
-    No complete reply came within the request's timeout; it was cancelled.
-    """
-
-
 def _after_deadline(result: Any, timer: Any, timeout: float) -> Any:
     if timer.active():
         timer.cancel()
@@ -279,10 +247,3 @@ def _after_deadline(result: Any, timer: Any, timeout: float) -> Any:
         # ResponseNeverReceived mid-request; either way it was the deadline.
         return Failure(RequestTimedOut(f"no reply within {timeout:g}s"))
     return result
-
-
-def timed_out(failure: Failure) -> bool:
-    """
-    Whether a request failed because its timeout cancelled it.
-    """
-    return failure.check(RequestTimedOut) is not None

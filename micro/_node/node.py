@@ -13,7 +13,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from attrs import define, field
-from twisted.internet.defer import (CancelledError, Deferred, fail, gatherResults, maybeDeferred, succeed)
+from twisted.internet.defer import CancelledError, Deferred, fail, gatherResults, maybeDeferred, succeed
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
@@ -32,7 +32,7 @@ from micro._kernel.deferreds import observe, wait_at_most
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._kernel.validation import check_service_name
-from micro._node.cache.service import (EVICTION_INTERVAL, EXPIRE_TIME, CacheService, start_cache_service)
+from micro._node.cache.service import EVICTION_INTERVAL, EXPIRE_TIME, CacheService, start_cache_service
 from micro._node.handler import ServiceHandler
 from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT, ServiceInstance
 from micro._node.instance_resource import InstanceResource

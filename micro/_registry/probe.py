@@ -12,7 +12,8 @@ from attrs import define
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from micro._http.client import HttpClient, Reply, not_sent, timed_out
+from micro._http.client import HttpClient, Reply
+from micro._http.failures import Kind, classify
 from micro._kernel.codec import JSON_TYPE, MalformedBody, loads, media_type
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import HEALTH_PATH
@@ -61,6 +62,7 @@ def _check(reply: Reply, service: str, location: str) -> None:
 def _unreachable(failure: Failure, service: str, location: str) -> None:
     if failure.check(HttpError):
         failure.raiseException()
-    why = "it did not answer in time" if timed_out(failure) else (
-        "nothing accepts connections there" if not_sent(failure) else failure.getErrorMessage())
+    outcome = classify(failure)
+    why = {Kind.TIMED_OUT: "it did not answer in time",
+           Kind.NOT_SENT: "nothing accepts connections there"}.get(outcome.kind, outcome.detail)
     raise HttpError(503, f"cannot check that {location} hosts {service!r}: {why}; nothing was registered")

@@ -21,7 +21,7 @@ from micro._http.site import make_site
 from micro._kernel.config import Settings, listen_interface
 from micro._registry.server import LISTEN_BACKLOG, RegistryStack
 from micro._registry.state import DEFAULT_TTL
-from micro._twistd.options import (exit_with, positive_float, run_without_pidfile_in_foreground)
+from micro._twistd.options import exit_with, positive_float, run_without_pidfile_in_foreground
 
 
 def with_backlog(description: str) -> str:

@@ -24,7 +24,7 @@ from micro._kernel.config import Settings
 from micro._kernel.errors import HttpError
 from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
 from micro._node.node import Node
-from micro._twistd.options import (exit_with, positive_float, run_without_pidfile_in_foreground)
+from micro._twistd.options import exit_with, positive_float, run_without_pidfile_in_foreground
 
 START_RETRY_DELAY = 1.0
 

@@ -16,7 +16,8 @@ from twisted.logger import LogLevel, capturedLogs
 from micro import HttpError
 from micro._calls.balancer import RoundRobin
 from micro._calls.caller import Caller
-from micro._http.client import HttpClient, RequestTimedOut
+from micro._http.client import HttpClient
+from micro._http.failures import RequestTimedOut
 from micro._node.registry_client import COMMAND_TIMEOUT, WATCH_TIMEOUT, RegistryClient
 from micro._node.table_watcher import WATCH_GRACE
 from micro.testing import MemoryCluster

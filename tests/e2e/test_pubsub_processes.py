@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests._processes import (Process, Processes, command, free_port, instances, wait_until)
+from tests._processes import Process, Processes, command, free_port, instances, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from micro import HttpError
-from micro._kernel.channels import (api_error, check_channel, check_pattern, matches, segments)
+from micro._kernel.channels import api_error, check_channel, check_pattern, matches, segments
 
 
 @pytest.mark.parametrize("pattern, channel, expected", [

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 
 from attrs import field, frozen
 
-from micro._kernel.codec import (BYTES_TYPE, JSON_TYPE, TEXT_TYPE, MalformedBody, dumps, loads)
+from micro._kernel.codec import BYTES_TYPE, JSON_TYPE, TEXT_TYPE, MalformedBody, dumps, loads
 from micro._kernel.route_paths import DYNAMIC
 
 HTML_TYPE = b"text/html; charset=utf-8"

@@ -21,7 +21,7 @@ from micro._kernel.channels import check_channel, check_pattern
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import MAX_DELIVERY_TIMEOUT
 from micro._kernel.validation import check_location
-from micro._registry.commands import (RegistryCommands, _integer, _node_id, _number, _object, _required)
+from micro._registry.commands import RegistryCommands, _integer, _node_id, _number, _object, _required
 from micro._registry.pubsub.hub import PubSubHub
 from micro._registry.pubsub.outbox import Outcome
 

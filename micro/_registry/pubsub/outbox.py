@@ -25,7 +25,8 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from twisted.web.http_headers import Headers
 
-from micro._http.client import HttpClient, Reply, not_sent, timed_out
+from micro._http.client import HttpClient, Reply
+from micro._http.failures import Kind, classify
 from micro._kernel.codec import JSON_TYPE, MalformedBody, error_from_reply, loads
 from micro._kernel.protocol import DELIVERY_PATH, TOKEN_HEADER
 
@@ -148,16 +149,17 @@ class Outbox:
             self._settle(message, _checked(outcome, self.location))
 
     def _failed(self, failure: Failure, batch: list[_Message]) -> None:
-        if timed_out(failure):
+        outcome = classify(failure)
+        if outcome.kind is Kind.TIMED_OUT:
             for message in batch:
                 self._settle(message, self._no_reply(message))
             return
-        if not_sent(failure):
+        if outcome.kind is Kind.NOT_SENT:
             status, why = 503, f"subscriber at {self.location} is unreachable"
         else:
             status, why = 502, f"subscriber at {self.location} dropped the delivery"
         for message in batch:
-            self._settle(message, error_outcome(self.location, status, f"{why}: {failure.getErrorMessage()}"))
+            self._settle(message, error_outcome(self.location, status, f"{why}: {outcome.detail}"))
 
     def _expired(self, message: _Message) -> None:
         message.timer = None

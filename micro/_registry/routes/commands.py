@@ -25,7 +25,7 @@ from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._kernel.route_paths import check_data_type, check_route_path
 from micro._kernel.validation import check_service_name
 from micro._registry.commands import RegistryCommands, _node_id
-from micro._registry.routes.proxy import (RefusedRoute, RouteExchange, Upstream, upstream_headers)
+from micro._registry.routes.proxy import RefusedRoute, RouteExchange, Upstream, upstream_headers
 from micro._registry.routes.table import RouteTable
 from micro._registry.state import Registry
 

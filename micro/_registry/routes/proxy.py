@@ -22,8 +22,8 @@ from twisted.web.server import NOT_DONE_YET, Request
 from zope.interface import implementer
 
 from micro._calls.balancer import RoundRobin
-from micro._calls.caller import _describe as describe_failure
-from micro._http.client import HttpClient, not_sent
+from micro._http.client import HttpClient
+from micro._http.failures import Kind, classify
 from micro._http.early_request import IBodyReceiver
 from micro._http.site import write_error, write_json
 from micro._http.streams import BodyPipe, ResponseRelay, drop_body
@@ -214,7 +214,7 @@ class RouteExchange:
     def _failed(self, failure: Failure, location: str) -> None:
         if self._gone:
             return
-        if not self._timed_out and not_sent(failure) and not (self._body is not None and self._body.started):
+        if not self._timed_out and classify(failure).kind is Kind.NOT_SENT and not (self._body is not None and self._body.started):
             self._upstream.balancer.suspect(location)
             following = self._upstream.balancer.pick(
                 self._service, self._upstream.locations(self._service), exclude=self._tried)
@@ -267,6 +267,7 @@ def _as_error(failure: Failure, service: str, location: str, tries: int, timeout
     left = "" if tries == 1 else f" (tried {tries} instances)"
     if timeout is not None:
         return HttpError(504, f"route to {service!r}: no reply from {location} within {timeout:g}s")
-    if not_sent(failure):
+    outcome = classify(failure)
+    if outcome.kind is Kind.NOT_SENT:
         return HttpError(503, f"route to {service!r}: {location} is unreachable{left}")
-    return HttpError(502, f"route to {service!r}: {location} failed: {describe_failure(failure)}{left}")
+    return HttpError(502, f"route to {service!r}: {location} failed: {outcome.detail}{left}")
