@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.http.test_limits -*-
 """
-Small pieces shared by every micro HTTP resource.
+The Site every micro server runs: its channels, its requests, its
+connections.
 """
 
 from __future__ import annotations
@@ -8,49 +9,11 @@ from __future__ import annotations
 from typing import Any
 from weakref import WeakSet
 
-from twisted.internet.defer import CancelledError
-from twisted.logger import Logger
-from twisted.python.failure import Failure
-from twisted.web.iweb import IRequest
 from twisted.web.server import Site
 
 from micro._http.channel import micro_channel_protocol
 from micro._http.early_request import EarlyRequest
-from micro._kernel.codec import JSON_TYPE, dumps, error_body
-from micro._kernel.errors import HttpError
 from micro._kernel.protocol import IDLE_TIMEOUT
-
-_log = Logger()
-
-def write_json(request: IRequest, value: Any, code: int = 200) -> bytes:
-    """
-    Set a JSON reply and return its body (for C{render} to return).
-    """
-    request.setResponseCode(code)
-    request.setHeader(b"content-type", JSON_TYPE)
-    return dumps(value)
-
-
-def write_error(request: IRequest, error: HttpError, *, with_traceback: bool = False) -> bytes:
-    """
-    Set an error reply and return its JSON body.
-    """
-    request.setResponseCode(error.status)
-    request.setHeader(b"content-type", JSON_TYPE)
-    return error_body(error, with_traceback=with_traceback)
-
-
-def internal_error(failure: Failure, request: IRequest, where: str) -> bytes | None:
-    """
-    Log an unexpected failure and answer a 500 that tells nothing of it.
-
-    Returns C{None} when the client went away (the request was cancelled).
-    """
-    if failure.check(CancelledError):
-        return None
-    _log.failure("unexpected error in {where}", failure, where=where)
-    return write_error(request, HttpError(500, f"internal error in {where}; see its log"))
-
 
 class MicroSite(Site):
     """

@@ -6,7 +6,7 @@ and shutting down without dropping any.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from attrs import define, field
 from twisted.internet.defer import CancelledError, Deferred, fail, maybeDeferred, succeed
@@ -15,10 +15,10 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
-from twisted.web.server import NOT_DONE_YET
 
 from micro._http.limits import too_large
-from micro._http.site import MicroSite, write_error
+from micro._http.respond import respond_later, write_error
+from micro._http.site import MicroSite
 from micro._kernel.codec import MalformedBody, across, decode_payload, encode_value
 from micro._kernel.deferreds import observe, stop_timer, wait_at_most
 from micro._kernel.errors import HttpError
@@ -73,22 +73,9 @@ class ServiceInstance:
     def in_flight(self) -> int:
         return self._in_flight
 
-    def request_started(self) -> None:
-        """
-        Count a request that L{terminate} must let finish (route traffic).
-        """
-        self._in_flight += 1
-
-    def request_finished(self, result: Any = None) -> Any:
-        """
-        A request counted by L{request_started} is done; passes C{result} on.
-        """
-        self._finished()
-        return result
-
     # -- serving ----------------------------------------------------------
 
-    def serve_call(self, request: IRequest) -> bytes | int:
+    def serve_call(self, request: IRequest) -> Any:
         """
         Answer a call that came over HTTP (C{POST /}).
         """
@@ -99,6 +86,16 @@ class ServiceInstance:
             payload = decode_payload(request.content.read(), request.getHeader(b"content-type"))
         except MalformedBody as e:
             return write_error(request, HttpError(400, f"bad payload for {self.name!r}: {e}"))
+        return self.answer(request, payload, self._write_result)
+
+    def answer(self, request: IRequest, payload: Any, write_result: Callable[[IRequest, Any], bytes]) -> Any:
+        """
+        Run the handler on C{payload} for C{request} and answer with
+        C{write_result(request, result)} or the error it raised.
+
+        The request counts as running until its reply is written: a drain
+        waiting for it closes the connection as soon as the count drops.
+        """
         self._in_flight += 1
         try:
             result = self.handler.invoke(payload, lambda: Context(self._node, self.name, request))
@@ -107,15 +104,11 @@ class ServiceInstance:
             return self._write_error(request, Failure())
         if not isinstance(result, Deferred):
             self._finished()
-            return self._write_result(request, result)
-        finished = request.notifyFinish()  # type: ignore[attr-defined]
-        finished.addErrback(lambda _: result.cancel())
-        # Counted as running until its reply is written: a drain waiting for
-        # this call closes the connection as soon as the count drops.
-        result.addCallbacks(self._write_later, self._write_error_later, callbackArgs=(request,),
-                            errbackArgs=(request,))
+            return write_result(request, result)
+        answered = respond_later(request, result, lambda value: write_result(request, value),
+                                 lambda failure: self._write_error(request, failure), f"service {self.name!r}")
         result.addBoth(self._finished_async)
-        return NOT_DONE_YET
+        return answered
 
     def _misdirected(self, request: IRequest, target: bytes) -> bytes:
         request.setHeader(SERVICE_HEADER, self._name_bytes)
@@ -134,14 +127,6 @@ class ServiceInstance:
         settings = self._node.settings
         error = as_http_error(failure, self.name, development=settings.development, production=settings.production)
         return write_error(request, error, with_traceback=settings.development)
-
-    def _write_later(self, result: Any, request: IRequest) -> None:
-        _finish(request, self._write_result(request, result))
-
-    def _write_error_later(self, failure: Failure, request: IRequest) -> None:
-        if failure.check(CancelledError) and _gone(request):
-            return
-        _finish(request, self._write_error(request, failure))
 
     def _unencodable(self, error: TypeError) -> HttpError:
         return HttpError(500, f"service {self.name!r} returned a value that cannot be sent: {error}")
@@ -243,14 +228,3 @@ class ServiceInstance:
             self.site.close_connections()
         node.forget(self)
         self._log.info("{service} at {location} stopped", service=self.name, location=self.location)
-
-
-def _gone(request: IRequest) -> bool:
-    return bool(getattr(request, "_disconnected", False) or getattr(request, "finished", False))
-
-
-def _finish(request: IRequest, body: bytes) -> None:
-    if _gone(request):
-        return
-    request.write(body)
-    request.finish()

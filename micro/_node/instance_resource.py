@@ -19,7 +19,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from zope.interface import implementer
 
 from micro._http.limits import IBodyLimit
-from micro._http.site import write_error, write_json
+from micro._http.respond import write_error, write_json
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import DELIVERY_PATH, FRAMEWORK_PREFIX, HEALTH_PATH, ROUTE_HEADER
 from micro._node.instance import ServiceInstance

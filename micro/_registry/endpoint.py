@@ -8,17 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from attrs import define
-from klein import Klein
-from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
-from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
 
 from micro._http.early_request import IBodyReceiver, IStreamingResource
 from micro._http.limits import BodyLimits, IBodyLimit
-from micro._http.site import internal_error, write_error, write_json
+from micro._http.respond import internal_error, respond, write_error, write_json
 from micro._kernel.codec import MalformedBody, loads
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import TOKEN_HEADER
@@ -26,31 +23,26 @@ from micro._registry.commands import RawReply, RegistryCommands, Sender
 
 
 @define
-class RegistryApp:
+class CommandEndpoint:
     """
-    Klein routes over L{RegistryCommands}; it holds no state of its own.
+    Registry commands as HTTP requests: read and size-check the body, find
+    who sent it, and run it with L{RegistryCommands}.
     """
 
     commands: RegistryCommands
     limits: BodyLimits = BodyLimits()
 
-    router = Klein()
-
-    @router.route("/", methods=["POST"])
-    def command(self, request: IRequest) -> Any:
+    def run(self, request: IRequest) -> Any:
+        """
+        The command's result, or a Deferred of it; bad input raises L{HttpError}.
+        """
+        body = request.content.read()
         try:
-            body = request.content.read()
             document = loads(body)
-            self._check_size(document, len(body))
-            result = self.commands.run(document, Sender(request.getHeader(TOKEN_HEADER)))
         except MalformedBody as e:
-            return write_error(request, HttpError(400, f"{e}; a command is a JSON object like {{\"health\": true}}"))
-        except HttpError as e:
-            return write_error(request, e)
-        if isinstance(result, Deferred):
-            return result.addCallbacks(_write, _failed, callbackArgs=(request,), errbackArgs=(request,))
-        return _write(result, request)
-
+            raise HttpError(400, f"{e}; a command is a JSON object like {{\"health\": true}}") from None
+        self._check_size(document, len(body))
+        return self.commands.run(document, Sender(request.getHeader(TOKEN_HEADER)))
 
     def _check_size(self, document: Any, size: int) -> None:
         """
@@ -78,42 +70,31 @@ def _failed(failure: Failure, request: IRequest) -> bytes | None:
 
 class CommandResource(Resource):
     """
-    C{RegistryApp.command} without Klein's routing around it.
+    C{POST /} of the registry: a command, answered when its result comes,
+    and cancelled when the client goes away (which is how the registry
+    learns that a watching process died).
 
-    Every node's watch, every few seconds, is a command: with 10,000 nodes
-    Klein's per-request work (URL parsing, werkzeug matching, adapters) was
-    half of what the registry spent on them (measured with
-    bench/bench_scale.py).  This does the two things of Klein's that
-    commands need: write the result when it comes, and cancel it when the
-    client goes away (which is how the registry learns that a watching
-    process died).
+    Not a Klein route: every node's watch, every few seconds, is a command,
+    and Klein's per-request work (URL parsing, werkzeug matching, adapters)
+    would be most of what the registry spends on them at scale
+    (bench/bench_scale.py).
     """
 
     isLeaf = True
 
-    def __init__(self, app: RegistryApp):
+    def __init__(self, endpoint: CommandEndpoint):
         super().__init__()
-        self._app = app
+        self._endpoint = endpoint
 
     def render(self, request: IRequest) -> Any:
         try:
-            result = self._app.command(request)
+            result = self._endpoint.run(request)
+        except HttpError as e:
+            return write_error(request, e)
         except Exception:
             return internal_error(Failure(), request, "the registry")
-        if not isinstance(result, Deferred):
-            return result
-        request.notifyFinish().addErrback(lambda _: result.cancel())  # type: ignore[attr-defined]
-        result.addCallback(_finish, request)
-        result.addErrback(lambda failure: _finish(internal_error(failure, request, "the registry"), request))
-        return NOT_DONE_YET
-
-
-def _finish(body: bytes | None, request: IRequest) -> None:
-    if body is None or getattr(request, "_disconnected", False) or getattr(request, "finished", False):
-        return
-    request.setHeader(b"content-length", b"%d" % len(body))  # rather than chunked
-    request.write(body)
-    request.finish()
+        return respond(request, result, lambda value: _write(value, request), lambda failure: _failed(failure, request),
+                       "the registry")
 
 
 @implementer(IStreamingResource, IBodyLimit)

@@ -20,7 +20,7 @@ from micro._kernel.config import Settings, listen_interface
 from micro._kernel.deferreds import observe
 from micro._kernel.validation import host_text, split_url
 from micro._registry.commands import RegistryCommands
-from micro._registry.endpoint import CommandResource, RegistryApp, RegistryResource
+from micro._registry.endpoint import CommandEndpoint, CommandResource, RegistryResource
 from micro._registry.pubsub.commands import PubSubCommands
 from micro._registry.pubsub.hub import PubSubHub
 from micro._registry.routes.commands import RegistryRoutes
@@ -64,9 +64,9 @@ class RegistryStack:
         commands = RegistryCommands(registry, hub, http, token=token, verify_locations=verify_locations)
         pubsub = PubSubHub(registry, http, reactor, token=token)
         PubSubCommands(pubsub).install(commands)
-        app = RegistryApp(commands, limits)
+        endpoint = CommandEndpoint(commands, limits)
         routes = RegistryRoutes.install(commands, http, reactor, development=development)
-        resource = RegistryResource(CommandResource(app), routes.resource(), limits)
+        resource = RegistryResource(CommandResource(endpoint), routes.resource(), limits)
         return cls(registry, hub, commands, http, resource, pubsub, routes)
 
     def listening_on(self, port: int) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.web.iweb import IRequest
 
-from micro._http.site import write_error, write_json
+from micro._http.respond import write_error, write_json
 from micro._kernel.codec import MalformedBody, dumps, loads
 from micro._kernel.deferreds import observe
 from micro._kernel.errors import HttpError

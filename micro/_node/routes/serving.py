@@ -13,18 +13,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from twisted.internet.defer import Deferred
-from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
-from twisted.web.server import NOT_DONE_YET
 
-from micro._http.site import write_error
+from micro._http.respond import write_error
 from micro._kernel.codec import JSON_TYPE, MalformedBody, loads, media_type
 from micro._kernel.errors import HttpError
 from micro._kernel.route_paths import DYNAMIC, check_data_type
-from micro._node.context import Context
-from micro._node.handler import as_http_error
-from micro._node.instance import _finish, _gone
 from micro._node.routes.reply import encode_reply
 
 if TYPE_CHECKING:
@@ -85,10 +79,9 @@ def route_data_type(marked: bytes | None) -> str:
         return DYNAMIC
 
 
-def serve_route(instance: ServiceInstance, request: IRequest, marked: bytes | None) -> bytes | int:
+def serve_route(instance: ServiceInstance, request: IRequest, marked: bytes | None) -> Any:
     """
-    Answer route traffic with C{instance}'s handler, counting the request
-    as running until its reply is written, so a draining instance waits.
+    Answer route traffic with C{instance}'s handler.
 
     @param marked: The registry's route mark: the route's data type.
     """
@@ -97,20 +90,7 @@ def serve_route(instance: ServiceInstance, request: IRequest, marked: bytes | No
     except MalformedBody as e:
         return write_error(request, HttpError(400, f"bad body for {instance.name!r}: {e}"))
     data_type = route_data_type(marked)
-    instance.request_started()
-    try:
-        result = instance.handler.invoke(payload, lambda: Context(instance.node, instance.name, request))
-    except Exception:
-        instance.request_finished()
-        return _write_error(instance, request, Failure())
-    if not isinstance(result, Deferred):
-        instance.request_finished()
-        return _write_result(instance, request, result, data_type)
-    request.notifyFinish().addErrback(lambda _: result.cancel())  # type: ignore[attr-defined]
-    result.addBoth(instance.request_finished)
-    result.addCallbacks(_write_later, _error_later, callbackArgs=(instance, request, data_type),
-                        errbackArgs=(instance, request))
-    return NOT_DONE_YET
+    return instance.answer(request, payload, lambda req, result: _write_result(instance, req, result, data_type))
 
 
 def _write_result(instance: ServiceInstance, request: IRequest, result: Any, data_type: str) -> bytes:
@@ -126,19 +106,3 @@ def _write_result(instance: ServiceInstance, request: IRequest, result: Any, dat
     if reply.status in (204, 304):
         request.defaultContentType = None  # type: ignore[attr-defined]
     return reply.body
-
-
-def _write_error(instance: ServiceInstance, request: IRequest, failure: Failure) -> bytes:
-    settings = instance.node.settings
-    error = as_http_error(failure, instance.name, development=settings.development, production=settings.production)
-    return write_error(request, error, with_traceback=settings.development)
-
-
-def _write_later(result: Any, instance: ServiceInstance, request: IRequest, data_type: str) -> None:
-    if not _gone(request):
-        _finish(request, _write_result(instance, request, result, data_type))
-
-
-def _error_later(failure: Failure, instance: ServiceInstance, request: IRequest) -> None:
-    if not _gone(request):
-        _finish(request, _write_error(instance, request, failure))
