@@ -8,7 +8,6 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Callable, TypeVar, overload
 
-from micro._kernel.errors import HttpError
 from micro._kernel.route_paths import DYNAMIC, check_data_type, check_route_path
 from micro._node.handler import ServiceHandler
 
@@ -62,11 +61,8 @@ def route(path: str, *, name: str | None = None, data_type: str = DYNAMIC) -> Ca
 
     @raise ValueError: C{path} or C{data_type} is not valid.
     """
-    try:
-        check_route_path(path)
-        check_data_type(data_type)
-    except HttpError as e:
-        raise ValueError(e.message) from None
+    check_route_path(path)
+    check_data_type(data_type)
 
     def mark(f: F) -> F:
         if getattr(f, SERVICE_MARK, None) is None or name is not None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Callable, TypeVar
 
-from micro._kernel.channels import api_error, check_pattern
-from micro._kernel.errors import HttpError
+from micro._kernel.channels import check_pattern
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,10 +27,7 @@ def subscribe(channel: str) -> Callable[[F], F]:
     @raise TypeError: C{channel} is not a string.
     @raise ValueError: C{channel} is not a valid channel or pattern.
     """
-    try:
-        check_pattern(channel)
-    except HttpError as e:
-        raise api_error(e) from None
+    check_pattern(channel)
 
     def mark(fn: F) -> F:
         if not callable(fn):

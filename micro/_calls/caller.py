@@ -18,7 +18,7 @@ from twisted.web.http_headers import Headers
 from micro._calls.balancer import RoundRobin
 from micro._http.client import HttpClient, Reply
 from micro._http.failures import Kind, classify
-from micro._kernel.errors import HttpError
+from micro._kernel.errors import HttpError, UnknownService
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
 
 _HEADERS: dict[tuple[bytes, bytes], Headers] = {}
@@ -163,4 +163,4 @@ class _Call:
 
 
 def unknown_service(service: str) -> Deferred[Any]:
-    return fail(HttpError(404, f"no service named {service!r} is registered"))
+    return fail(UnknownService(service))

@@ -12,7 +12,7 @@ A message is always published to a concrete channel, without C{*}.
 
 from __future__ import annotations
 
-from micro._kernel.errors import HttpError
+from micro._kernel.errors import InvalidArgument, WrongType
 
 MAX_CHANNEL_LENGTH = 256
 WILDCARD = "*"
@@ -20,40 +20,40 @@ WILDCARD = "*"
 
 def _check_text(channel: object, what: str) -> str:
     if not isinstance(channel, str):
-        raise HttpError(400, f"{what} must be a string, not {type(channel).__name__}")
+        raise WrongType(f"{what} must be a string, not {type(channel).__name__}")
     if not channel:
-        raise HttpError(400, f"{what} must not be empty")
+        raise InvalidArgument(f"{what} must not be empty")
     if len(channel) > MAX_CHANNEL_LENGTH:
-        raise HttpError(400, f"{what} {channel[:60]!r}... is longer than {MAX_CHANNEL_LENGTH} characters")
+        raise InvalidArgument(f"{what} {channel[:60]!r}... is longer than {MAX_CHANNEL_LENGTH} characters")
     if any(ord(c) < 33 or ord(c) == 127 for c in channel):
-        raise HttpError(400, f"{what} {channel[:100]!r} must not hold spaces or control characters")
+        raise InvalidArgument(f"{what} {channel[:100]!r} must not hold spaces or control characters")
     if any(not segment for segment in channel.split(".")):
-        raise HttpError(400, f"{what} {channel[:100]!r} has an empty segment (a leading, trailing or double '.')")
+        raise InvalidArgument(f"{what} {channel[:100]!r} has an empty segment (a leading, trailing or double '.')")
     return channel
 
 
 def check_channel(channel: object) -> str:
     """
-    Return C{channel} if it is a channel one may publish to, else raise a 400.
+    Return C{channel} if it is a channel one may publish to, else raise L{InvalidArgument} (L{WrongType} for a non-string).
     """
     _check_text(channel, "channel")
     assert isinstance(channel, str)
     if WILDCARD in channel:
-        raise HttpError(400, f"cannot publish to {channel[:100]!r}: '*' is for subscriptions; "
+        raise InvalidArgument(f"cannot publish to {channel[:100]!r}: '*' is for subscriptions; "
                              "publish to a concrete channel")
     return channel
 
 
 def check_pattern(pattern: object) -> str:
     """
-    Return C{pattern} if one may subscribe to it, else raise a 400: a
+    Return C{pattern} if one may subscribe to it, else raise L{InvalidArgument} (L{WrongType} for a non-string): a
     channel whose segments may be C{*}.
     """
     _check_text(pattern, "channel")
     assert isinstance(pattern, str)
     for segment in pattern.split("."):
         if WILDCARD in segment and segment != WILDCARD:
-            raise HttpError(400, f"channel {pattern[:100]!r}: '*' must stand for a whole segment, like 'orders.*'")
+            raise InvalidArgument(f"channel {pattern[:100]!r}: '*' must stand for a whole segment, like 'orders.*'")
     return pattern
 
 
@@ -72,14 +72,3 @@ def matches(pattern_segments: tuple[str, ...], channel_segments: list[str] | tup
     if len(pattern_segments) != len(channel_segments):
         return False
     return all(p == WILDCARD or p == c for p, c in zip(pattern_segments, channel_segments))
-
-
-def api_error(error: HttpError) -> ValueError | TypeError:
-    """
-    The exception the Python API raises for bad input that the registry
-    would answer with C{error}: C{TypeError} for a wrong type, else
-    C{ValueError}.
-    """
-    if "must be a string" in error.message:
-        return TypeError(error.message)
-    return ValueError(error.message)

@@ -1,6 +1,9 @@
 # -*- test-case-name: tests.kernel.test_errors -*-
 """
-The one exception type that crosses service boundaries.
+The errors micro raises: L{HttpError}, the one that crosses service
+boundaries, and the refusals of bad input, which are both what Python
+code expects (C{ValueError}, C{TypeError}, C{LookupError}) and, on the
+wire, the status they carry.
 """
 
 from __future__ import annotations
@@ -32,3 +35,46 @@ class HttpError(Exception):
 
     def __repr__(self) -> str:
         return f"HttpError({self.status!r}, {self.message!r})"
+
+
+class InvalidArgument(HttpError, ValueError):
+    """
+    A value micro refuses: a C{ValueError} to Python code, a 400 on the wire.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(400, message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class WrongType(HttpError, TypeError):
+    """
+    A value of the wrong type: a C{TypeError} to Python code, a 400 on the wire.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(400, message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class UnknownService(HttpError, LookupError):
+    """
+    No instance of the service is registered: a 404 naming it.
+    """
+
+    def __init__(self, service: str):
+        super().__init__(404, f"no service named {service!r} is registered")
+        self.service = service
+
+    def __repr__(self) -> str:
+        return f"UnknownService({self.service!r})"

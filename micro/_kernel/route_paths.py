@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from micro._kernel.errors import HttpError
+from micro._kernel.errors import InvalidArgument, WrongType
 
 DYNAMIC = "dynamic"
 MAX_PATH_LENGTH = 2048
@@ -23,39 +23,41 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 
 def check_route_path(path: object) -> str:
     """
-    Return C{path} if it can be a route path, else raise a 400.
+    Return C{path} if it can be a route path, else raise L{InvalidArgument} (L{WrongType} for a non-string).
 
     It starts with C{/}, holds no whitespace, control characters, C{?} or
     C{#}, and may hold C{*} only as its last character (a wildcard).
     """
     if not isinstance(path, str):
-        raise HttpError(400, f"route path must be a string, not {type(path).__name__}")
+        raise WrongType(f"route path must be a string, not {type(path).__name__}")
     shown = repr(path[:100])
     if not path.startswith("/"):
-        raise HttpError(400, f"route path {shown} must start with '/'")
+        raise InvalidArgument(f"route path {shown} must start with '/'")
     if len(path) > MAX_PATH_LENGTH:
-        raise HttpError(400, f"route path {shown}... is longer than {MAX_PATH_LENGTH} characters")
+        raise InvalidArgument(f"route path {shown}... is longer than {MAX_PATH_LENGTH} characters")
     if any(c.isspace() or ord(c) < 32 or 127 <= ord(c) < 160 for c in path):
-        raise HttpError(400, f"route path {shown} holds whitespace or control characters")
+        raise InvalidArgument(f"route path {shown} holds whitespace or control characters")
     if "?" in path or "#" in path:
-        raise HttpError(400, f"route path {shown} holds '?' or '#'; queries are not part of a route")
+        raise InvalidArgument(f"route path {shown} holds '?' or '#'; queries are not part of a route")
     if "*" in path[:-1]:
-        raise HttpError(400, f"route path {shown} may hold '*' only at its end, as in '/api/users/*'")
+        raise InvalidArgument(f"route path {shown} may hold '*' only at its end, as in '/api/users/*'")
     return path
 
 
 def check_data_type(data_type: object) -> str:
     """
-    Return C{data_type} if it is C{"dynamic"} or a media type, else raise a 400.
+    Return C{data_type} if it is C{"dynamic"} or a media type, else raise L{InvalidArgument} (L{WrongType} for a non-string).
     """
     if data_type is None:
         return DYNAMIC
-    if not isinstance(data_type, str) or not data_type:
-        raise HttpError(400, "dataType must be 'dynamic' or a media type like 'text/html'")
+    if not isinstance(data_type, str):
+        raise WrongType(f"dataType must be 'dynamic' or a media type like 'text/html', not {type(data_type).__name__}")
+    if not data_type:
+        raise InvalidArgument("dataType must be 'dynamic' or a media type like 'text/html'")
     if data_type == DYNAMIC:
         return data_type
     if len(data_type) > 200 or "/" not in data_type or any(ord(c) < 32 or ord(c) > 126 for c in data_type):
-        raise HttpError(400, f"dataType {data_type[:100]!r} must be 'dynamic' or a media type like 'text/html'")
+        raise InvalidArgument(f"dataType {data_type[:100]!r} must be 'dynamic' or a media type like 'text/html'")
     return data_type
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from micro._kernel.errors import HttpError
+from micro._kernel.errors import InvalidArgument, WrongType
 
 _SERVICE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.$-]{0,127}")
 RESERVED_NAMES = frozenset({"all"})
@@ -16,18 +16,17 @@ RESERVED_NAMES = frozenset({"all"})
 
 def check_service_name(name: object) -> str:
     """
-    Return C{name} if it is a valid service name, else raise a 400.
+    Return C{name} if it is a valid service name, else raise L{InvalidArgument} (L{WrongType} for a non-string).
     """
     if not isinstance(name, str):
-        raise HttpError(400, f"service name must be a string, not {type(name).__name__}")
+        raise WrongType(f"service name must be a string, not {type(name).__name__}")
     if not _SERVICE_NAME.fullmatch(name):
-        raise HttpError(
-            400,
+        raise InvalidArgument(
             f"invalid service name {name[:140]!r}: use 1 to 128 letters, digits, "
             "'_', '-', '.' or '$', starting with a letter, a digit or '_'",
         )
     if name in RESERVED_NAMES:
-        raise HttpError(400, f"service name {name!r} is reserved (lookup uses it for the whole table)")
+        raise InvalidArgument(f"service name {name!r} is reserved (lookup uses it for the whole table)")
     return name
 
 
@@ -36,19 +35,21 @@ def split_url(text: object, what: str) -> tuple[str, str, int | None, str]:
     Check an absolute http(s) URL without credentials, query or fragment and
     return C{(scheme, host, port or None, path without trailing slash)}.
     """
-    if not isinstance(text, str) or not text:
-        raise HttpError(400, f"{what} must be a non-empty string URL like 'http://host:port'")
+    if not isinstance(text, str):
+        raise WrongType(f"{what} must be a string URL like 'http://host:port', not {type(text).__name__}")
+    if not text:
+        raise InvalidArgument(f"{what} must be a non-empty string URL like 'http://host:port'")
     if len(text) > 2048 or any(ord(c) < 33 or ord(c) == 127 for c in text):
-        raise HttpError(400, f"{what} {text[:100]!r} is too long or holds whitespace or control characters")
+        raise InvalidArgument(f"{what} {text[:100]!r} is too long or holds whitespace or control characters")
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as e:
-        raise HttpError(400, f"{what} {text[:100]!r} is not a valid URL: {e}") from None
+        raise InvalidArgument(f"{what} {text[:100]!r} is not a valid URL: {e}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise HttpError(400, f"{what} {text[:100]!r} must be an http:// or https:// URL with a host")
+        raise InvalidArgument(f"{what} {text[:100]!r} must be an http:// or https:// URL with a host")
     if parts.username is not None or parts.query or parts.fragment:
-        raise HttpError(400, f"{what} {text[:100]!r} must not carry credentials, a query or a fragment")
+        raise InvalidArgument(f"{what} {text[:100]!r} must not carry credentials, a query or a fragment")
     host = parts.hostname
     return parts.scheme, host, port, parts.path.rstrip("/")
 

@@ -66,10 +66,7 @@ class ServiceHandler:
             name = getattr(fn, "__name__", None)
             if not name or name == "<lambda>":
                 raise ValueError("this function has no usable name; pass name=... to create_service")
-        try:
-            check_service_name(name)
-        except HttpError as e:
-            raise ValueError(e.message) from None
+        check_service_name(name)
         return cls(name, fn, _positional_count(fn))
 
     def invoke(self, payload: Any, context: Callable[[], Any]) -> Any:

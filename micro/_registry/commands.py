@@ -19,7 +19,7 @@ from micro._calls.balancer import RoundRobin
 from micro._calls.caller import Caller
 from micro._http.client import HttpClient, Reply
 from micro._kernel.codec import JSON_TYPE, encode_value
-from micro._kernel.errors import HttpError
+from micro._kernel.errors import HttpError, UnknownService
 from micro._kernel.validation import check_location, check_service_name
 from micro._registry.probe import LocationProbe
 from micro._registry.state import Registry
@@ -223,7 +223,7 @@ class RegistryCommands:
         service = check_service_name(argument.get("service", argument.get("name")))
         location = self._caller.pick(service)
         if location is None:
-            raise HttpError(404, f"no service named {service!r} is registered")
+            raise UnknownService(service)
         body, content_type = encode_value(argument.get("payload"))
         d = self._caller.send(service, location, body, content_type, self.call_timeout)
         return d.addCallback(_relay)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from attrs import define, field, frozen
 from twisted.logger import Logger
 
-from micro._kernel.errors import HttpError
+from micro._kernel.errors import HttpError, UnknownService
 from micro._registry.ports import PortAllocator
 
 DEFAULT_TTL = 4.0
@@ -123,7 +123,7 @@ class Registry:
         """
         locations = self._services.get(service)
         if not locations:
-            raise HttpError(404, f"no service named {service!r} is registered")
+            raise UnknownService(service)
         return random.choice(locations)
 
     def locations(self, service: str) -> list[str]:

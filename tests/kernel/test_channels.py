@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from micro import HttpError
-from micro._kernel.channels import api_error, check_channel, check_pattern, matches, segments
+from micro._kernel.channels import check_channel, check_pattern, matches, segments
 
 
 @pytest.mark.parametrize("pattern, channel, expected", [
@@ -35,14 +35,14 @@ def test_valid_names_pass_unchanged() -> None:
     assert check_pattern("orders.*") == "orders.*"
 
 
-def test_api_error_picks_the_python_exception() -> None:
+def test_bad_channels_are_python_errors_and_400s_alike() -> None:
     """
-    A wrong type becomes TypeError, anything else ValueError, same message.
+    A wrong type is a TypeError, a bad value a ValueError; both carry a 400 for the wire, same message.
     """
-    with pytest.raises(HttpError) as wrong_type:
+    with pytest.raises(TypeError) as wrong_type:
         check_channel(3)
-    with pytest.raises(HttpError) as empty:
+    with pytest.raises(ValueError) as empty:
         check_channel("")
-    assert isinstance(api_error(wrong_type.value), TypeError)
-    assert isinstance(api_error(empty.value), ValueError)
-    assert str(api_error(empty.value)) == empty.value.message
+    assert isinstance(wrong_type.value, HttpError) and wrong_type.value.status == 400
+    assert isinstance(empty.value, HttpError) and empty.value.status == 400
+    assert str(empty.value) == empty.value.message == "channel must not be empty"

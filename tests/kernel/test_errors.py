@@ -25,3 +25,33 @@ def test_rejects_statuses_that_are_not_errors(status: object) -> None:
     """
     with pytest.raises(ValueError, match="400 to 599"):
         HttpError(status, "x")  # type: ignore[arg-type]
+
+
+def test_refusals_are_python_errors_with_a_status() -> None:
+    """
+    InvalidArgument, WrongType and UnknownService are what Python code expects, and carry their wire status.
+    """
+    from micro._kernel.errors import InvalidArgument, UnknownService, WrongType
+
+    invalid, wrong, unknown = InvalidArgument("bad name"), WrongType("must be a string"), UnknownService("billing")
+    assert isinstance(invalid, ValueError) and (invalid.status, str(invalid)) == (400, "bad name")
+    assert isinstance(wrong, TypeError) and (wrong.status, str(wrong)) == (400, "must be a string")
+    assert isinstance(unknown, LookupError) and unknown.status == 404
+    assert unknown.message == "no service named 'billing' is registered"
+    assert all(isinstance(e, HttpError) for e in (invalid, wrong, unknown))
+    assert repr(invalid) == "InvalidArgument('bad name')" and repr(unknown) == "UnknownService('billing')"
+
+
+def test_the_python_api_raises_refusals_without_translating_them() -> None:
+    """
+    A bad channel, route path or service name raises the validator's own exception through the public API.
+    """
+    import micro
+    from micro._kernel.errors import InvalidArgument, WrongType
+
+    with pytest.raises(WrongType):
+        micro.subscribe(3)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument):
+        micro.route("no-slash")
+    with pytest.raises(InvalidArgument):
+        micro.service(name="all")(lambda p: p)

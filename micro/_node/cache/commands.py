@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from attrs import define, field
 
-from micro._kernel.errors import HttpError
+from micro._kernel.errors import InvalidArgument
 from micro._node.cache.store import TtlStore
 
 COMMANDS = ("get", "set", "setex", "ex", "del", "clear", "settings")
@@ -37,8 +37,8 @@ SETTING_NAMES = {
 }
 
 
-def _bad(message: str) -> HttpError:
-    return HttpError(400, message)
+def _bad(message: str) -> InvalidArgument:
+    return InvalidArgument(message)
 
 
 def milliseconds(value: Any, what: str, *, minimum: float | None = None) -> float | None:

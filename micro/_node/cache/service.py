@@ -14,7 +14,6 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from micro._kernel.deferreds import observe
-from micro._kernel.errors import HttpError
 from micro._node.cache.commands import CacheCommands, check_settings
 from micro._node.cache.store import TtlStore
 from micro._node.instance import ServiceInstance
@@ -114,11 +113,8 @@ def initial_settings(expire_time: Any, eviction_interval: Any, max_entries: Any)
     """
     Checked settings for a new cache; C{ValueError} names a bad one.
     """
-    try:
-        return check_settings({"expire_time": expire_time, "eviction_interval": eviction_interval,
-                               "max_entries": max_entries})
-    except HttpError as e:
-        raise ValueError(e.message) from None
+    return check_settings({"expire_time": expire_time, "eviction_interval": eviction_interval,
+                           "max_entries": max_entries})
 
 
 async def start_cache_service(node: Node, expire_time: Any = EXPIRE_TIME, eviction_interval: Any = EVICTION_INTERVAL,

@@ -26,7 +26,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
-from micro._kernel.channels import api_error, check_channel, check_pattern
+from micro._kernel.channels import check_channel, check_pattern
 from micro._kernel.deferreds import observe
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import DELIVERY_TIMEOUT
@@ -80,10 +80,7 @@ class NodePubSub:
         @raise TypeError: C{channel} is not a string or C{handler} is not callable.
         @raise ValueError: C{channel} is not a valid channel or pattern.
         """
-        try:
-            check_pattern(channel)
-        except HttpError as e:
-            raise api_error(e) from None
+        check_pattern(channel)
         if not callable(handler):
             raise TypeError(f"a subscription handler must be callable, not {type(handler).__name__}")
         sub = self.local.add(new_subscription_id(), channel, handler)
@@ -147,10 +144,7 @@ class NodePubSub:
         @raise TypeError: C{channel} is not a string, or C{message} is not JSON.
         @raise ValueError: C{channel} is empty, malformed or has a wildcard.
         """
-        try:
-            check_channel(channel)
-        except HttpError as e:
-            raise api_error(e) from None
+        check_channel(channel)
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                     or not 0 < timeout <= 60):
             raise ValueError(f"timeout must be a number of seconds above 0 and at most 60, not {timeout!r}")
