@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.registry.test_restart -*-
+# -*- test-case-name: tests.node.test_registry_client -*-
 """
 Talking to the registry: one method per command.
 """
@@ -14,7 +14,7 @@ from twisted.web.http_headers import Headers
 from micro._calls.decoding import decode_reply, transport_error
 from micro._http.client import HttpClient
 from micro._kernel.codec import JSON_TYPE, dumps
-from micro._kernel.protocol import TOKEN_HEADER
+from micro._kernel.protocol import DELIVERY_TIMEOUT, TOKEN_HEADER
 
 COMMAND_TIMEOUT = 10.0
 # How long a watch may wait for its answer before the first reply has said
@@ -69,3 +69,40 @@ class RegistryClient:
 
     def watch(self, node: str, epoch: str, version: int, timeout: float = WATCH_TIMEOUT) -> Deferred[dict[str, Any]]:
         return self.command("watch", {"node": node, "epoch": epoch, "version": version}, timeout=timeout)
+
+    # -- routes ---------------------------------------------------------------
+
+    def declare_route(self, path: str, service: str, data_type: str, node: str) -> Deferred[dict[str, Any]]:
+        """
+        Claim a route on the lease of C{node}.
+        """
+        return self.command("register", {"type": "route", "path": path, "service": service, "dataType": data_type,
+                                         "node": node})
+
+    def withdraw_route(self, path: str, node: str) -> Deferred[dict[str, Any]]:
+        """
+        Give up the claim of C{node} on a route.
+        """
+        return self.command("unregister", {"type": "route", "path": path, "node": node})
+
+    # -- pub/sub --------------------------------------------------------------
+
+    def subscribe(self, channel: str, location: str, node: str) -> Deferred[dict[str, Any]]:
+        return self.command("subscribe", {"channel": channel, "location": location, "node": node})
+
+    def unsubscribe(self, channel: str, location: str) -> Deferred[dict[str, Any]]:
+        return self.command("unsubscribe", {"channel": channel, "location": location})
+
+    def publish(self, channel: str, message: Any, *, publisher: str, seq: int,
+                timeout: float | None = None) -> Deferred[dict[str, Any]]:
+        """
+        Publish through the registry, numbered C{seq} among the publishes of
+        node C{publisher} so that they go out in order; the command waits
+        for the deliveries (C{timeout}, default the registry's) and a bit more.
+
+        @raise TypeError: C{message} is not JSON.
+        """
+        argument: dict[str, Any] = {"channel": channel, "message": message, "publisher": publisher, "seq": seq}
+        if timeout is not None:
+            argument["timeout"] = timeout
+        return self.command("publish", argument, timeout=(timeout or DELIVERY_TIMEOUT) + COMMAND_TIMEOUT)

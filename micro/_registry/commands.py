@@ -16,10 +16,11 @@ from attrs import define, field, frozen
 from twisted.internet.defer import Deferred
 
 from micro._calls.balancer import RoundRobin
+from micro._registry.arguments import as_object, integer, node_id, number, required
 from micro._calls.caller import Caller
 from micro._http.client import HttpClient, Reply
 from micro._kernel.codec import JSON_TYPE, encode_value
-from micro._kernel.errors import HttpError, UnknownService
+from micro._kernel.errors import HttpError, InvalidArgument, UnknownService, WrongType
 from micro._kernel.validation import check_location, check_service_name
 from micro._registry.probe import LocationProbe
 from micro._registry.state import Registry
@@ -28,6 +29,16 @@ from micro._registry.watch_hub import WatchHub
 MAX_SETTLE_TIMEOUT = 30.0
 
 Handler = Callable[[Any], Any]
+
+
+@frozen
+class KindHandlers:
+    """
+    What C{register} and C{unregister} do for one C{"type"} of entry.
+    """
+
+    register: Handler
+    unregister: Handler
 
 
 @frozen
@@ -61,41 +72,11 @@ def parse_command(document: Any, valid: list[str]) -> tuple[str, Any]:
     names = ", ".join(valid)
     if not isinstance(document, dict) or len(document) != 1:
         shape = type(document).__name__ if not isinstance(document, dict) else f"{len(document)} keys"
-        raise HttpError(400, f"a command is a JSON object with exactly one key, not {shape}; commands: {names}")
+        raise InvalidArgument(f"a command is a JSON object with exactly one key, not {shape}; commands: {names}")
     [(name, argument)] = document.items()
     if name not in valid:
-        raise HttpError(400, f"unknown command {name[:60]!r}; commands: {names}")
+        raise InvalidArgument(f"unknown command {name[:60]!r}; commands: {names}")
     return name, argument
-
-
-def _object(argument: Any, command: str, example: str) -> dict[str, Any]:
-    if not isinstance(argument, dict):
-        raise HttpError(400, f"{command} takes an object like {example}, not {type(argument).__name__}")
-    return argument
-
-
-def _required(argument: dict[str, Any], key: str, command: str) -> Any:
-    if key not in argument or argument[key] is None:
-        raise HttpError(400, f"{command} needs {key!r}")
-    return argument[key]
-
-
-def _node_id(value: Any) -> str:
-    if not isinstance(value, str) or not 0 < len(value) <= 2048 or any(ord(c) < 33 for c in value):
-        raise HttpError(400, "node must be a non-empty string without spaces or control characters")
-    return value
-
-
-def _integer(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise HttpError(400, f"{what} must be an integer")
-    return value
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise HttpError(400, f"{what} must be a number")
-    return float(value)
 
 
 @define
@@ -117,7 +98,7 @@ class RegistryCommands:
     verify_locations: bool = True
     _handlers: dict[str, Handler] = field(factory=dict, init=False)
     protected: set[str] = field(factory=set, init=False)
-    register_types: dict[str, tuple[Handler, Handler]] = field(factory=dict, init=False)
+    register_types: dict[str, KindHandlers] = field(factory=dict, init=False)
     _caller: Caller = field(init=False)
     _probe: LocationProbe | None = field(init=False)
 
@@ -133,7 +114,7 @@ class RegistryCommands:
         self.add("watch", self._watch, protected=True)
         self.add("heartbeat", self._heartbeat, protected=True)
         self.add("settle", self._settle)
-        self.register_types["service"] = (self._register_service, self._unregister_service)
+        self.register_types["service"] = KindHandlers(self._register_service, self._unregister_service)
 
     def add(self, name: str, handler: Handler, *, protected: bool = False) -> None:
         """
@@ -175,33 +156,33 @@ class RegistryCommands:
         return self.registry.lookup(check_service_name(argument))
 
     def _setup(self, argument: Any) -> str:
-        argument = _object(argument, "setup", '{"service": "name", "home": "http://host"}')
-        check_service_name(_required(argument, "service", "setup"))
+        argument = as_object(argument, "setup", '{"service": "name", "home": "http://host"}')
+        check_service_name(required(argument, "service", "setup"))
         home = argument.get("home", argument.get("domain"))
         if home is None:
-            raise HttpError(400, "setup needs 'home', the base URL to allocate a port on, like 'http://localhost'")
+            raise InvalidArgument("setup needs 'home', the base URL to allocate a port on, like 'http://localhost'")
         return self.registry.ports.allocate(home)
 
     def _register(self, argument: Any) -> Any:
-        return self._by_type(argument, "register", 0)
+        return self._handlers_for(argument, "register").register(argument)
 
     def _unregister(self, argument: Any) -> Any:
-        return self._by_type(argument, "unregister", 1)
+        return self._handlers_for(argument, "unregister").unregister(argument)
 
-    def _by_type(self, argument: Any, command: str, which: int) -> Any:
-        argument = _object(argument, command, '{"service": "name", "location": "http://host:port"}')
+    def _handlers_for(self, argument: Any, command: str) -> KindHandlers:
+        argument = as_object(argument, command, '{"service": "name", "location": "http://host:port"}')
         kind = argument.get("type", "service")
         handlers = self.register_types.get(kind) if isinstance(kind, str) else None
         if handlers is None:
             kinds = ", ".join(sorted(self.register_types))
-            raise HttpError(400, f"{command} type must be one of: {kinds}; not {kind!r}")
-        return handlers[which](argument)
+            raise InvalidArgument(f"{command} type must be one of: {kinds}; not {kind!r}")
+        return handlers
 
     def _register_service(self, argument: dict[str, Any]) -> Any:
-        service = check_service_name(_required(argument, "service", "register"))
-        location = check_location(_required(argument, "location", "register"))
+        service = check_service_name(required(argument, "service", "register"))
+        location = check_location(required(argument, "location", "register"))
         node = argument.get("node")
-        node = None if node is None else _node_id(node)
+        node = None if node is None else node_id(node)
         known = self.registry.instance_at(location)
         if self._probe is None or (known is not None and known.service == service):
             return self._add_instance(service, location, node)
@@ -213,13 +194,13 @@ class RegistryCommands:
         return {"registered": location, "epoch": self.registry.epoch, "version": version}
 
     def _unregister_service(self, argument: dict[str, Any]) -> dict[str, Any]:
-        service = check_service_name(_required(argument, "service", "unregister"))
-        location = check_location(_required(argument, "location", "unregister"))
+        service = check_service_name(required(argument, "service", "unregister"))
+        location = check_location(required(argument, "location", "unregister"))
         version = self.registry.unregister(service, location)
         return {"unregistered": location, "epoch": self.registry.epoch, "version": version}
 
     def _call(self, argument: Any) -> Deferred[RawReply]:
-        argument = _object(argument, "call", '{"service": "name", "payload": {...}}')
+        argument = as_object(argument, "call", '{"service": "name", "payload": {...}}')
         service = check_service_name(argument.get("service", argument.get("name")))
         location = self._caller.pick(service)
         if location is None:
@@ -229,24 +210,24 @@ class RegistryCommands:
         return d.addCallback(_relay)
 
     def _watch(self, argument: Any) -> Deferred[RawReply]:
-        argument = _object(argument, "watch", '{"node": "id", "epoch": "...", "version": 0}')
-        node = _node_id(_required(argument, "node", "watch"))
+        argument = as_object(argument, "watch", '{"node": "id", "epoch": "...", "version": 0}')
+        node = node_id(required(argument, "node", "watch"))
         epoch = argument.get("epoch") or ""
         if not isinstance(epoch, str):
-            raise HttpError(400, "watch epoch must be a string")
-        version = _integer(argument.get("version", -1), "watch version")
+            raise WrongType("watch epoch must be a string")
+        version = integer(argument.get("version", -1), "watch version")
         return self.hub.watch(node, epoch, version).addCallback(RawReply.json)
 
     def _heartbeat(self, argument: Any) -> dict[str, Any]:
-        argument = _object(argument, "heartbeat", '{"node": "id"}')
+        argument = as_object(argument, "heartbeat", '{"node": "id"}')
         node = argument.get("node", argument.get("location"))
-        known = self.registry.renew(_node_id(node))
+        known = self.registry.renew(node_id(node))
         return {"known": known, "epoch": self.registry.epoch, "version": self.registry.version}
 
     def _settle(self, argument: Any) -> Deferred[dict[str, Any]]:
-        argument = _object(argument, "settle", '{"version": 12, "timeout": 2}')
-        version = _integer(_required(argument, "version", "settle"), "settle version")
-        timeout = _number(argument.get("timeout", 2.0), "settle timeout")
+        argument = as_object(argument, "settle", '{"version": 12, "timeout": 2}')
+        version = integer(required(argument, "version", "settle"), "settle version")
+        timeout = number(argument.get("timeout", 2.0), "settle timeout")
         return self.hub.settle(version, min(max(timeout, 0.0), MAX_SETTLE_TIMEOUT))
 
 

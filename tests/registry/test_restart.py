@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from attrs import evolve
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 
@@ -36,16 +37,16 @@ def _refuse_registrations(stack: RegistryStack, times: int) -> list[Any]:
     """
     Make the registry answer the next C{times} registrations with a 503.
     """
-    register, unregister = stack.commands.register_types["service"]
+    handlers = stack.commands.register_types["service"]
     seen: list[Any] = []
 
     def flaky(argument: Any) -> Any:
         seen.append(argument)
         if len(seen) <= times:
             raise HttpError(503, "not now")
-        return register(argument)
+        return handlers.register(argument)
 
-    stack.commands.register_types["service"] = (flaky, unregister)
+    stack.commands.register_types["service"] = evolve(handlers, register=flaky)
     return seen
 
 

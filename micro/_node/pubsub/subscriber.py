@@ -29,11 +29,9 @@ from twisted.web.iweb import IRequest
 from micro._kernel.channels import check_channel, check_pattern
 from micro._kernel.deferreds import observe
 from micro._kernel.errors import HttpError
-from micro._kernel.protocol import DELIVERY_TIMEOUT
 from micro._node.instance import ServiceInstance
 from micro._node.pubsub.delivery import serve_delivery
 from micro._node.pubsub.local import LocalSubscriptions, Subscription
-from micro._node.registry_client import COMMAND_TIMEOUT
 
 if TYPE_CHECKING:
     from micro._node.node import Node
@@ -98,7 +96,7 @@ class NodePubSub:
 
     def _registry_subscribe(self, pattern: str, endpoint: ServiceInstance) -> Deferred[dict[str, Any]]:
         node = self._node
-        return node.registry.command("subscribe", {"channel": pattern, "location": endpoint.location, "node": node.id})
+        return node.registry.subscribe(pattern, endpoint.location, node.id)
 
     def unsubscribe(self, sub_id: str) -> Deferred[None]:
         """
@@ -116,7 +114,7 @@ class NodePubSub:
         if self.local.count(pattern) or endpoint is None:
             return
         try:
-            await self._node.registry.command("unsubscribe", {"channel": pattern, "location": endpoint.location})
+            await self._node.registry.unsubscribe(pattern, endpoint.location)
         except HttpError as e:
             # Locally the handlers are gone already; the registry forgets
             # the subscription with the endpoint if it cannot be told now.
@@ -151,12 +149,8 @@ class NodePubSub:
         node = self._node
         node.start()  # a watching node is known to the registry, which then keeps its publishes in order
         self._seq += 1
-        argument: dict[str, Any] = {"channel": channel, "message": message, "publisher": node.id, "seq": self._seq}
-        if timeout is not None:
-            argument["timeout"] = timeout
-        wait = (timeout or DELIVERY_TIMEOUT) + COMMAND_TIMEOUT
         try:
-            return node.registry.command("publish", argument, timeout=wait)
+            return node.registry.publish(channel, message, publisher=node.id, seq=self._seq, timeout=timeout)
         except TypeError as e:
             self._seq -= 1
             raise TypeError(f"message for channel {channel!r} is {e}") from None

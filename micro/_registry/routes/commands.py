@@ -20,11 +20,12 @@ from micro._calls.balancer import RoundRobin
 from micro._http.client import HttpClient
 from micro._http.early_request import IBodyReceiver, IStreamingResource
 from micro._http.streams import BodyPipe
-from micro._kernel.errors import HttpError
+from micro._kernel.errors import HttpError, InvalidArgument
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._kernel.route_paths import check_data_type, check_route_path
 from micro._kernel.validation import check_service_name
-from micro._registry.commands import RegistryCommands, _node_id
+from micro._registry.arguments import as_object, node_id
+from micro._registry.commands import KindHandlers, RegistryCommands
 from micro._registry.routes.proxy import RefusedRoute, RouteExchange, Upstream, upstream_headers
 from micro._registry.routes.table import RouteTable
 from micro._registry.state import Registry
@@ -35,11 +36,10 @@ _EXAMPLE = '{"type": "route", "path": "/api/users/*", "service": "users", "dataT
 
 
 def _argument(argument: Any, command: str) -> dict[str, Any]:
-    if not isinstance(argument, dict):
-        raise HttpError(400, f"{command} takes an object like {_EXAMPLE}, not {type(argument).__name__}")
-    if argument.get("path") is None:
-        raise HttpError(400, f"{command} of a route needs 'path', like {_EXAMPLE}")
-    return argument
+    checked = as_object(argument, command, _EXAMPLE)
+    if checked.get("path") is None:
+        raise InvalidArgument(f"{command} of a route needs 'path', like {_EXAMPLE}")
+    return checked
 
 
 @define
@@ -74,7 +74,7 @@ class RegistryRoutes:
         C{unregister} learn C{"type": "route"}, and C{routes} lists them.
         """
         routes = cls(commands.registry, http, clock, development)
-        commands.register_types["route"] = (routes.register, routes.unregister)
+        commands.register_types["route"] = KindHandlers(routes.register, routes.unregister)
         commands.add("routes", routes.describe_all)
         return routes
 
@@ -91,7 +91,7 @@ class RegistryRoutes:
         node = argument.get("node")
         if node is not None:
             # The claim lives on the node's lease, like its instances.
-            self.registry.renew(_node_id(node))
+            self.registry.renew(node_id(node))
         replaced = self.table.add(path, service, data_type, node)
         reply: dict[str, Any] = {"route": path, "service": service, "dataType": data_type}
         if replaced is not None:
@@ -104,7 +104,7 @@ class RegistryRoutes:
         node = argument.get("node")
         if self.table.get(path) is None:
             raise HttpError(404, f"no route is registered at {path}")
-        removed = self.table.remove(path, None if node is None else _node_id(node))
+        removed = self.table.remove(path, None if node is None else node_id(node))
         return {"unregistered": path, "removed": removed}
 
     def describe_all(self, argument: Any = None) -> list[dict[str, Any]]:
