@@ -6,19 +6,28 @@ routes HTTP requests to them and fans out pub/sub messages; services call
 each other directly by name.  See README.rst.
 """
 
-from micro._app.api import (cache_service, call_service, create_pubsub_service, create_route, create_service,
-                            default_node, http_request, registry_server, run)
+from micro._app.api import (
+                            cache_service,
+                            call_service,
+                            create_pubsub_service,
+                            create_route,
+                            create_service,
+                            default_node,
+                            http_request,
+                            registry_server,
+                            run,
+)
 from micro._app.marks import route, service
+from micro._app.node import Node
 from micro._app.subscribe_mark import subscribe
 from micro._kernel.errors import HttpError
 from micro._node.cache.service import CacheService
 from micro._node.context import Context
 from micro._node.instance import ServiceInstance
-from micro._node.node import Node
 from micro._node.pubsub.service import PubSubService
 from micro._node.request_info import RequestInfo
+from micro._node.route_responses import Response
 from micro._node.routes.declared import Route
-from micro._node.routes.reply import Response
 from micro._registry.server import RegistryServer
 
 __version__ = "0.1.0"

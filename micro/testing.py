@@ -21,10 +21,10 @@ from attrs import define, evolve, field
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
+from micro._app.node import Node
 from micro._http.client import HttpClient
 from micro._http.site import make_site
 from micro._kernel.config import Settings
-from micro._node.node import Node
 from micro._registry.server import RegistryStack
 from micro._registry.state import DEFAULT_TTL
 from micro._testing.memory_network import MemoryNetwork, MemoryPort

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import micro
 import micro._app.api
+import micro._app.node
 import micro._kernel.errors
-import micro._node.node
 import micro.testing
 
 
@@ -27,4 +27,4 @@ def test_exports_are_the_implementations() -> None:
     assert micro.HttpError is micro._kernel.errors.HttpError
     assert micro.call_service is micro._app.api.call_service
     assert micro.create_service is micro._app.api.create_service
-    assert micro.Node is micro._node.node.Node
+    assert micro.Node is micro._app.node.Node

@@ -18,6 +18,7 @@ from twisted.internet.defer import CancelledError, Deferred, ensureDeferred, fai
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from micro._app.node import Node
 from micro._calls.caller import content_headers
 from micro._calls.decoding import decode_reply, transport_error
 from micro._kernel.codec import encode_value
@@ -26,7 +27,6 @@ from micro._kernel.deferreds import observe
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._node.cache.service import EVICTION_INTERVAL, EXPIRE_TIME, CacheService
 from micro._node.instance import ServiceInstance
-from micro._node.node import Node
 from micro._node.pubsub.service import PubSubService
 from micro._node.routes.declared import Route
 from micro._registry.server import RegistryServer, start_registry

@@ -15,6 +15,7 @@ from micro._http.channel import micro_channel_protocol
 from micro._http.early_request import EarlyRequest
 from micro._kernel.protocol import IDLE_TIMEOUT
 
+
 class MicroSite(Site):
     """
     A Site tuned for micro's traffic: no access log line per request, no

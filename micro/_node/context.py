@@ -5,7 +5,7 @@ The C{ctx} a service function may take as its second argument.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
 from twisted.web.iweb import IRequest
@@ -13,8 +13,17 @@ from twisted.web.iweb import IRequest
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._node.request_info import RequestInfo
 
-if TYPE_CHECKING:
-    from micro._node.node import Node
+
+class Member(Protocol):
+    """
+    What a handler reaches through its node: other services and pub/sub.
+    """
+
+    def call(self, service: str, payload: Any = None, *, timeout: float = DEFAULT_TIMEOUT,
+             retries: int = 0) -> Deferred[Any]: ...
+
+    def publish(self, channel: str, message: Any, *, timeout: float | None = None) -> Deferred[dict[str, Any]]: ...
+
 
 class Context:
     """
@@ -25,7 +34,7 @@ class Context:
 
     __slots__ = ("_node", "service", "_source", "_info")
 
-    def __init__(self, node: Node, service: str, source: IRequest | RequestInfo):
+    def __init__(self, node: Member, service: str, source: IRequest | RequestInfo):
         self._node = node
         self.service = service
         self._source = source

@@ -6,7 +6,7 @@ and shutting down without dropping any.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 from attrs import define, field
 from twisted.internet.defer import CancelledError, Deferred, fail, maybeDeferred, succeed
@@ -20,15 +20,32 @@ from micro._http.limits import too_large
 from micro._http.respond import respond_later, write_error
 from micro._http.site import MicroSite
 from micro._kernel.codec import MalformedBody, across, decode_payload, encode_value
+from micro._kernel.config import Settings
 from micro._kernel.deferreds import observe, stop_timer, wait_at_most
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
-from micro._node.context import Context
+from micro._node.context import Context, Member
 from micro._node.handler import ServiceHandler, as_http_error
 from micro._node.request_info import RequestInfo
 
-if TYPE_CHECKING:
-    from micro._node.node import Node
+
+class Host(Member, Protocol):
+    """
+    What an instance needs of the node that hosts it.
+    """
+
+    reactor: Any
+    settings: Settings
+    max_payload_bytes: int | None
+    endpoints: dict[bytes, Endpoint]
+
+    async def leave(self, instance: ServiceInstance, settle_timeout: float) -> None: ...
+
+    def forget(self, instance: ServiceInstance) -> None: ...
+
+
+# A framework endpoint: answers a request to this instance, like a render().
+Endpoint = Callable[[IRequest, "ServiceInstance"], Any]
 
 DRAIN_TIMEOUT = 10.0
 SETTLE_TIMEOUT = 2.0
@@ -37,14 +54,14 @@ SETTLE_TIMEOUT = 2.0
 @define(eq=False)
 class ServiceInstance:
     """
-    One instance of a service, hosted by a L{Node} at C{location}.
+    One instance of a service, hosted by a node at C{location}.
 
     Calls are counted while they run so that L{terminate} can wait for them.
     """
 
     handler: ServiceHandler
     location: str
-    _node: Node
+    _node: Host
     port: IListeningPort | None = None
     site: MicroSite | None = None
     _in_flight: int = field(default=0, init=False)
@@ -58,7 +75,7 @@ class ServiceInstance:
         return self.handler.name
 
     @property
-    def node(self) -> Node:
+    def node(self) -> Host:
         return self._node
 
     @property

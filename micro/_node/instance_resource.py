@@ -3,8 +3,9 @@
 The HTTP face of a service instance.
 
 C{POST /} is a call; C{/_micro/...} belongs to the framework (health, for
-the registry's probes; pub/sub deliveries); anything else is route traffic, and
-so is every request the registry marks as such with C{x-micro-route}.
+the registry's probes, and whatever endpoints the instance was given, such
+as pub/sub deliveries); anything else is route traffic, and so is every
+request the registry marks as such with C{x-micro-route}.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from zope.interface import implementer
 from micro._http.limits import IBodyLimit
 from micro._http.respond import write_error, write_json
 from micro._kernel.errors import HttpError
-from micro._kernel.protocol import DELIVERY_PATH, FRAMEWORK_PREFIX, HEALTH_PATH, ROUTE_HEADER
+from micro._kernel.protocol import FRAMEWORK_PREFIX, HEALTH_PATH, ROUTE_HEADER
 from micro._node.instance import ServiceInstance
-from micro._node.routes.serving import serve_route
+from micro._node.route_traffic import serve_route
 
 
 @define
@@ -47,20 +48,17 @@ class FrameworkApp:
             "in_flight": instance.in_flight,
         })
 
-    @router.route(DELIVERY_PATH, methods=["POST"])
-    def deliver(self, request: IRequest) -> Any:
-        """
-        Pub/sub messages from the registry, for this process's handlers.
-        """
-        return self.instance.node.pubsub.serve(request, self.instance.location)
-
     @router.handle_errors(NotFound)
     def not_found(self, request: IRequest, failure: Any) -> bytes:
         return write_error(request, HttpError(404, f"no framework endpoint {request.path.decode('utf-8', 'replace')}"))
 
     @router.handle_errors(MethodNotAllowed)
     def not_allowed(self, request: IRequest, failure: Any) -> bytes:
-        return write_error(request, HttpError(405, f"{request.method.decode('ascii', 'replace')} is not allowed here"))
+        return _not_allowed(request)
+
+
+def _not_allowed(request: IRequest) -> bytes:
+    return write_error(request, HttpError(405, f"{request.method.decode('ascii', 'replace')} is not allowed here"))
 
 
 @implementer(IBodyLimit)
@@ -68,8 +66,9 @@ class InstanceResource(Resource):
     """
     Dispatch a request to the call path, the framework app or the routes.
 
-    Calls do not go through Klein: its routing costs more than the rest of
-    the call path on the instance side (measured in bench/).
+    Calls and the instance's own endpoints (deliveries) do not go through
+    Klein: its routing costs more than the rest of the call path on the
+    instance side (bench/bench_calls.py).
     """
 
     isLeaf = True
@@ -96,5 +95,10 @@ class InstanceResource(Resource):
         if request.method == b"POST" and path == b"/" and not routed:
             return self._instance.serve_call(request)
         if path.startswith(FRAMEWORK_PREFIX) and not routed:
-            return self._framework.render(request)
+            endpoint = self._instance.node.endpoints.get(path)
+            if endpoint is None:
+                return self._framework.render(request)
+            if request.method != b"POST":
+                return _not_allowed(request)
+            return endpoint(request, self._instance)
         return serve_route(self._instance, request, request.getHeader(ROUTE_HEADER))

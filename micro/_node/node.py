@@ -1,81 +1,60 @@
 # -*- test-case-name: tests.node.test_node -*-
 """
-A process's membership in a micro cluster: its table of services, the
-instances it hosts, and the calls it makes.
+A process's membership in a micro cluster, without its features: it
+follows the registry's table, hosts service instances, calls services,
+and leaves cleanly.
+
+Features (routes, pub/sub, the cache) are built around a node, not inside
+it: each is an object made once per node by L{NodeCore.feature}, which
+takes part in the node's life through L{NodeCore.on_rejoin} and
+L{NodeCore.on_terminate}.  L{micro.Node} is this core with its features.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
-from typing import Any, Callable
-from urllib.parse import urlsplit
+from typing import Any, Callable, TypeVar
 
 from attrs import define, field
-from twisted.internet.defer import CancelledError, Deferred, fail, gatherResults, maybeDeferred, succeed
+from twisted.internet.defer import CancelledError, Deferred, fail, gatherResults, maybeDeferred
 from twisted.internet.error import CannotListenError
-from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.server import Site
 
 from micro._calls.balancer import RoundRobin
-from micro._calls.caller import Caller, unknown_service
-from micro._calls.decoding import decode_reply
+from micro._calls.caller import Caller
 from micro._http.client import HttpClient
 from micro._http.limits import CALL_LIMIT
 from micro._http.site import make_site
-from micro._kernel.codec import across, encode_value
-from micro._kernel.config import Settings, listen_interface
+from micro._kernel.config import Settings
 from micro._kernel.deferreds import observe, wait_at_most
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import DEFAULT_TIMEOUT
-from micro._kernel.validation import check_service_name
-from micro._node.cache.service import EVICTION_INTERVAL, EXPIRE_TIME, CacheService, start_cache_service
+from micro._node.calls import READY_TIMEOUT, CallRouter
 from micro._node.handler import ServiceHandler
-from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT, ServiceInstance
+from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT, Endpoint, ServiceInstance
 from micro._node.instance_resource import InstanceResource
-from micro._node.pubsub.service import PubSubService
-from micro._node.pubsub.subscriber import NodePubSub
+from micro._node.listening import Listen, new_node_id, tcp_listener
 from micro._node.registry_client import RegistryClient
-from micro._node.routes.declared import Route, routes_of
 from micro._node.table import ServiceTable
 from micro._node.table_watcher import TableWatcher
 
+F = TypeVar("F")
+N = TypeVar("N", bound="NodeCore")
+
 BIND_ATTEMPTS = 20
-READY_TIMEOUT = 10.0
 LISTED_TIMEOUT = 5.0
 
-Listen = Callable[[str, Site], IListeningPort]
-
-
-def _new_node_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(6)}"
-
-
-def tcp_listener(reactor: Any) -> Listen:
-    """
-    Listen on the port of a location; loopback hosts bind loopback only.
-    """
-    def listen(location: str, site: Site) -> IListeningPort:
-        parts = urlsplit(location)
-        assert parts.hostname is not None and parts.port is not None
-        return reactor.listenTCP(parts.port, site, interface=listen_interface(parts.hostname))  # type: ignore[no-any-return]
-    return listen
-
-
 @define(eq=False)
-class Node:
+class NodeCore:
     """
-    Everything one process needs to take part in a cluster.
+    What one process needs to take part in a cluster.
 
     It follows the registry's table (L{TableWatcher}), hosts service
-    instances, and calls services directly: round-robin over the table,
-    in-process when the chosen instance lives here.
+    instances, and calls services directly (L{CallRouter}): round-robin
+    over the table, in-process when the chosen instance lives here.
 
-    Build one with L{Node.create}; most programs use the process's default
-    node through L{micro.create_service} and L{micro.call_service}.
+    @ivar endpoints: Framework endpoints (C{POST} paths under C{/_micro/})
+        that every instance of this node answers, added by its features.
     """
 
     reactor: Any
@@ -87,26 +66,27 @@ class Node:
     max_payload_bytes: int | None = CALL_LIMIT
     table: ServiceTable = field(factory=ServiceTable)
     _balancer: RoundRobin = field(init=False)
-    _caller: Caller = field(init=False)
+    _calls: CallRouter = field(init=False)
     _watcher: TableWatcher = field(init=False)
     _instances: dict[str, ServiceInstance] = field(factory=dict, init=False)
-    _missing: dict[str, int] = field(factory=dict, init=False)
+    endpoints: dict[bytes, Endpoint] = field(factory=dict, init=False)
+    _features: dict[Any, Any] = field(factory=dict, init=False)
     _rejoin_hooks: list[Callable[[], Deferred[Any]]] = field(factory=list, init=False)
-    _terminating: Deferred[None] | None = field(default=None, init=False)
-    _pubsub: NodePubSub | None = field(default=None, init=False)
     _terminate_hooks: list[Callable[[], Any]] = field(factory=list, init=False)
+    _terminating: Deferred[None] | None = field(default=None, init=False)
 
     _log = Logger()
 
     def __attrs_post_init__(self) -> None:
         self._balancer = RoundRobin(self.reactor)
-        self._caller = Caller(self.http, self._balancer, self.table.locations)
+        caller = Caller(self.http, self._balancer, self.table.locations)
+        self._calls = CallRouter(self.reactor, self.table, caller, self.registry, self._instances.get, self.ready)
         self._watcher = TableWatcher(self.registry, self.id, self.table, self._balancer, self.reactor, self.rejoin)
 
     @classmethod
-    def create(cls, reactor: Any, settings: Settings | None = None, *, http: HttpClient | None = None,
+    def create(cls: type[N], reactor: Any, settings: Settings | None = None, *, http: HttpClient | None = None,
                listen: Listen | None = None, node_id: str | None = None,
-               max_payload_bytes: int | None = CALL_LIMIT) -> Node:
+               max_payload_bytes: int | None = CALL_LIMIT) -> N:
         """
         A node for C{reactor}, configured from C{settings} (default: the
         environment).  Tests inject C{http} and C{listen}.
@@ -117,7 +97,7 @@ class Node:
         settings = settings or Settings.from_environ()
         http = http or HttpClient.create(reactor)
         registry = RegistryClient(http, settings.registry_url, settings.token)
-        return cls(reactor, settings, http, registry, node_id or _new_node_id(), listen or tcp_listener(reactor),
+        return cls(reactor, settings, http, registry, node_id or new_node_id(), listen or tcp_listener(reactor),
                    max_payload_bytes)
 
     # -- following the table ---------------------------------------------------
@@ -132,10 +112,20 @@ class Node:
     @property
     def joined(self) -> bool:
         """
-        Whether this node has started following its registry (or handed
-        out a pub/sub client bound to it).
+        Whether this node has started following its registry (or has a
+        feature bound to it).
         """
-        return self._watcher.running or self._pubsub is not None or self._terminating is not None
+        return self._watcher.running or bool(self._features) or self._terminating is not None
+
+    def feature(self, kind: Callable[[NodeCore], F]) -> F:
+        """
+        This node's one instance of a feature, made by C{kind(node)} on
+        first use.
+        """
+        found = self._features.get(kind)
+        if found is None:
+            found = self._features[kind] = kind(self)
+        return found
 
     def ready(self, timeout: float = READY_TIMEOUT) -> Deferred[None]:
         """
@@ -192,59 +182,14 @@ class Node:
         Call an instance of C{service} and return its decoded result;
         failures are L{HttpError}s.
         """
-        if not self.table.loaded:
-            return self._when_ready(service, payload, timeout, retries)
-        location = self._caller.pick(service)
-        instance = self._instances.get(location) if location is not None else None
-        try:
-            if instance is not None:
-                crossed, content_type, size = across(payload)
-            else:
-                body, content_type = encode_value(payload)
-        except TypeError as e:
-            return fail(TypeError(f"payload for {service!r} is {e}"))
-        if instance is not None:
-            return instance.call_in_process(crossed, content_type, size, timeout)
-        if location is None:
-            return self._missing_service(service, body, content_type, timeout, retries)
-        d = self._caller.send(service, location, body, content_type, timeout, retries)
-        return d.addCallback(decode_reply, f"service {service!r}")
+        return self._calls.call(service, payload, timeout, retries)
 
-    def _when_ready(self, service: str, payload: Any, timeout: float, retries: int) -> Deferred[Any]:
-        d = self.ready(min(timeout, READY_TIMEOUT))
-        return d.addCallback(lambda _: self.call(service, payload, timeout=timeout, retries=retries))
-
-    def _missing_service(self, service: str, body: bytes, content_type: bytes, timeout: float,
-                         retries: int) -> Deferred[Any]:
+    def publish(self, channel: str, message: Any, *, timeout: float | None = None) -> Deferred[dict[str, Any]]:
         """
-        Not in our table: ask the registry once per table version, in case
-        the service registered a moment ago and its change is on its way.
+        Publish to a pub/sub channel, as C{ctx.publish} does.  The core has
+        no pub/sub; L{micro.Node} has.
         """
-        try:
-            check_service_name(service)
-        except HttpError as e:
-            return fail(e)
-        version = self.table.version
-        if self._missing.get(service) == version:
-            return unknown_service(service)
-        deadline = self.reactor.seconds() + timeout
-
-        def found(location: str) -> Deferred[Any]:
-            remaining = max(deadline - self.reactor.seconds(), 0.0)
-            d = self._caller.send(service, location, body, content_type, remaining, retries)
-            return d.addCallback(decode_reply, f"service {service!r}")
-
-        def not_found(failure: Failure) -> Failure:
-            error = failure.value
-            if isinstance(error, HttpError) and error.status == 404:
-                self._missing[service] = version
-                return failure
-            if isinstance(error, HttpError) and error.status in (503, 504):
-                raise HttpError(503, f"no instance of {service!r} is known here and the registry "
-                                     f"cannot be asked: {error.message}")
-            return failure
-
-        return self.registry.lookup(service, timeout).addCallbacks(found, not_found)
+        return fail(HttpError(501, "this node has no pub/sub; use micro.Node"))
 
     # -- hosting ----------------------------------------------------------------
 
@@ -256,7 +201,12 @@ class Node:
         Returns once the instance is registered and this node's table lists
         it, so that a call made right after reaches it.
         """
-        handler = ServiceHandler.wrap(fn, name)
+        return await self.host(ServiceHandler.wrap(fn, name), home=home)
+
+    async def host(self, handler: ServiceHandler, *, home: str | None = None) -> ServiceInstance:
+        """
+        Host C{handler} as an instance of the service it names.
+        """
         self.start()
         instance = await self._bind(handler, home or self.settings.service_home())
         try:
@@ -293,37 +243,13 @@ class Node:
             self._log.warn("table did not show version {version} within {timeout}s",
                            version=reply["version"], timeout=LISTED_TIMEOUT)
 
-    # -- pub/sub and cache (see _pubsub_node, _cache_service) ----------------
-
-    @property
-    def pubsub(self) -> NodePubSub:
-        if self._pubsub is None:
-            self._pubsub = NodePubSub(self)
-        return self._pubsub
-
-    def create_pubsub_service(self) -> Deferred[PubSubService]:
-        return succeed(PubSubService(self.pubsub))
-
-    def publish(self, channel: str, message: Any, *, timeout: float | None = None) -> Deferred[dict[str, Any]]:
-        return self.pubsub.publish(channel, message, timeout=timeout)
-
-    def cache_service(self, expire_time: float | None = EXPIRE_TIME, eviction_interval: float | None = EVICTION_INTERVAL,
-                      *, max_entries: int | None = None, name: str = "cache") -> Deferred[CacheService]:
-        return Deferred.fromCoroutine(start_cache_service(self, expire_time, eviction_interval, max_entries, name))
+    # -- lifetime ----------------------------------------------------------------
 
     def on_terminate(self, hook: Callable[[], Any]) -> None:
         """
         Run C{hook} (which may return a Deferred) first when the node terminates.
         """
         self._terminate_hooks.append(hook)
-
-    async def create_route(self, path: str, target: Callable[..., Any] | str, data_type: str = "dynamic") -> Route:
-        """
-        Route HTTP requests on C{path} at the registry to a service: the one
-        C{target} names, or one made of the function C{target}.  See
-        L{micro._node.routes.declared.NodeRoutes.create}.
-        """
-        return await routes_of(self).create(path, target, data_type)
 
     def instances(self) -> list[ServiceInstance]:
         return list(self._instances.values())

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.node.routes.test_serving -*-
+# -*- test-case-name: tests.node.test_route_traffic -*-
 """
 What a handler may know about the HTTP request that invoked it.
 """

@@ -16,12 +16,12 @@ from attrs import define, field, frozen
 from twisted.internet.defer import Deferred
 
 from micro._calls.balancer import RoundRobin
-from micro._registry.arguments import as_object, integer, node_id, number, required
 from micro._calls.caller import Caller
 from micro._http.client import HttpClient, Reply
 from micro._kernel.codec import JSON_TYPE, encode_value
 from micro._kernel.errors import HttpError, InvalidArgument, UnknownService, WrongType
 from micro._kernel.validation import check_location, check_service_name
+from micro._registry.arguments import as_object, integer, node_id, number, required
 from micro._registry.probe import LocationProbe
 from micro._registry.state import Registry
 from micro._registry.watch_hub import WatchHub

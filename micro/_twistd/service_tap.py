@@ -18,12 +18,12 @@ from twisted.python import usage
 from micro._app.api import use_node
 from micro._app.loader import AppLoadError, load_app_module
 from micro._app.marks import marked_routes, marked_services
+from micro._app.node import Node
 from micro._app.subscribe_mark import marked_subscriptions
 from micro._http.limits import CALL_LIMIT, byte_count
 from micro._kernel.config import Settings
 from micro._kernel.errors import HttpError
 from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
-from micro._node.node import Node
 from micro._twistd.options import exit_with, positive_float, run_without_pidfile_in_foreground
 
 START_RETRY_DELAY = 1.0

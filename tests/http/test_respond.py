@@ -17,7 +17,6 @@ from twisted.web.test.requesthelper import DummyChannel
 from micro._http.respond import respond, respond_later, write_error
 from micro._kernel.errors import HttpError
 
-
 _CHANNELS: dict[int, DummyChannel] = {}
 
 

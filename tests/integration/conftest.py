@@ -12,8 +12,8 @@ from attrs import define, field
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
+from micro._app.node import Node
 from micro._kernel.config import Settings
-from micro._node.node import Node
 from micro._registry.server import RegistryServer, start_registry
 
 

@@ -4,6 +4,8 @@ Nodes calling services through an in-memory cluster (no sockets, fake clock).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from micro import HttpError
@@ -184,3 +186,33 @@ def test_bad_service_functions_are_refused() -> None:
         cluster.result(node.create_service(lambda payload: 1))
     with pytest.raises(ValueError, match="invalid service name"):
         cluster.result(node.create_service(lambda payload: 1, "no spaces allowed"))
+
+
+def test_a_feature_is_made_once_per_node(cluster: MemoryCluster) -> None:
+    """
+    node.feature(kind) builds kind(node) on first use and hands out the same object afterwards.
+    """
+    made: list[Any] = []
+
+    def kind(node: Any) -> object:
+        made.append(node)
+        return object()
+
+    node, other = cluster.node(), cluster.node()
+    assert node.feature(kind) is node.feature(kind)
+    assert other.feature(kind) is not node.feature(kind)
+    assert made == [node, other]
+
+
+def test_the_core_has_no_pub_sub_but_node_has(cluster: MemoryCluster) -> None:
+    """
+    A bare NodeCore refuses to publish with a clear 501; micro.Node publishes.
+    """
+    from micro._node.node import NodeCore
+
+    core = NodeCore.create(cluster.clock, cluster.settings, http=cluster.http("core.test"), listen=cluster.network.listen)
+    with pytest.raises(HttpError) as caught:
+        cluster.result(core.publish("news", 1))
+    assert caught.value.status == 501
+    node = cluster.node()
+    assert cluster.result(node.publish("news", 1)) == {"results": [], "errors": []}

@@ -6,7 +6,7 @@ periodic eviction loop on the node's clock.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from attrs import define, field
 from twisted.internet.defer import Deferred
@@ -17,9 +17,7 @@ from micro._kernel.deferreds import observe
 from micro._node.cache.commands import CacheCommands, check_settings
 from micro._node.cache.store import TtlStore
 from micro._node.instance import ServiceInstance
-
-if TYPE_CHECKING:
-    from micro._node.node import Node
+from micro._node.node import NodeCore
 
 EXPIRE_TIME = 600_000
 EVICTION_INTERVAL = 30_000
@@ -117,10 +115,10 @@ def initial_settings(expire_time: Any, eviction_interval: Any, max_entries: Any)
                            "max_entries": max_entries})
 
 
-async def start_cache_service(node: Node, expire_time: Any = EXPIRE_TIME, eviction_interval: Any = EVICTION_INTERVAL,
+async def start_cache_service(node: NodeCore, expire_time: Any = EXPIRE_TIME, eviction_interval: Any = EVICTION_INTERVAL,
                               max_entries: int | None = None, name: str = CACHE_SERVICE) -> CacheService:
     """
-    Host a cache as service C{name} on C{node}; see L{Node.cache_service}.
+    Host a cache as service C{name} on C{node}; see L{micro.Node.cache_service}.
     """
     settings = initial_settings(expire_time, eviction_interval, max_entries)
     cache = CacheService(TtlStore(node.reactor, settings["max_entries"]), node.reactor, settings)

@@ -12,7 +12,7 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.web.iweb import IRequest
 
-from micro._http.respond import write_error, write_json
+from micro._http.respond import internal_error, respond, write_error, write_json
 from micro._kernel.codec import MalformedBody, dumps, loads
 from micro._kernel.deferreds import observe
 from micro._kernel.errors import HttpError
@@ -55,8 +55,7 @@ def parse_batch(body: bytes) -> list[dict[str, Any]]:
     return messages
 
 
-def serve_delivery(request: IRequest, local: LocalSubscriptions, location: str,
-                   token: str | None) -> bytes | Deferred[bytes]:
+def serve_delivery(request: IRequest, local: LocalSubscriptions, location: str, token: str | None) -> Any:
     """
     Answer a delivery with C{{"replies": [outcome per message]}}.
     """
@@ -69,8 +68,9 @@ def serve_delivery(request: IRequest, local: LocalSubscriptions, location: str,
     if isinstance(replies, Deferred):
         # The registry dropping the request (its deadline passed) must not
         # cancel handlers halfway: a message handed over runs to the end.
-        return observe(replies.addCallback(_write, request))
-    return _write(replies, request)
+        replies = observe(replies)
+    return respond(request, replies, lambda done: _write(done, request),
+                   lambda failure: internal_error(failure, request, "the delivery endpoint"), "the delivery endpoint")
 
 
 def _write(replies: list[dict[str, Any]], request: IRequest) -> bytes:

@@ -14,7 +14,7 @@ error in the outcome.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from attrs import define, field
 from twisted.internet.defer import Deferred, gatherResults, succeed
@@ -24,9 +24,7 @@ from twisted.python.failure import Failure
 from micro._kernel.channels import is_wildcard, matches, segments
 from micro._kernel.errors import HttpError
 from micro._node.handler import ServiceHandler, _positional_count
-
-if TYPE_CHECKING:
-    from micro._node.node import Node
+from micro._node.node import NodeCore
 
 # A handler that falls this far behind loses the newest messages (an error
 # in their outcome) rather than queueing without bound.
@@ -45,7 +43,7 @@ class MessageContext:
     @ivar subscription: The id of the subscription being served.
     """
 
-    _node: Node
+    _node: NodeCore
     channel: str
     subscription: str
 
@@ -71,7 +69,7 @@ class Subscription:
     id: str
     pattern: str
     handler: ServiceHandler
-    node: Node
+    node: NodeCore
     segments: tuple[str, ...] | None = None
     epoch: str | None = None
     after: int = 0
@@ -159,7 +157,7 @@ class LocalSubscriptions:
     The subscriptions of one process, by channel or pattern.
     """
 
-    _node: Node
+    _node: NodeCore
     _exact: dict[str, dict[str, Subscription]] = field(factory=dict, init=False)
     _wildcards: dict[str, dict[str, Subscription]] = field(factory=dict, init=False)
     _by_id: dict[str, Subscription] = field(factory=dict, init=False)

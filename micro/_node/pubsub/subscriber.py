@@ -18,7 +18,7 @@ at a time, so the registry's view never ends up behind the process's own.
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from attrs import define, field
 from twisted.internet.defer import Deferred, DeferredLock, succeed
@@ -29,12 +29,11 @@ from twisted.web.iweb import IRequest
 from micro._kernel.channels import check_channel, check_pattern
 from micro._kernel.deferreds import observe
 from micro._kernel.errors import HttpError
+from micro._kernel.protocol import DELIVERY_PATH
 from micro._node.instance import ServiceInstance
+from micro._node.node import NodeCore
 from micro._node.pubsub.delivery import serve_delivery
 from micro._node.pubsub.local import LocalSubscriptions, Subscription
-
-if TYPE_CHECKING:
-    from micro._node.node import Node
 
 SUBSCRIBER_SERVICE = "_micro.subscriber"
 REJOIN_ATTEMPTS = 3
@@ -48,10 +47,10 @@ def new_subscription_id() -> str:
 @define(eq=False)
 class NodePubSub:
     """
-    The pub/sub state of a L{Node}; reach it as C{node.pubsub}.
+    The pub/sub state of a L{NodeCore}; reach it as C{node.pubsub}.
     """
 
-    _node: Node
+    _node: NodeCore
     local: LocalSubscriptions = field(init=False)
     _endpoint: ServiceInstance | None = field(default=None, init=False)
     _creating: Deferred[ServiceInstance] | None = field(default=None, init=False)
@@ -63,6 +62,7 @@ class NodePubSub:
 
     def __attrs_post_init__(self) -> None:
         self.local = LocalSubscriptions(self._node)
+        self._node.endpoints[DELIVERY_PATH.encode("ascii")] = self.serve
 
     @property
     def endpoint(self) -> ServiceInstance | None:
@@ -157,8 +157,11 @@ class NodePubSub:
 
     # -- the endpoint -----------------------------------------------------
 
-    def serve(self, request: IRequest, location: str) -> bytes | Deferred[bytes]:
-        return serve_delivery(request, self.local, location, self._node.settings.token)
+    def serve(self, request: IRequest, instance: ServiceInstance) -> Any:
+        """
+        Answer a delivery to C{instance}, one of this process's.
+        """
+        return serve_delivery(request, self.local, instance.location, self._node.settings.token)
 
     def _ensure_endpoint(self) -> Deferred[ServiceInstance]:
         endpoint = self._endpoint

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import TYPE_CHECKING, Any, Callable
-from weakref import WeakKeyDictionary
+from typing import Any, Callable
 
 from attrs import define, field
 from twisted.internet.defer import Deferred, gatherResults
@@ -26,23 +25,8 @@ from micro._kernel.errors import HttpError
 from micro._kernel.route_paths import DYNAMIC, check_data_type, check_route_path
 from micro._kernel.validation import check_service_name
 from micro._node.handler import ServiceHandler
-
-if TYPE_CHECKING:
-    from micro._node.instance import ServiceInstance
-    from micro._node.node import Node
-
-_keepers: WeakKeyDictionary[Any, NodeRoutes] = WeakKeyDictionary()
-
-
-def routes_of(node: Node) -> NodeRoutes:
-    """
-    The routes of C{node}, made on first use.
-    """
-    keeper = _keepers.get(node)
-    if keeper is None:
-        keeper = _keepers[node] = NodeRoutes(node)
-        node.on_rejoin(keeper.register_all)
-    return keeper
+from micro._node.instance import ServiceInstance
+from micro._node.node import NodeCore
 
 
 def service_name_for(fn: Callable[..., Any], path: str) -> str:
@@ -90,13 +74,18 @@ class Route:
 @define(eq=False)
 class NodeRoutes:
     """
-    The routes one node declared, by path: C{(service, data_type)}.
+    The routes one node declared, by path: C{(service, data_type)}; made
+    once per node (C{node.feature(NodeRoutes)}), and declared again
+    whenever the node registers again.
     """
 
-    _node: Node
+    _node: NodeCore
     declared: dict[str, tuple[str, str]] = field(factory=dict)
 
     _log = Logger()
+
+    def __attrs_post_init__(self) -> None:
+        self._node.on_rejoin(self.register_all)
 
     async def create(self, path: str, target: Callable[..., Any] | str, data_type: str = DYNAMIC) -> Route:
         """

@@ -23,8 +23,8 @@ from zope.interface import implementer
 
 from micro._calls.balancer import RoundRobin
 from micro._http.client import HttpClient
-from micro._http.failures import Kind, classify
 from micro._http.early_request import IBodyReceiver
+from micro._http.failures import Kind, classify
 from micro._http.respond import write_error, write_json
 from micro._http.streams import BodyPipe, ResponseRelay, drop_body
 from micro._kernel.errors import HttpError

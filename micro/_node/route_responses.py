@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.node.routes.test_reply -*-
+# -*- test-case-name: tests.node.test_route_responses -*-
 """
 What a route handler returns, and how it becomes an HTTP reply.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.node.routes.test_serving -*-
+# -*- test-case-name: tests.node.test_route_traffic -*-
 """
 Route traffic on a service instance: an HTTP request, with its own method
 and path, answered by the service's handler.
@@ -10,7 +10,7 @@ parameters; otherwise the body, decoded by its content type.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
 from twisted.web.iweb import IRequest
@@ -19,10 +19,8 @@ from micro._http.respond import write_error
 from micro._kernel.codec import JSON_TYPE, MalformedBody, loads, media_type
 from micro._kernel.errors import HttpError
 from micro._kernel.route_paths import DYNAMIC, check_data_type
-from micro._node.routes.reply import encode_reply
-
-if TYPE_CHECKING:
-    from micro._node.instance import ServiceInstance
+from micro._node.instance import ServiceInstance
+from micro._node.route_responses import encode_reply
 
 FORM_TYPE = b"application/x-www-form-urlencoded"
 _BODYLESS_METHODS = frozenset({b"GET", b"HEAD"})

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from micro import Response
-from micro._node.routes.reply import detect_content_type, encode_reply
+from micro._node.route_responses import detect_content_type, encode_reply
 
 
 @pytest.mark.parametrize("value, expected", [
