@@ -133,7 +133,7 @@ async def main(reactor, mode, target, calls, concurrency):
     result = await measure(call, calls, concurrency)
     print(json.dumps(result), flush=True)
     if mode == "inprocess":
-        await micro._app.api.shutdown()
+        await micro._app.default.shutdown()
 
 
 def run():

@@ -6,20 +6,12 @@ routes HTTP requests to them and fans out pub/sub messages; services call
 each other directly by name.  See README.rst.
 """
 
-from micro._app.api import (
-                            cache_service,
-                            call_service,
-                            create_pubsub_service,
-                            create_route,
-                            create_service,
-                            default_node,
-                            http_request,
-                            registry_server,
-                            run,
-)
-from micro._app.marks import route, service
+from micro._app.api import (cache_service, call_service, create_pubsub_service, create_route, create_service,
+                            http_request, registry_server)
+from micro._app.default import default_node
+from micro._app.marks import route, service, subscribe
 from micro._app.node import Node
-from micro._app.subscribe_mark import subscribe
+from micro._app.run import run
 from micro._kernel.errors import HttpError
 from micro._node.cache.service import CacheService
 from micro._node.context import Context

@@ -25,7 +25,7 @@ from micro._app.node import Node
 from micro._http.client import HttpClient
 from micro._http.site import make_site
 from micro._kernel.config import Settings
-from micro._registry.server import RegistryStack
+from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL
 from micro._testing.memory_network import MemoryNetwork, MemoryPort
 

@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.node.routes.test_declared -*-
 """
-Marks that tell C{twistd micro-service} what an app module provides.
+Marks that tell C{twistd micro-service} what an app module provides:
+C{@micro.service}, C{@micro.route(path)} and C{@micro.subscribe(channel)}.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Callable, TypeVar, overload
 
+from micro._kernel.channels import check_pattern
 from micro._kernel.route_paths import DYNAMIC, check_data_type, check_route_path
 from micro._node.handler import ServiceHandler
 
@@ -15,6 +17,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 SERVICE_MARK = "__micro_service__"
 ROUTE_MARK = "__micro_routes__"
+SUBSCRIBE_MARK = "__micro_subscribe__"
 
 
 @overload
@@ -82,4 +85,39 @@ def marked_routes(module: ModuleType) -> list[tuple[str, str, str]]:
         routes = getattr(value, ROUTE_MARK, None) if callable(value) else None
         for path, data_type in routes or ():
             found.append((path, getattr(value, SERVICE_MARK), data_type))
+    return found
+
+
+def subscribe(channel: str) -> Callable[[F], F]:
+    """
+    Mark a function as a handler of C{channel} (a pattern like
+    C{"orders.*"} works too) for C{twistd micro-service --module}.
+
+    Marks stack: one function may handle several channels.  The function
+    is returned as it is.
+
+    @raise TypeError: C{channel} is not a string.
+    @raise ValueError: C{channel} is not a valid channel or pattern.
+    """
+    check_pattern(channel)
+
+    def mark(fn: F) -> F:
+        if not callable(fn):
+            raise TypeError(f"@micro.subscribe marks a function, not {type(fn).__name__}")
+        channels = list(getattr(fn, SUBSCRIBE_MARK, ()))
+        setattr(fn, SUBSCRIBE_MARK, [channel, *channels])
+        return fn
+
+    return mark
+
+
+def marked_subscriptions(module: ModuleType) -> list[tuple[str, Callable[..., Any]]]:
+    """
+    The C{(channel, function)} pairs marked in C{module}, in definition order.
+    """
+    found: list[tuple[str, Callable[..., Any]]] = []
+    for value in vars(module).values():
+        channels = getattr(value, SUBSCRIBE_MARK, None) if callable(value) else None
+        if isinstance(channels, list):
+            found.extend((channel, value) for channel in channels)
     return found

@@ -197,6 +197,13 @@ class HttpClient:
     def reactor(self) -> Any:
         return self._reactor
 
+    @property
+    def agent(self) -> IAgent:
+        """
+        The agent under this client, on its connection pool (for treq).
+        """
+        return self._agent
+
     def request(
         self,
         method: bytes,
@@ -216,10 +223,16 @@ class HttpClient:
         producer = None if body is None else BytesProducer(body)
         d: Deferred[Any] = self._agent.request(method, url, headers, producer)
         d.addCallback(collect, limit)
-        if timeout is not None:
-            timer = self._reactor.callLater(timeout, d.cancel)
-            d.addBoth(_after_deadline, timer, timeout)
-        return d
+        return d if timeout is None else self.with_deadline(d, timeout)
+
+    def with_deadline(self, d: Deferred[Any], timeout: float) -> Deferred[Any]:
+        """
+        Cancel C{d} after C{timeout} seconds, and then fail it with
+        L{RequestTimedOut}, whether it was still connecting, sending, or
+        waiting for the reply.
+        """
+        timer = self._reactor.callLater(timeout, d.cancel)
+        return d.addBoth(_after_deadline, timer, timeout)
 
     def response(self, method: bytes, url: bytes, headers: Headers | None = None,
                  body: IBodyProducer | None = None) -> Deferred[IResponse]:

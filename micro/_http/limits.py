@@ -46,19 +46,3 @@ class IBodyLimit(Interface):
         """
         The most bytes the body of this request may have, or C{None}.
         """
-
-
-def byte_count(value: str) -> int:
-    """
-    Parse a byte count for a command-line option: a positive integer,
-    optionally with a K, M or G suffix (powers of 1024).
-    """
-    text = value.strip().upper()
-    scale = {"K": 1024, "M": MIB, "G": 1024 * MIB}.get(text[-1:], 1)
-    number = int(text[:-1] if scale > 1 else text)
-    if number <= 0:
-        raise ValueError(f"{value!r} is not a positive byte count")
-    return number * scale
-
-
-byte_count.coerceDoc = "Bytes; a K, M or G suffix multiplies by 1024, 1024**2, 1024**3."  # type: ignore[attr-defined]

@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.registry.test_endpoint -*-
 """
-Assembling a registry, and running one inside the current process.
+Running a registry inside the current process: L{start_registry} and the
+L{RegistryServer} it returns.
 """
 
 from __future__ import annotations
@@ -8,24 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from attrs import define
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
-from twisted.web.resource import IResource
 
-from micro._http.client import HttpClient
 from micro._http.limits import BodyLimits
 from micro._http.site import MicroSite, make_site
 from micro._kernel.config import Settings, listen_interface
 from micro._kernel.deferreds import observe
 from micro._kernel.validation import host_text, split_url
-from micro._registry.commands import RegistryCommands
-from micro._registry.endpoint import CommandEndpoint, CommandResource, RegistryResource
-from micro._registry.pubsub.commands import PubSubCommands
-from micro._registry.pubsub.hub import PubSubHub
-from micro._registry.routes.commands import RegistryRoutes
+from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL, Registry
-from micro._registry.watch_hub import PER_WATCHER_SPACING, WatchHub
 
 # Connections the kernel may hold for the registry before it accepts them.
 # Twisted's default (50) drops the connections of a restarted registry's
@@ -37,49 +31,6 @@ class OpenRegistryRefused(RuntimeError):
     """
     Production mode and no token: the registry would be open to anyone.
     """
-
-
-@define
-class RegistryStack:
-    """
-    Everything a registry is made of, wired together, not yet listening.
-    """
-
-    registry: Registry
-    hub: WatchHub
-    commands: RegistryCommands
-    http: HttpClient
-    resource: IResource
-    pubsub: PubSubHub
-    routes: RegistryRoutes
-
-    @classmethod
-    def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
-              http: HttpClient | None = None, spacing_per_watcher: float = PER_WATCHER_SPACING,
-              verify_locations: bool = True, development: bool = False,
-              limits: BodyLimits = BodyLimits()) -> RegistryStack:
-        registry = Registry(reactor, ttl=ttl)
-        hub = WatchHub(registry, reactor, spacing_per_watcher=spacing_per_watcher)
-        http = http or HttpClient.create(reactor)
-        commands = RegistryCommands(registry, hub, http, token=token, verify_locations=verify_locations)
-        pubsub = PubSubHub(registry, http, reactor, token=token)
-        PubSubCommands(pubsub).install(commands)
-        endpoint = CommandEndpoint(commands, limits)
-        routes = RegistryRoutes.install(commands, http, reactor, development=development)
-        resource = RegistryResource(CommandResource(endpoint), routes.resource(), limits)
-        return cls(registry, hub, commands, http, resource, pubsub, routes)
-
-    def listening_on(self, port: int) -> None:
-        """
-        Tell the port allocator which port is the registry's own.
-        """
-        self.registry.ports.base_port = port
-
-    async def stop(self) -> None:
-        self.hub.stop()
-        self.pubsub.stop()
-        self.registry.stop()
-        await self.http.close()
 
 
 @define
@@ -112,10 +63,7 @@ class RegistryServer:
         return observe(self._stopped)
 
     async def _terminate(self) -> None:
-        self.stack.hub.stop()
-        await maybeDeferred(self._port.stopListening)
-        self._site.close_connections()
-        await self.stack.stop()
+        await self.stack.shut_down(self._port, self._site)
         self._log.info("registry at {url} stopped", url=self.url)
 
 

@@ -1,13 +1,11 @@
 # -*- test-case-name: tests.twistd.test_taps -*-
 """
-Option handling shared by the two twistd plugins.
+Command-line values shared by the two twistd plugins: seconds and byte counts.
 """
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
-
-from twisted.python import usage
+from micro._http.limits import MIB
 
 
 def positive_float(value: str) -> float:
@@ -20,22 +18,17 @@ def positive_float(value: str) -> float:
 positive_float.coerceDoc = "A positive number of seconds."  # type: ignore[attr-defined]
 
 
-def run_without_pidfile_in_foreground(options: usage.Options) -> None:
+def byte_count(value: str) -> int:
     """
-    With C{twistd -n}, drop twistd's default pidfile (C{twistd.pid} in the
-    current directory) so that a registry and services can run side by
-    side from one directory.  An explicit C{--pidfile} is kept.
+    Parse a byte count for a command-line option: a positive integer,
+    optionally with a K, M or G suffix (powers of 1024).
     """
-    parent: Any = getattr(options, "parent", None)
-    if parent is None:
-        return
-    if parent.get("nodaemon") and parent.get("pidfile") == "twistd.pid":
-        parent["pidfile"] = ""
+    text = value.strip().upper()
+    scale = {"K": 1024, "M": MIB, "G": 1024 * MIB}.get(text[-1:], 1)
+    number = int(text[:-1] if scale > 1 else text)
+    if number <= 0:
+        raise ValueError(f"{value!r} is not a positive byte count")
+    return number * scale
 
 
-def exit_with(message: str) -> NoReturn:
-    """
-    Leave twistd with one line on standard error and status 1, instead of
-    a usage dump or a traceback.
-    """
-    raise SystemExit(message)
+byte_count.coerceDoc = "Bytes; a K, M or G suffix multiplies by 1024, 1024**2, 1024**3."  # type: ignore[attr-defined]

@@ -5,23 +5,24 @@ C{twistd micro-registry}: run the registry.
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 from urllib.parse import urlsplit
 
 from twisted.application.service import IService, Service
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 from twisted.python import usage
 from twisted.python.failure import Failure
 
-from micro._http.limits import CALL_LIMIT, COMMAND_LIMIT, BodyLimits, byte_count
+from micro._http.limits import CALL_LIMIT, COMMAND_LIMIT, BodyLimits
 from micro._http.site import make_site
 from micro._kernel.config import Settings, listen_interface
-from micro._registry.server import LISTEN_BACKLOG, RegistryStack
+from micro._registry.server import LISTEN_BACKLOG
+from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL
-from micro._twistd.options import exit_with, positive_float, run_without_pidfile_in_foreground
+from micro._twistd.options import byte_count, positive_float
+from micro._twistd.process import exit_with, freeze_loaded_objects, run_without_pidfile_in_foreground
 
 
 def with_backlog(description: str) -> str:
@@ -125,21 +126,14 @@ class RegistryService(Service):
 
     def startService(self) -> None:
         super().startService()
-        # What is loaded by now lives as long as the process: keep it out of
-        # the collector's full passes, which otherwise stall every request in
-        # flight for tens of milliseconds (the p99 of bench/bench_routes.py).
-        gc.freeze()
+        freeze_loaded_objects()
 
     def stopService(self) -> Deferred[None]:
         super().stopService()
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
-        self.stack.hub.stop()
-        if self._port is not None:
-            await maybeDeferred(self._port.stopListening)
-            self._site.close_connections()
-        await self.stack.stop()
+        await self.stack.shut_down(self._port, self._site)
 
 
 def makeService(options: Options, reactor: Any = None) -> IService:

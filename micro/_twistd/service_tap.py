@@ -5,7 +5,6 @@ C{twistd micro-service}: host the services of an app module.
 
 from __future__ import annotations
 
-import gc
 from functools import partial
 from typing import Any, Callable
 
@@ -15,16 +14,16 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python import usage
 
-from micro._app.api import use_node
+from micro._app.default import use_node
 from micro._app.loader import AppLoadError, load_app_module
-from micro._app.marks import marked_routes, marked_services
+from micro._app.marks import marked_routes, marked_services, marked_subscriptions
 from micro._app.node import Node
-from micro._app.subscribe_mark import marked_subscriptions
-from micro._http.limits import CALL_LIMIT, byte_count
+from micro._http.limits import CALL_LIMIT
 from micro._kernel.config import Settings
 from micro._kernel.errors import HttpError
 from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
-from micro._twistd.options import exit_with, positive_float, run_without_pidfile_in_foreground
+from micro._twistd.options import byte_count, positive_float
+from micro._twistd.process import exit_with, freeze_loaded_objects, run_without_pidfile_in_foreground
 
 START_RETRY_DELAY = 1.0
 
@@ -92,9 +91,7 @@ class NodeService(Service):
 
     def startService(self) -> None:
         super().startService()
-        # The app module and micro are loaded for good: keep them out of the
-        # collector's full passes, which would stall calls in flight.
-        gc.freeze()
+        freeze_loaded_objects()
         use_node(self.node)
         self._starting = Deferred.fromCoroutine(self._start_all())
         self._starting.addErrback(lambda f: None if f.check(CancelledError) else self._log.failure("start failed", f))

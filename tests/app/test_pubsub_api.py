@@ -12,8 +12,8 @@ import pytest
 
 import micro
 from micro._app import api as _api
-from micro._app import subscribe_mark as _subscribe_mark
-from micro._app.subscribe_mark import marked_subscriptions
+from micro._app import marks as _marks
+from micro._app.marks import marked_subscriptions
 from micro._node.cache import service as _cache_service
 from micro._node.pubsub import service as _pubsub_service
 from micro._twistd.service_tap import NodeService, Options
@@ -163,6 +163,6 @@ def test_exports_resolve() -> None:
     assert micro.cache_service is _api.cache_service
     assert micro.PubSubService is _pubsub_service.PubSubService
     assert micro.CacheService is _cache_service.CacheService
-    assert micro.subscribe is _subscribe_mark.subscribe
+    assert micro.subscribe is _marks.subscribe
     assert set(micro.__all__) >= {"create_pubsub_service", "cache_service", "subscribe", "PubSubService",
                                   "CacheService"}

@@ -12,16 +12,17 @@ from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.testing import MemoryReactorClock
 
 import micro
-from micro._app import api as _api
+from micro._app import default as _default
+from micro._app import run as _run
 
 
 @pytest.fixture
 def reactor(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryReactorClock]:
     # Unit tests must not replace the test process's signal handlers.
-    monkeypatch.setattr(_api, "_ignore_repeated_signals", lambda reactor: None)
+    monkeypatch.setattr(_run, "_ignore_repeated_signals", lambda reactor: None)
     monkeypatch.setenv("MICRO_REGISTRY_URL", "http://127.0.0.1:9")
     yield MemoryReactorClock()
-    _api.use_node(None)
+    _default.use_node(None)
 
 
 def before_shutdown(reactor: MemoryReactorClock) -> list[Deferred[Any]]:
@@ -50,7 +51,7 @@ def test_a_signal_cancels_main_runs_its_finally_and_ends_cleanly(reactor: Memory
         finally:
             seen.append("finally")
 
-    outcome = _api._run_main(reactor, main)
+    outcome = _run.run_main(reactor, main)
     node = micro.default_node()
     assert not outcome.called
 
@@ -58,7 +59,7 @@ def test_a_signal_cancels_main_runs_its_finally_and_ends_cleanly(reactor: Memory
     assert seen == ["cancelled", "finally"]
     assert result_of(outcome) is None  # a clean exit, not an error
     assert result_of(stopped) is None
-    assert node.joined and _api._default["node"] is None  # terminated and released
+    assert node.joined and _default.current_node() is None  # terminated and released
 
 
 def test_a_signal_during_shutdown_waits_for_it_instead_of_cancelling_it(reactor: MemoryReactorClock) -> None:
@@ -73,7 +74,7 @@ def test_a_signal_during_shutdown_waits_for_it_instead_of_cancelling_it(reactor:
         return succeed(42)
 
     outcome: list[Any] = []
-    _api._run_main(reactor, main).addBoth(outcome.append)
+    _run.run_main(reactor, main).addBoth(outcome.append)
     assert outcome == []  # main's result waits for the shutdown
     stopped: list[Any] = []
     [d] = before_shutdown(reactor)
@@ -87,7 +88,7 @@ def test_main_failing_on_its_own_is_reported(reactor: MemoryReactorClock) -> Non
     def main() -> None:
         raise ValueError("boom")
 
-    outcome = _api._run_main(reactor, main)
+    outcome = _run.run_main(reactor, main)
     failure = result_of(outcome)
     assert failure.check(ValueError)
-    assert _api._default["node"] is None
+    assert _default.current_node() is None

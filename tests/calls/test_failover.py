@@ -13,7 +13,7 @@ from twisted.internet.task import Clock
 
 from micro import HttpError
 from micro._calls.balancer import RoundRobin
-from micro._registry.server import RegistryStack
+from micro._registry.stack import RegistryStack
 from micro.testing import MemoryCluster
 from tests._helpers import failed
 

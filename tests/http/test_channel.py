@@ -10,7 +10,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
 from micro._http.site import make_site
-from micro._registry.server import RegistryStack
+from micro._registry.stack import RegistryStack
 
 
 def _exchange(data: bytes) -> bytes:

@@ -7,14 +7,8 @@ from __future__ import annotations
 
 import pytest
 from twisted.internet.defer import CancelledError
-from twisted.internet.error import (
-    ConnectingCancelledError,
-    ConnectionDone,
-    ConnectionLost,
-    ConnectionRefusedError,
-    DNSLookupError,
-    TimeoutError,
-)
+from twisted.internet.error import (ConnectingCancelledError, ConnectionDone, ConnectionLost, ConnectionRefusedError,
+                                    DNSLookupError, TimeoutError)
 from twisted.python.failure import Failure
 from twisted.web._newclient import RequestNotSent, RequestTransmissionFailed, ResponseNeverReceived
 

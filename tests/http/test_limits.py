@@ -12,13 +12,14 @@ import pytest
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
-from micro._http.limits import BodyLimits, byte_count
+from micro._http.limits import BodyLimits
+from micro._twistd.options import byte_count
 from micro._http.site import make_site
 from micro._kernel.protocol import IDLE_TIMEOUT
 from micro._node.handler import ServiceHandler
 from micro._node.instance import ServiceInstance
 from micro._node.instance_resource import InstanceResource
-from micro._registry.server import RegistryStack
+from micro._registry.stack import RegistryStack
 from micro.testing import MemoryCluster
 
 

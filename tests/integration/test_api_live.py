@@ -10,14 +10,14 @@ import pytest
 import pytest_twisted
 
 import micro
-from micro._app import api as _api
+from micro._app import default as _default
 
 
 def _dead_registry_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # A port nothing listens on: following the environment would fail.
     monkeypatch.setenv("MICRO_REGISTRY_URL", "http://127.0.0.1:9")
     monkeypatch.delenv("MICRO_REGISTRY_TOKEN", raising=False)
-    _api.use_node(None)
+    _default.use_node(None)
 
 
 @pytest_twisted.ensureDeferred
@@ -35,7 +35,7 @@ async def test_services_join_a_registry_started_here_on_any_port(monkeypatch: py
         assert (node.settings.registry_url, node.settings.token) == (registry.url, "s3cret")
         assert len(registry.registry.locations("echo")) == 1
     finally:
-        await _api.shutdown()
+        await _default.shutdown()
 
 
 @pytest_twisted.ensureDeferred
@@ -53,7 +53,7 @@ async def test_a_node_that_joined_another_registry_stays_there(monkeypatch: pyte
         assert micro.default_node() is node
         assert node.settings.registry_url == first.url != second.url
     finally:
-        await _api.shutdown()
+        await _default.shutdown()
 
 
 @pytest_twisted.ensureDeferred
@@ -72,4 +72,4 @@ async def test_an_unjoined_default_node_is_replaced_and_closed(monkeypatch: pyte
         await micro.create_service(lambda payload: payload * 2, "double")
         assert await micro.call_service("double", 21) == 42
     finally:
-        await _api.shutdown()
+        await _default.shutdown()

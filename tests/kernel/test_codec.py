@@ -7,18 +7,8 @@ from __future__ import annotations
 import pytest
 
 from micro import HttpError
-from micro._kernel.codec import (
-    BYTES_TYPE,
-    JSON_TYPE,
-    MalformedBody,
-    across,
-    decode_payload,
-    decode_result,
-    encode_value,
-    error_body,
-    error_from_reply,
-    loads,
-)
+from micro._kernel.codec import (BYTES_TYPE, JSON_TYPE, MalformedBody, across, decode_payload, decode_result,
+                                 encode_value, error_body, error_from_reply, loads)
 
 VALUES = [None, 0, False, True, "", "42", 42, 4.5, [], {}, [1, "two", None], {"a": {"b": [{"c": "ü€𝄞"}]}}]
 

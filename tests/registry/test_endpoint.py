@@ -11,7 +11,7 @@ import pytest
 from treq.testing import StubTreq
 from twisted.internet.task import Clock
 
-from micro._registry.server import RegistryStack
+from micro._registry.stack import RegistryStack
 from micro.testing import MemoryCluster
 from tests._helpers import fired
 

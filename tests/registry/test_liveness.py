@@ -10,7 +10,7 @@ from typing import Callable
 from twisted.internet.defer import Deferred
 
 from micro._kernel.protocol import IDLE_TIMEOUT
-from micro._registry.server import RegistryStack
+from micro._registry.stack import RegistryStack
 from micro.testing import MemoryCluster
 
 TTL = 4.0

@@ -18,7 +18,8 @@ from micro._http.client import HttpClient
 from micro._node.registry_client import RegistryClient
 from micro._node.table import ServiceTable
 from micro._node.table_watcher import TableWatcher
-from micro._registry.server import LISTEN_BACKLOG, RegistryStack
+from micro._registry.server import LISTEN_BACKLOG
+from micro._registry.stack import RegistryStack
 from micro._twistd.registry_tap import with_backlog
 from micro.testing import MemoryCluster
 from tests._fake_agents import SilentAgent

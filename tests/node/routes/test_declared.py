@@ -12,7 +12,7 @@ import pytest
 
 import micro
 from micro import HttpError
-from micro._app.api import use_node
+from micro._app.default import use_node
 from micro._app.marks import marked_routes, marked_services
 from micro._kernel.codec import loads
 from micro.testing import MemoryCluster

@@ -14,7 +14,7 @@ from twisted.web.http_headers import Headers
 from micro import HttpError, Response
 from micro._http.client import Reply
 from micro._kernel.codec import loads
-from micro._registry.server import RegistryStack
+from micro._registry.stack import RegistryStack
 from micro.testing import REGISTRY_URL, MemoryCluster
 from tests._memory import drop_connections
 

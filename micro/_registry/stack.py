@@ -1,0 +1,85 @@
+# -*- test-case-name: tests.registry.test_endpoint -*-
+"""
+A registry assembled: its state, watches and commands, with its features
+(routes, pub/sub) built around them; the one module that composes the
+registry side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define
+from twisted.internet.defer import maybeDeferred
+from twisted.internet.interfaces import IListeningPort
+from twisted.web.resource import IResource
+
+from micro._http.client import HttpClient
+from micro._http.limits import BodyLimits
+from micro._http.site import MicroSite
+from micro._registry.commands import RegistryCommands
+from micro._registry.endpoint import CommandEndpoint, CommandResource, RegistryResource
+from micro._registry.pubsub.commands import PubSubCommands
+from micro._registry.pubsub.hub import PubSubHub
+from micro._registry.routes.commands import RegistryRoutes
+from micro._registry.state import DEFAULT_TTL, Registry
+from micro._registry.watch_hub import PER_WATCHER_SPACING, WatchHub
+
+
+@define
+class RegistryStack:
+    """
+    Everything a registry is made of, wired together, not yet listening.
+    """
+
+    registry: Registry
+    hub: WatchHub
+    commands: RegistryCommands
+    http: HttpClient
+    resource: IResource
+    pubsub: PubSubHub
+    routes: RegistryRoutes
+
+    @classmethod
+    def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
+              http: HttpClient | None = None, spacing_per_watcher: float = PER_WATCHER_SPACING,
+              verify_locations: bool = True, development: bool = False,
+              limits: BodyLimits = BodyLimits()) -> RegistryStack:
+        registry = Registry(reactor, ttl=ttl)
+        hub = WatchHub(registry, reactor, spacing_per_watcher=spacing_per_watcher)
+        http = http or HttpClient.create(reactor)
+        commands = RegistryCommands(registry, hub, http, token=token, verify_locations=verify_locations)
+        pubsub = PubSubHub(registry, http, reactor, token=token)
+        PubSubCommands(pubsub).install(commands)
+        endpoint = CommandEndpoint(commands, limits)
+        routes = RegistryRoutes.install(commands, http, reactor, development=development)
+        resource = RegistryResource(CommandResource(endpoint), routes.resource(), limits)
+        return cls(registry, hub, commands, http, resource, pubsub, routes)
+
+    def listening_on(self, port: int) -> None:
+        """
+        Tell the port allocator which port is the registry's own.
+        """
+        self.registry.ports.base_port = port
+
+    async def stop(self) -> None:
+        """
+        Answer pending watches and deliveries, cancel every timer, close
+        idle outbound connections.
+        """
+        self.hub.stop()
+        self.pubsub.stop()
+        self.registry.stop()
+        await self.http.close()
+
+    async def shut_down(self, port: IListeningPort | None, site: MicroSite | None) -> None:
+        """
+        Stop a registry that listens on C{port}: answer pending watches,
+        stop listening, close its connections, then L{stop}.
+        """
+        self.hub.stop()
+        if port is not None:
+            await maybeDeferred(port.stopListening)
+        if site is not None:
+            site.close_connections()
+        await self.stop()
