@@ -73,7 +73,7 @@ class MemoryCluster:
         self.network.kill(urlsplit(self.settings.registry_url).hostname or REGISTRY_HOST)
         stack.hub.stop()
         stack.pubsub.stop()
-        stack.registry.stop()
+        stack.state.stop()
 
     def http(self, origin: str = "client.test") -> HttpClient:
         """

@@ -13,7 +13,7 @@ from attrs import frozen
 
 
 @frozen
-class RawReply:
+class CommandReply:
     status: int
     headers: dict[str, str]
     body: bytes
@@ -23,7 +23,7 @@ class RawReply:
 
 
 def send(port: int, method: bytes, path: bytes, headers: list[tuple[bytes, bytes]], body: bytes = b"",
-         timeout: float = 10.0) -> RawReply:
+         timeout: float = 10.0) -> CommandReply:
     """
     Send one request on a new connection to 127.0.0.1:C{port} and read the
     whole reply (the request asks the server to close afterwards).
@@ -43,7 +43,7 @@ def send(port: int, method: bytes, path: bytes, headers: list[tuple[bytes, bytes
     return _parse(b"".join(chunks))
 
 
-def _parse(raw: bytes) -> RawReply:
+def _parse(raw: bytes) -> CommandReply:
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ")[1])
@@ -53,7 +53,7 @@ def _parse(raw: bytes) -> RawReply:
         headers[name.decode("latin-1").strip().lower()] = value.decode("latin-1").strip()
     if headers.get("transfer-encoding") == "chunked":
         body = _unchunk(body)
-    return RawReply(status, headers, body)
+    return CommandReply(status, headers, body)
 
 
 def _unchunk(body: bytes) -> bytes:

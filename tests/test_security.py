@@ -43,8 +43,8 @@ def guarded() -> tuple[MemoryCluster, Any, Any, Any]:
 
 
 def _state(stack: Any) -> Any:
-    return (stack.registry.table(), stack.routes.describe_all(), stack.pubsub.channels(),
-            sorted(n.id for n in stack.registry.nodes()), dict(stack.registry.ports._reserved))
+    return (stack.state.table(), stack.routes.describe_all(), stack.pubsub.channels(),
+            sorted(n.id for n in stack.state.nodes()), dict(stack.state.ports._reserved))
 
 
 def _commands(node: Any, instance: Any) -> dict[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ from twisted.web.iweb import IResponse
 
 from micro._app.default import default_node, started_registry
 from micro._calls.decoding import decode_reply, transport_error
-from micro._http.client import BytesProducer, Reply
+from micro._http.client import BytesProducer, FullResponse
 from micro._kernel.codec import encode_value
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._node.cache.service import EVICTION_INTERVAL, EXPIRE_TIME, CacheService
@@ -110,5 +110,5 @@ def http_request(url: str, body: Any = None, *, timeout: float = DEFAULT_TIMEOUT
     return d.addCallbacks(decode_reply, transport_error, callbackArgs=(url,), errbackArgs=(f"request to {url}",))
 
 
-def _read_whole(response: IResponse) -> Deferred[Reply]:
-    return treq.content(response).addCallback(lambda body: Reply(response.code, response.headers, body))
+def _read_whole(response: IResponse) -> Deferred[FullResponse]:
+    return treq.content(response).addCallback(lambda body: FullResponse(response.code, response.headers, body))

@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 from twisted.web.http_headers import Headers
 
 from micro._calls.balancer import RoundRobin
-from micro._http.client import HttpClient, Reply
+from micro._http.client import HttpClient, FullResponse
 from micro._http.failures import Kind, classify
 from micro._kernel.errors import HttpError, UnknownService
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
@@ -83,7 +83,7 @@ class Caller:
         return self._balancer.pick(service, self._locations(service))
 
     def send(self, service: str, location: str, body: bytes, content_type: bytes,
-             timeout: float, retries: int = 0, headers: Headers | None = None) -> Deferred[Reply]:
+             timeout: float, retries: int = 0, headers: Headers | None = None) -> Deferred[FullResponse]:
         """
         Send to C{location} first, then to others as failures allow, all
         within C{timeout} seconds.
@@ -93,7 +93,7 @@ class Caller:
         call = _Call(service, body, headers, timeout, deadline, retries)
         return self._attempt(call, location)
 
-    def _attempt(self, call: _Call, location: str) -> Deferred[Reply]:
+    def _attempt(self, call: _Call, location: str) -> Deferred[FullResponse]:
         call.tried.append(location)
         remaining = max(call.deadline - self._http.reactor.seconds(), 0.0)
         d = self._http.request(b"POST", location.encode("utf-8"), call.body, call.headers, remaining)
@@ -101,7 +101,7 @@ class Caller:
         d.addErrback(self._failed, call, location)
         return d
 
-    def _failed(self, failure: Failure, call: _Call, location: str) -> Deferred[Reply] | Failure:
+    def _failed(self, failure: Failure, call: _Call, location: str) -> Deferred[FullResponse] | Failure:
         if failure.check(HttpError):
             return failure
         if failure.check(Misdirected):
@@ -134,7 +134,7 @@ class Caller:
         return call.failure(status, why)
 
 
-def _check_target(reply: Reply, location: str) -> Reply:
+def _check_target(reply: FullResponse, location: str) -> FullResponse:
     if reply.code == MISDIRECTED:
         other = reply.header(SERVICE_HEADER)
         if other is not None:

@@ -9,13 +9,13 @@ from typing import Any
 
 from twisted.python.failure import Failure
 
-from micro._http.client import Reply
+from micro._http.client import FullResponse
 from micro._http.failures import Kind, classify
 from micro._kernel.codec import MalformedBody, decode_result, error_from_reply
 from micro._kernel.errors import HttpError
 
 
-def decode_reply(reply: Reply, origin: str) -> Any:
+def decode_reply(reply: FullResponse, origin: str) -> Any:
     """
     The value a reply carries; an error status raises the L{HttpError} it
     describes.  C{origin} names the peer in messages.

@@ -33,7 +33,7 @@ CONNECT_TIMEOUT = 5.0
 
 
 @frozen
-class Reply:
+class FullResponse:
     """
     A complete HTTP response: status, headers and the whole body.
     """
@@ -79,7 +79,7 @@ class _BodyCollector(Protocol):
     Gather a response body, refusing more than C{limit} bytes.
     """
 
-    def __init__(self, response: IResponse, finished: Deferred[Reply], limit: int | None):
+    def __init__(self, response: IResponse, finished: Deferred[FullResponse], limit: int | None):
         self._response = response
         self._finished = finished
         self._limit = limit
@@ -101,7 +101,7 @@ class _BodyCollector(Protocol):
             return
         if reason.check(ResponseDone, PotentialDataLoss):
             body = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
-            self._finished.callback(Reply(self._response.code, self._response.headers, body))
+            self._finished.callback(FullResponse(self._response.code, self._response.headers, body))
         else:
             self._finished.errback(reason)
 
@@ -112,16 +112,16 @@ class _BodyCollector(Protocol):
             abort()
 
 
-def collect(response: IResponse, limit: int | None = None) -> Deferred[Reply]:
+def collect(response: IResponse, limit: int | None = None) -> Deferred[FullResponse]:
     """
     Read the whole body of C{response}; cancelling drops the connection.
     """
     protocol: _BodyCollector
 
-    def cancel(d: Deferred[Reply]) -> None:
+    def cancel(d: Deferred[FullResponse]) -> None:
         protocol.abort()
 
-    finished: Deferred[Reply] = Deferred(cancel)
+    finished: Deferred[FullResponse] = Deferred(cancel)
     protocol = _BodyCollector(response, finished, limit)
     response.deliverBody(protocol)
     return finished
@@ -212,7 +212,7 @@ class HttpClient:
         headers: Headers | None = None,
         timeout: float | None = None,
         limit: int | None = None,
-    ) -> Deferred[Reply]:
+    ) -> Deferred[FullResponse]:
         """
         Send one request and collect the reply.
 

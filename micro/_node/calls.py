@@ -40,7 +40,7 @@ class CallRouter:
     _clock: IReactorTime
     _table: ServiceTable
     _caller: Caller
-    _registry: RegistryClient
+    _client: RegistryClient
     _local: Callable[[str], ServiceInstance | None]
     _ready: Callable[[float], Deferred[None]]
     _missing: dict[str, int] = field(factory=dict, init=False)
@@ -102,4 +102,4 @@ class CallRouter:
                                      f"cannot be asked: {error.message}")
             return failure
 
-        return self._registry.lookup(service, timeout).addCallbacks(found, not_found)
+        return self._client.lookup(service, timeout).addCallbacks(found, not_found)

@@ -46,28 +46,21 @@ def _positional_count(fn: Callable[..., Any]) -> int:
 
 
 @frozen
-class ServiceHandler:
+class Handler:
     """
-    A service function: C{fn()}, C{fn(payload)} or C{fn(payload, ctx)};
-    plain, C{async def}, or returning a Deferred.
+    A user's function that micro calls: C{fn()}, C{fn(payload)} or
+    C{fn(payload, ctx)}; plain, C{async def}, or returning a Deferred.
+    Services and pub/sub subscriptions are both handlers.
 
     @ivar takes: How many arguments C{fn} takes (0, 1 or 2).
     """
 
-    name: str
     fn: Callable[..., Any]
     takes: int
 
     @classmethod
-    def wrap(cls, fn: Callable[..., Any], name: str | None = None) -> ServiceHandler:
-        if not callable(fn):
-            raise TypeError(f"a service is a function; got {type(fn).__name__}")
-        if name is None:
-            name = getattr(fn, "__name__", None)
-            if not name or name == "<lambda>":
-                raise ValueError("this function has no usable name; pass name=... to create_service")
-        check_service_name(name)
-        return cls(name, fn, _positional_count(fn))
+    def of(cls, fn: Callable[..., Any]) -> Handler:
+        return cls(fn, _positional_count(fn))
 
     def invoke(self, payload: Any, context: Callable[[], Any]) -> Any:
         """
@@ -85,6 +78,29 @@ class ServiceHandler:
         if inspect.iscoroutine(result):
             return Deferred.fromCoroutine(result)
         return result
+
+
+@frozen
+class ServiceHandler(Handler):
+    """
+    A handler hosted as the service C{name}.
+    """
+
+    name: str
+
+    @classmethod
+    def wrap(cls, fn: Callable[..., Any], name: str | None = None) -> ServiceHandler:
+        """
+        The handler for service C{name}, by default the function's own name.
+        """
+        if not callable(fn):
+            raise TypeError(f"a service is a function; got {type(fn).__name__}")
+        if name is None:
+            name = getattr(fn, "__name__", None)
+            if not name or name == "<lambda>":
+                raise ValueError("this function has no usable name; pass name=... to create_service")
+        check_service_name(name)
+        return cls(fn, _positional_count(fn), name)
 
 
 def as_http_error(failure: Failure, service: str, *, development: bool, production: bool) -> HttpError:

@@ -60,7 +60,7 @@ class NodeCore:
     reactor: Any
     settings: Settings
     http: HttpClient
-    registry: RegistryClient
+    registry_client: RegistryClient
     id: str
     _listen: Listen
     max_payload_bytes: int | None = CALL_LIMIT
@@ -80,8 +80,8 @@ class NodeCore:
     def __attrs_post_init__(self) -> None:
         self._balancer = RoundRobin(self.reactor)
         caller = Caller(self.http, self._balancer, self.table.locations)
-        self._calls = CallRouter(self.reactor, self.table, caller, self.registry, self._instances.get, self.ready)
-        self._watcher = TableWatcher(self.registry, self.id, self.table, self._balancer, self.reactor, self.rejoin)
+        self._calls = CallRouter(self.reactor, self.table, caller, self.registry_client, self._instances.get, self.ready)
+        self._watcher = TableWatcher(self.registry_client, self.id, self.table, self._balancer, self.reactor, self.rejoin)
 
     @classmethod
     def create(cls: type[N], reactor: Any, settings: Settings | None = None, *, http: HttpClient | None = None,
@@ -142,7 +142,7 @@ class NodeCore:
             if timer.active():
                 timer.cancel()
             if isinstance(result, Failure) and result.check(CancelledError):
-                raise HttpError(503, f"no service table from the registry at {self.registry.url} "
+                raise HttpError(503, f"no service table from the registry at {self.registry_client.url} "
                                      f"after {timeout:g}s; is it running?")
             return result
         return d.addBoth(done)
@@ -161,7 +161,7 @@ class NodeCore:
         Fails if the registry could not be asked, so that the caller tries
         again; a registration it refuses (a 4xx) is logged and not retried.
         """
-        work = [self.registry.register(i.name, i.location, self.id).addErrback(self._refused, i.location)
+        work = [self.registry_client.register(i.name, i.location, self.id).addErrback(self._refused, i.location)
                 for i in self._instances.values() if not i.draining]
         work.extend(hook() for hook in self._rejoin_hooks)
         d = gatherResults(work, consumeErrors=True)
@@ -210,7 +210,7 @@ class NodeCore:
         self.start()
         instance = await self._bind(handler, home or self.settings.service_home())
         try:
-            reply = await self.registry.register(handler.name, instance.location, self.id)
+            reply = await self.registry_client.register(handler.name, instance.location, self.id)
         except BaseException:
             self.forget(instance)
             if instance.port is not None:
@@ -223,7 +223,7 @@ class NodeCore:
     async def _bind(self, handler: ServiceHandler, home: str) -> ServiceInstance:
         problem = None
         for _ in range(BIND_ATTEMPTS):
-            location = await self.registry.setup(handler.name, home)
+            location = await self.registry_client.setup(handler.name, home)
             instance = ServiceInstance(handler, location, self)
             instance.site = make_site(InstanceResource(instance), self.reactor)
             try:
@@ -259,8 +259,8 @@ class NodeCore:
         Unregister C{instance} and wait until callers have dropped it.
         """
         try:
-            reply = await self.registry.unregister(instance.name, instance.location)
-            settled = await self.registry.settle(reply["version"], settle_timeout)
+            reply = await self.registry_client.unregister(instance.name, instance.location)
+            settled = await self.registry_client.settle(reply["version"], settle_timeout)
         except HttpError as e:
             if e.status == 503:
                 self._log.info("registry unreachable; {service} at {location} leaves without unregistering",

@@ -55,7 +55,7 @@ class Response:
 
 
 @frozen
-class Reply:
+class EncodedReply:
     """
     An encoded route reply.
     """
@@ -105,7 +105,7 @@ def _with_charset(content_type: bytes, value: Any) -> bytes:
     return content_type
 
 
-def encode_reply(result: Any, data_type: str = DYNAMIC) -> Reply:
+def encode_reply(result: Any, data_type: str = DYNAMIC) -> EncodedReply:
     """
     Encode what a route handler returned; raise C{TypeError} for a value
     that cannot be sent.
@@ -117,16 +117,16 @@ def encode_reply(result: Any, data_type: str = DYNAMIC) -> Reply:
         result = result.body
     body = _encode_body(result)
     if status in _NO_BODY_STATUSES:
-        return Reply(status, extra, b"")
+        return EncodedReply(status, extra, b"")
     if chosen is not None:
         content_type = chosen.encode("ascii", "replace")
     elif any(name.lower() == b"content-type" for name, _ in extra):
-        return Reply(status, extra, body)
+        return EncodedReply(status, extra, body)
     elif data_type != DYNAMIC:
         content_type = _with_charset(data_type.encode("latin-1"), result)
     else:
         content_type = detect_content_type(result)
-    return Reply(status, [(b"content-type", content_type), *extra], body)
+    return EncodedReply(status, [(b"content-type", content_type), *extra], body)
 
 
 def _header_pairs(headers: Headers | None) -> list[tuple[bytes, bytes]]:

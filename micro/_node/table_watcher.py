@@ -44,7 +44,7 @@ class TableWatcher:
         hold, as its replies say, plus L{WATCH_GRACE}.
     """
 
-    _registry: RegistryClient
+    _client: RegistryClient
     _node_id: str
     _table: ServiceTable
     _balancer: RoundRobin
@@ -98,7 +98,7 @@ class TableWatcher:
                     self._current = self._rejoin()
                     await self._current
                     self._must_rejoin = False
-                self._current = self._registry.watch(self._node_id, table.epoch, table.version, self._timeout)
+                self._current = self._client.watch(self._node_id, table.epoch, table.version, self._timeout)
                 reply = await self._current
                 if self._apply(reply):
                     self._must_rejoin = True

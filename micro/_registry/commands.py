@@ -17,13 +17,13 @@ from twisted.internet.defer import Deferred
 
 from micro._calls.balancer import RoundRobin
 from micro._calls.caller import Caller
-from micro._http.client import HttpClient, Reply
+from micro._http.client import HttpClient, FullResponse
 from micro._kernel.codec import JSON_TYPE, encode_value
 from micro._kernel.errors import HttpError, InvalidArgument, UnknownService, WrongType
 from micro._kernel.validation import check_location, check_service_name
 from micro._registry.arguments import as_object, integer, node_id, number, required
 from micro._registry.probe import LocationProbe
-from micro._registry.state import Registry
+from micro._registry.state import RegistryState
 from micro._registry.watch_hub import WatchHub
 
 MAX_SETTLE_TIMEOUT = 30.0
@@ -42,7 +42,7 @@ class KindHandlers:
 
 
 @frozen
-class RawReply:
+class CommandReply:
     """
     A reply to relay as it is: status, content type and body.
     """
@@ -52,7 +52,7 @@ class RawReply:
     body: bytes
 
     @classmethod
-    def json(cls, body: bytes) -> RawReply:
+    def json(cls, body: bytes) -> CommandReply:
         return cls(200, JSON_TYPE, body)
 
 
@@ -82,7 +82,7 @@ def parse_command(document: Any, valid: list[str]) -> tuple[str, Any]:
 @define
 class RegistryCommands:
     """
-    Run commands against a L{Registry} and its L{WatchHub}.
+    Run commands against a L{RegistryState} and its L{WatchHub}.
 
     @ivar token: The shared secret that state-changing commands must carry,
         or C{None} for an open registry.
@@ -90,7 +90,7 @@ class RegistryCommands:
         C{"type"} (C{"service"} here; routes add their own).
     """
 
-    registry: Registry
+    state: RegistryState
     hub: WatchHub
     _http: HttpClient
     token: str | None = None
@@ -103,7 +103,7 @@ class RegistryCommands:
     _probe: LocationProbe | None = field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        self._caller = Caller(self._http, RoundRobin(self._http.reactor), self.registry.locations)
+        self._caller = Caller(self._http, RoundRobin(self._http.reactor), self.state.locations)
         self._probe = LocationProbe(self._http) if self.verify_locations else None
         self.add("health", self._health)
         self.add("lookup", self._lookup)
@@ -129,7 +129,7 @@ class RegistryCommands:
 
     def run(self, document: Any, sender: Sender) -> Any:
         """
-        Run one command; the result is JSON-able, a L{RawReply}, or a
+        Run one command; the result is JSON-able, a L{CommandReply}, or a
         Deferred of either.  Bad input raises L{HttpError}.
         """
         name, argument = parse_command(document, self.names())
@@ -152,8 +152,8 @@ class RegistryCommands:
 
     def _lookup(self, argument: Any) -> Any:
         if argument in ("all", "*"):
-            return self.registry.table()
-        return self.registry.lookup(check_service_name(argument))
+            return self.state.table()
+        return self.state.lookup(check_service_name(argument))
 
     def _setup(self, argument: Any) -> str:
         argument = as_object(argument, "setup", '{"service": "name", "home": "http://host"}')
@@ -161,7 +161,7 @@ class RegistryCommands:
         home = argument.get("home", argument.get("domain"))
         if home is None:
             raise InvalidArgument("setup needs 'home', the base URL to allocate a port on, like 'http://localhost'")
-        return self.registry.ports.allocate(home)
+        return self.state.ports.allocate(home)
 
     def _register(self, argument: Any) -> Any:
         return self._handlers_for(argument, "register").register(argument)
@@ -183,23 +183,23 @@ class RegistryCommands:
         location = check_location(required(argument, "location", "register"))
         node = argument.get("node")
         node = None if node is None else node_id(node)
-        known = self.registry.instance_at(location)
+        known = self.state.instance_at(location)
         if self._probe is None or (known is not None and known.service == service):
             return self._add_instance(service, location, node)
         d = self._probe.verify(service, location)
         return d.addCallback(lambda _: self._add_instance(service, location, node))
 
     def _add_instance(self, service: str, location: str, node: str | None) -> dict[str, Any]:
-        version = self.registry.register(service, location, node)
-        return {"registered": location, "epoch": self.registry.epoch, "version": version}
+        version = self.state.register(service, location, node)
+        return {"registered": location, "epoch": self.state.epoch, "version": version}
 
     def _unregister_service(self, argument: dict[str, Any]) -> dict[str, Any]:
         service = check_service_name(required(argument, "service", "unregister"))
         location = check_location(required(argument, "location", "unregister"))
-        version = self.registry.unregister(service, location)
-        return {"unregistered": location, "epoch": self.registry.epoch, "version": version}
+        version = self.state.unregister(service, location)
+        return {"unregistered": location, "epoch": self.state.epoch, "version": version}
 
-    def _call(self, argument: Any) -> Deferred[RawReply]:
+    def _call(self, argument: Any) -> Deferred[CommandReply]:
         argument = as_object(argument, "call", '{"service": "name", "payload": {...}}')
         service = check_service_name(argument.get("service", argument.get("name")))
         location = self._caller.pick(service)
@@ -209,20 +209,20 @@ class RegistryCommands:
         d = self._caller.send(service, location, body, content_type, self.call_timeout)
         return d.addCallback(_relay)
 
-    def _watch(self, argument: Any) -> Deferred[RawReply]:
+    def _watch(self, argument: Any) -> Deferred[CommandReply]:
         argument = as_object(argument, "watch", '{"node": "id", "epoch": "...", "version": 0}')
         node = node_id(required(argument, "node", "watch"))
         epoch = argument.get("epoch") or ""
         if not isinstance(epoch, str):
             raise WrongType("watch epoch must be a string")
         version = integer(argument.get("version", -1), "watch version")
-        return self.hub.watch(node, epoch, version).addCallback(RawReply.json)
+        return self.hub.watch(node, epoch, version).addCallback(CommandReply.json)
 
     def _heartbeat(self, argument: Any) -> dict[str, Any]:
         argument = as_object(argument, "heartbeat", '{"node": "id"}')
         node = argument.get("node", argument.get("location"))
-        known = self.registry.renew(node_id(node))
-        return {"known": known, "epoch": self.registry.epoch, "version": self.registry.version}
+        known = self.state.renew(node_id(node))
+        return {"known": known, "epoch": self.state.epoch, "version": self.state.version}
 
     def _settle(self, argument: Any) -> Deferred[dict[str, Any]]:
         argument = as_object(argument, "settle", '{"version": 12, "timeout": 2}')
@@ -231,5 +231,5 @@ class RegistryCommands:
         return self.hub.settle(version, min(max(timeout, 0.0), MAX_SETTLE_TIMEOUT))
 
 
-def _relay(reply: Reply) -> RawReply:
-    return RawReply(reply.code, reply.header(b"content-type") or JSON_TYPE, reply.body)
+def _relay(reply: FullResponse) -> CommandReply:
+    return CommandReply(reply.code, reply.header(b"content-type") or JSON_TYPE, reply.body)

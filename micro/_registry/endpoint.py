@@ -19,7 +19,7 @@ from micro._http.respond import internal_error, respond, write_error, write_json
 from micro._kernel.codec import MalformedBody, loads
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import TOKEN_HEADER
-from micro._registry.commands import RawReply, RegistryCommands, Sender
+from micro._registry.commands import CommandReply, RegistryCommands, Sender
 
 
 @define
@@ -55,7 +55,7 @@ class CommandEndpoint:
 
 
 def _write(result: Any, request: IRequest) -> bytes:
-    if isinstance(result, RawReply):
+    if isinstance(result, CommandReply):
         request.setResponseCode(result.code)
         request.setHeader(b"content-type", result.content_type)
         return result.body

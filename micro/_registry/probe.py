@@ -12,7 +12,7 @@ from attrs import define
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from micro._http.client import HttpClient, Reply
+from micro._http.client import HttpClient, FullResponse
 from micro._http.failures import Kind, classify
 from micro._kernel.codec import JSON_TYPE, MalformedBody, loads, media_type
 from micro._kernel.errors import HttpError
@@ -44,7 +44,7 @@ class LocationProbe:
                               errbackArgs=(service, location))
 
 
-def _check(reply: Reply, service: str, location: str) -> None:
+def _check(reply: FullResponse, service: str, location: str) -> None:
     document: Any = None
     if reply.code == 200 and media_type(reply.header(b"content-type")) == JSON_TYPE:
         try:

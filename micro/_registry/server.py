@@ -19,7 +19,7 @@ from micro._kernel.config import Settings, listen_interface
 from micro._kernel.deferreds import observe
 from micro._kernel.validation import host_text, split_url
 from micro._registry.stack import RegistryStack
-from micro._registry.state import DEFAULT_TTL, Registry
+from micro._registry.state import DEFAULT_TTL, RegistryState
 
 # Connections the kernel may hold for the registry before it accepts them.
 # Twisted's default (50) drops the connections of a restarted registry's
@@ -50,8 +50,11 @@ class RegistryServer:
     _log = Logger()
 
     @property
-    def registry(self) -> Registry:
-        return self.stack.registry
+    def state(self) -> RegistryState:
+        """
+        What the registry holds: instances, nodes, leases.
+        """
+        return self.stack.state
 
     def terminate(self) -> Deferred[None]:
         """

@@ -22,7 +22,7 @@ from micro._registry.endpoint import CommandEndpoint, CommandResource, RegistryR
 from micro._registry.pubsub.commands import PubSubCommands
 from micro._registry.pubsub.hub import PubSubHub
 from micro._registry.routes.commands import RegistryRoutes
-from micro._registry.state import DEFAULT_TTL, Registry
+from micro._registry.state import DEFAULT_TTL, RegistryState
 from micro._registry.watch_hub import PER_WATCHER_SPACING, WatchHub
 
 
@@ -32,7 +32,7 @@ class RegistryStack:
     Everything a registry is made of, wired together, not yet listening.
     """
 
-    registry: Registry
+    state: RegistryState
     hub: WatchHub
     commands: RegistryCommands
     http: HttpClient
@@ -45,7 +45,7 @@ class RegistryStack:
               http: HttpClient | None = None, spacing_per_watcher: float = PER_WATCHER_SPACING,
               verify_locations: bool = True, development: bool = False,
               limits: BodyLimits = BodyLimits()) -> RegistryStack:
-        registry = Registry(reactor, ttl=ttl)
+        registry = RegistryState(reactor, ttl=ttl)
         hub = WatchHub(registry, reactor, spacing_per_watcher=spacing_per_watcher)
         http = http or HttpClient.create(reactor)
         commands = RegistryCommands(registry, hub, http, token=token, verify_locations=verify_locations)
@@ -60,7 +60,7 @@ class RegistryStack:
         """
         Tell the port allocator which port is the registry's own.
         """
-        self.registry.ports.base_port = port
+        self.state.ports.base_port = port
 
     async def stop(self) -> None:
         """
@@ -69,7 +69,7 @@ class RegistryStack:
         """
         self.hub.stop()
         self.pubsub.stop()
-        self.registry.stop()
+        self.state.stop()
         await self.http.close()
 
     async def shut_down(self, port: IListeningPort | None, site: MicroSite | None) -> None:

@@ -25,7 +25,7 @@ Change = tuple[str, str, str]
 
 
 @frozen
-class Instance:
+class InstanceRecord:
     """
     One running copy of a service, at C{location}, held by node C{node}.
     """
@@ -48,13 +48,13 @@ class NodeRecord:
 
     id: str
     lease: Any = None
-    instances: dict[str, Instance] = field(factory=dict)
+    instances: dict[str, InstanceRecord] = field(factory=dict)
     seen_version: int = -1
     watching: bool = False
 
 
 @define
-class Registry:
+class RegistryState:
     """
     Instances by service, in registration order, held on leases.
 
@@ -77,7 +77,7 @@ class Registry:
     ports: PortAllocator = field(init=False)
     started: float = field(init=False)
     _services: dict[str, list[str]] = field(factory=dict, init=False)
-    _instances: dict[str, Instance] = field(factory=dict, init=False)
+    _instances: dict[str, InstanceRecord] = field(factory=dict, init=False)
     _nodes: dict[str, NodeRecord] = field(factory=dict, init=False)
     _changes: deque[Change] = field(init=False)
     _on_change: list[Callable[[], None]] = field(factory=list, init=False)
@@ -132,7 +132,7 @@ class Registry:
     def table(self) -> dict[str, list[str]]:
         return {name: list(locs) for name, locs in self._services.items()}
 
-    def instance_at(self, location: str) -> Instance | None:
+    def instance_at(self, location: str) -> InstanceRecord | None:
         return self._instances.get(location)
 
     def node(self, node_id: str) -> NodeRecord | None:
@@ -243,11 +243,11 @@ class Registry:
                 previous = self._nodes.get(existing.node)
                 if previous is not None:
                     previous.instances.pop(location, None)
-                moved = Instance(service, location, node_id)
+                moved = InstanceRecord(service, location, node_id)
                 self._instances[location] = moved
                 record.instances[location] = moved
             return self.version
-        instance = Instance(service, location, node_id)
+        instance = InstanceRecord(service, location, node_id)
         self._instances[location] = instance
         record.instances[location] = instance
         self._services.setdefault(service, []).append(location)
@@ -273,7 +273,7 @@ class Registry:
         self._changed()
         return self.version
 
-    def _remove(self, instance: Instance) -> None:
+    def _remove(self, instance: InstanceRecord) -> None:
         del self._instances[instance.location]
         locations = self._services[instance.service]
         locations.remove(instance.location)

@@ -31,7 +31,7 @@ from attrs import define, field
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
-from micro._registry.state import Registry
+from micro._registry.state import RegistryState
 from micro._registry.watch_replies import WatchReplies
 
 # Seconds of registry time per waiting node that a broadcast is allowed to
@@ -90,7 +90,7 @@ class WatchHub:
         with none; below the lease, so that watching keeps a node alive.
     """
 
-    _registry: Registry
+    _state: RegistryState
     _clock: Any
     hold: float = 0.0
     min_interval: float = 0.0
@@ -108,12 +108,12 @@ class WatchHub:
 
     def __attrs_post_init__(self) -> None:
         if not self.hold:
-            self.hold = min(self._registry.ttl / 2, MAX_HOLD)
-        if not 0 < self.hold < self._registry.ttl:
-            raise ValueError(f"watch hold {self.hold}s must be positive and below the lease ({self._registry.ttl}s)")
-        self._replies = WatchReplies(self._registry, self.hold)
-        self._registry.on_change(self._changed)
-        self._registry.on_evict(self._evicted)
+            self.hold = min(self._state.ttl / 2, MAX_HOLD)
+        if not 0 < self.hold < self._state.ttl:
+            raise ValueError(f"watch hold {self.hold}s must be positive and below the lease ({self._state.ttl}s)")
+        self._replies = WatchReplies(self._state, self.hold)
+        self._state.on_change(self._changed)
+        self._state.on_evict(self._evicted)
 
     @property
     def flush_interval(self) -> float:
@@ -143,7 +143,7 @@ class WatchHub:
         Answer when the table moves past C{version} of C{epoch}, or after
         C{hold} seconds; renew the node's lease meanwhile.
         """
-        registry = self._registry
+        registry = self._state
         known = registry.renew(node_id)
         record = registry.node(node_id)
         assert record is not None
@@ -172,7 +172,7 @@ class WatchHub:
         Fire once every watching node holds C{version} or later, or after
         C{timeout} seconds, with C{{"settled": bool, "lagging": count}}.
         """
-        lagging = {n.id for n in self._registry.nodes() if n.watching and n.seen_version < version}
+        lagging = {n.id for n in self._state.nodes() if n.watching and n.seen_version < version}
         if not lagging:
             return succeed({"settled": True, "lagging": 0})
         d: Deferred[dict[str, Any]] = Deferred()
@@ -218,7 +218,7 @@ class WatchHub:
             return
         del self._pending[node_id]
         watch.timer.cancel()
-        self._registry.evict(node_id, "its watch connection was lost")
+        self._state.evict(node_id, "its watch connection was lost")
 
     def _schedule_flush(self) -> None:
         if self._flush_call is not None:
@@ -229,7 +229,7 @@ class WatchHub:
         self._flush_call = self._clock.callLater(delay, self._flush)
 
     def _flush(self) -> None:
-        current = self._registry.version
+        current = self._state.version
         behind = [w for w in self._pending.values() if w.version < current]
         self._last_flush = self._clock.seconds()
         self._flush_cost = 0.0
@@ -263,7 +263,7 @@ class WatchHub:
         if not watch.deferred.called:
             # The node has the rest of its lease after the hold to watch
             # again; an answer the registry sent late does not eat into it.
-            self._registry.extend(watch.node, self._registry.ttl - self.hold)
+            self._state.extend(watch.node, self._state.ttl - self.hold)
             watch.deferred.callback(self._replies.since(watch.version))
 
     def _acknowledged(self, node_id: str, version: int | None) -> None:

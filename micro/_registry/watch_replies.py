@@ -16,7 +16,7 @@ from typing import Any
 from attrs import define, field
 
 from micro._kernel.codec import dumps
-from micro._registry.state import Registry
+from micro._registry.state import RegistryState
 
 
 @define
@@ -28,21 +28,21 @@ class WatchReplies:
         little more, for an answer).
     """
 
-    _registry: Registry
+    _state: RegistryState
     hold: float
     _pieces: list[bytes] = field(factory=list, init=False)
     _base: int = field(default=0, init=False)
     _cache: dict[tuple[Any, ...], bytes] = field(factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
-        self._base = self._registry.version
+        self._base = self._state.version
 
     def changed(self) -> None:
         """
         Encode the changes the registry made since the last call.
         """
         self._cache.clear()
-        registry = self._registry
+        registry = self._state
         known = self._base + len(self._pieces)
         new = registry.changes_since(known)
         if new is None:
@@ -59,7 +59,7 @@ class WatchReplies:
         The changes after C{version}, or the whole table if they are not
         kept any more.
         """
-        registry = self._registry
+        registry = self._state
         recovering = registry.recovering
         key = ("since", version, registry.version, recovering)
         reply = self._cache.get(key)
@@ -77,7 +77,7 @@ class WatchReplies:
         """
         The whole table, saying whether the registry knew the node.
         """
-        registry = self._registry
+        registry = self._state
         recovering = registry.recovering
         key = ("full", registry.version, known, recovering)
         reply = self._cache.get(key)

@@ -70,8 +70,8 @@ def test_suspect_is_cleared_when_the_registry_speaks_of_it() -> None:
     cluster.network.unlisten(("a.test", 10000))
     cluster.result(caller.call("svc"))
     cluster.network.listen(A, site)
-    stack.registry.unregister("svc", A)
-    stack.registry.register("svc", A, nodes[0].id)
+    stack.state.unregister("svc", A)
+    stack.state.register("svc", A, nodes[0].id)
     cluster.settle()
     assert sorted(cluster.result(caller.call("svc")) for _ in range(3)) == ["a", "b", "c"]
 

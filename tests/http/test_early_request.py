@@ -12,7 +12,7 @@ from twisted.web.client import UNKNOWN_LENGTH
 from twisted.web.resource import Resource
 from zope.interface import implementer
 
-from micro._http.client import HttpClient, Reply, collect
+from micro._http.client import HttpClient, FullResponse, collect
 from micro._http.early_request import IBodyReceiver, IStreamingResource
 from micro._http.site import make_site
 from micro._kernel.codec import dumps, loads
@@ -92,7 +92,7 @@ def _post(resource: Resource, body: Any) -> Any:
     else:
         d = http.response(b"POST", URL, None, body).addCallback(collect)
     network.settle()
-    reply: Reply = fired(d)
+    reply: FullResponse = fired(d)
     assert reply.code == 200
     return loads(reply.body)
 

@@ -33,7 +33,7 @@ async def test_services_join_a_registry_started_here_on_any_port(monkeypatch: py
         assert await micro.call_service("echo", [1, "a"]) == {"echo": [1, "a"]}
         node = micro.default_node()
         assert (node.settings.registry_url, node.settings.token) == (registry.url, "s3cret")
-        assert len(registry.registry.locations("echo")) == 1
+        assert len(registry.state.locations("echo")) == 1
     finally:
         await _default.shutdown()
 

@@ -11,7 +11,7 @@ import pytest
 import pytest_twisted
 
 from micro import HttpError
-from micro._http.client import HttpClient, Reply
+from micro._http.client import HttpClient, FullResponse
 from micro._kernel.codec import dumps, loads
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ async def client() -> AsyncIterator[HttpClient]:
 
 
 async def get(http: HttpClient, url: str, method: bytes = b"GET", body: bytes | None = None) -> tuple[int, Any]:
-    reply: Reply = await http.request(method, url.encode(), body, timeout=10)
+    reply: FullResponse = await http.request(method, url.encode(), body, timeout=10)
     content_type = reply.header(b"content-type") or b""
     return reply.code, loads(reply.body) if content_type.startswith(b"application/json") else reply.body
 

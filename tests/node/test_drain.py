@@ -61,7 +61,7 @@ def test_drain_order_unregister_settle_stop_listening_finish_close() -> None:
 
     stopped = instance.terminate()
     cluster.settle()
-    assert stack.registry.table() == {}
+    assert stack.state.table() == {}
     assert seen_at_stop == [[]]
     assert waiting(stopped) and waiting(call)
     held[0].callback("finished")

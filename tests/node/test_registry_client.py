@@ -30,9 +30,9 @@ def test_subscriptions_are_made_and_ended_for_an_instance(cluster: MemoryCluster
     """
     node = cluster.node()
     instance = cluster.result(node.create_service(lambda payload: payload, "listener"))
-    reply = cluster.result(node.registry.subscribe("orders.*", instance.location, node.id))
+    reply = cluster.result(node.registry_client.subscribe("orders.*", instance.location, node.id))
     assert reply["subscribed"] == "orders.*" and reply["location"] == instance.location
-    assert cluster.result(node.registry.unsubscribe("orders.*", instance.location)) == {
+    assert cluster.result(node.registry_client.unsubscribe("orders.*", instance.location)) == {
         "unsubscribed": "orders.*", "location": instance.location}
 
 
@@ -42,7 +42,7 @@ def test_publish_numbers_the_message_for_its_publisher(cluster: MemoryCluster) -
     """
     node = cluster.node()
     cluster.result(node.ready())
-    assert cluster.result(node.registry.publish("orders.new", {"id": 1}, publisher=node.id, seq=1)) == {
+    assert cluster.result(node.registry_client.publish("orders.new", {"id": 1}, publisher=node.id, seq=1)) == {
         "results": [], "errors": []}
     with pytest.raises(TypeError):
-        node.registry.publish("orders.new", object(), publisher=node.id, seq=2)
+        node.registry_client.publish("orders.new", object(), publisher=node.id, seq=2)

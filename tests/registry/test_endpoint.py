@@ -59,7 +59,7 @@ def test_setup_register_lookup_unregister() -> None:
     assert code == 200 and reply["unregistered"] == location
     assert _post(stub, {"lookup": "all"}) == (200, {})
     stack.hub.stop()
-    stack.registry.stop()
+    stack.state.stop()
 
 
 @pytest.mark.parametrize("body, status, words", [
@@ -119,7 +119,7 @@ def test_token_guards_state_changes(command: dict[str, Any]) -> None:
     assert code == 401 and "registry token" in reply["error"]
     code, reply = _post(stub, command, token="guess")
     assert code == 403
-    assert stack.registry.table() == {}
+    assert stack.state.table() == {}
     assert _post(stub, {"lookup": "all"}) == (200, {})
 
 

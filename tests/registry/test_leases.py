@@ -13,7 +13,7 @@ import pytest
 from twisted.internet.task import Clock
 
 from micro._registry.commands import Sender
-from micro._registry.state import Registry
+from micro._registry.state import RegistryState
 from micro._registry.watch_hub import BROADCAST_SPACING, FLUSH_BATCH, MAX_HOLD, WatchHub
 from micro.testing import MemoryCluster
 from tests._helpers import fired
@@ -21,8 +21,8 @@ from tests._helpers import fired
 TTL = 4.0
 
 
-def _hub(clock: Clock, ttl: float = TTL) -> tuple[Registry, WatchHub]:
-    registry = Registry(clock, ttl=ttl)
+def _hub(clock: Clock, ttl: float = TTL) -> tuple[RegistryState, WatchHub]:
+    registry = RegistryState(clock, ttl=ttl)
     return registry, WatchHub(registry, clock)
 
 
@@ -32,7 +32,7 @@ def test_lease_expires_after_ttl_and_evicts_every_instance_of_the_node() -> None
     registration, with all its instances, as one recorded change each.
     """
     clock = Clock()
-    registry = Registry(clock, ttl=TTL)
+    registry = RegistryState(clock, ttl=TTL)
     registry.register("a", "http://h:1", "n1")
     registry.register("b", "http://h:2", "n1")
     registry.register("a", "http://h:3", "n2")
@@ -50,7 +50,7 @@ def test_renewal_before_expiry_keeps_the_node() -> None:
     Renewing within every ttl keeps a node registered indefinitely.
     """
     clock = Clock()
-    registry = Registry(clock, ttl=TTL)
+    registry = RegistryState(clock, ttl=TTL)
     registry.register("a", "http://h:1", "n1")
     for _ in range(20):
         clock.advance(TTL * 0.9)
@@ -151,7 +151,7 @@ def test_hold_is_below_the_lease_and_capped() -> None:
     assert _hub(clock, 4.0)[1].hold == 2.0
     assert _hub(clock, 600.0)[1].hold == MAX_HOLD
     with pytest.raises(ValueError, match="below the lease"):
-        WatchHub(Registry(clock, ttl=4.0), clock, hold=4.0)
+        WatchHub(RegistryState(clock, ttl=4.0), clock, hold=4.0)
 
 
 def test_heartbeat_renews_and_says_when_the_node_is_unknown() -> None:
@@ -162,14 +162,14 @@ def test_heartbeat_renews_and_says_when_the_node_is_unknown() -> None:
     cluster = MemoryCluster()
     stack = cluster.registry()
     commands, clock = stack.commands, cluster.clock
-    stack.registry.register("a", "http://h:1")  # no node: the location is its own lease holder
+    stack.state.register("a", "http://h:1")  # no node: the location is its own lease holder
     for _ in range(5):
         clock.advance(TTL * 0.9)
         reply = commands.run({"heartbeat": {"node": "http://h:1"}}, Sender())
         assert reply["known"] is True
-    assert stack.registry.table() == {"a": ["http://h:1"]}
+    assert stack.state.table() == {"a": ["http://h:1"]}
     clock.advance(TTL)
-    assert stack.registry.table() == {}
+    assert stack.state.table() == {}
     assert commands.run({"heartbeat": {"node": "http://h:1"}}, Sender())["known"] is False
 
 

@@ -44,7 +44,7 @@ def test_killed_node_leaves_every_table_at_once() -> None:
     assert caller.table.locations("svc") == ["http://host.test:10000"]
     cluster.kill(HOST)
     cluster.settle()
-    assert stack.registry.table() == {}
+    assert stack.state.table() == {}
     assert caller.table.locations("svc") == []
 
 
@@ -60,7 +60,7 @@ def test_hung_node_is_evicted_within_the_lease_and_others_learn_it() -> None:
     cluster.freeze(HOST)
     elapsed = _time_until(cluster, lambda: caller.table.locations("svc") == [], limit=TTL + 0.5)
     assert TTL - 2.1 < elapsed <= TTL + 0.05
-    assert stack.registry.table() == {}
+    assert stack.state.table() == {}
 
 
 def test_hung_node_registers_again_when_it_recovers() -> None:
@@ -77,7 +77,7 @@ def test_hung_node_registers_again_when_it_recovers() -> None:
     assert caller.table.locations("svc") == []
     cluster.thaw(HOST)
     cluster.advance(0.1)
-    assert stack.registry.table() == {"svc": ["http://host.test:10000"]}
+    assert stack.state.table() == {"svc": ["http://host.test:10000"]}
     assert caller.table.locations("svc") == ["http://host.test:10000"]
     assert cluster.result(caller.call("svc")) == "back"
 
@@ -102,7 +102,7 @@ def test_busy_node_keeps_its_lease() -> None:
     assert len(slow) == 50
     for _ in range(int(10 * TTL / 0.5)):
         cluster.advance(0.5)
-        assert stack.registry.table() == {"svc": ["http://host.test:10000"]}
+        assert stack.state.table() == {"svc": ["http://host.test:10000"]}
     for d in slow:
         d.callback("done")
     cluster.settle()
@@ -117,10 +117,10 @@ def test_registry_evicting_a_live_node_makes_it_register_again() -> None:
     cluster, stack = _cluster()
     host = cluster.node(home=HOST)
     cluster.result(host.create_service(lambda p: "x", "svc"))
-    stack.registry.evict(host.id, "test")
-    assert stack.registry.table() == {}
+    stack.state.evict(host.id, "test")
+    assert stack.state.table() == {}
     cluster.settle()
-    assert stack.registry.table() == {"svc": ["http://host.test:10000"]}
+    assert stack.state.table() == {"svc": ["http://host.test:10000"]}
 
 
 def test_registry_drops_the_connections_of_a_vanished_node() -> None:
@@ -140,4 +140,4 @@ def test_registry_drops_the_connections_of_a_vanished_node() -> None:
     assert not any(link.pump.serverIO.disconnecting for link in links)
     cluster.advance(2 * TTL)
     assert all(link.pump.serverIO.disconnecting for link in links)
-    assert stack.registry.table() == {}
+    assert stack.state.table() == {}

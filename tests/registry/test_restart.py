@@ -61,10 +61,10 @@ def test_table_is_back_within_one_hold_after_a_restart() -> None:
     for home in ("http://a.test", "http://b.test"):
         node = cluster.node(home=home)
         cluster.result(node.create_service(lambda p: "x", "svc"))
-    before = sorted(stack.registry.locations("svc"))
+    before = sorted(stack.state.locations("svc"))
     stack = _restart(cluster, stack, down=5)
     started = cluster.clock.seconds()
-    while sorted(stack.registry.locations("svc")) != before:
+    while sorted(stack.state.locations("svc")) != before:
         assert cluster.clock.seconds() - started <= HOLD
         cluster.advance(0.05)
 
@@ -87,8 +87,8 @@ def test_calls_keep_working_while_the_registry_is_down_and_recovering() -> None:
     stack = cluster.registry(ttl=TTL)
     _refuse_registrations(stack, times=1000)
     cluster.advance(HOLD)
-    assert stack.registry.table() == {}
-    assert caller.table.epoch == stack.registry.epoch
+    assert stack.state.table() == {}
+    assert caller.table.epoch == stack.state.epoch
     assert cluster.result(caller.call("double", 21)) == 42
 
 
@@ -104,7 +104,7 @@ def test_failed_registration_after_a_restart_is_retried() -> None:
     stack = _restart(cluster, stack, down=1)
     attempts = _refuse_registrations(stack, times=2)
     started = cluster.clock.seconds()
-    while stack.registry.table() != {"svc": ["http://host.test:10000"]}:
+    while stack.state.table() != {"svc": ["http://host.test:10000"]}:
         assert cluster.clock.seconds() - started < HOLD + 1
         cluster.advance(0.05)
     assert len(attempts) == 3
@@ -128,7 +128,7 @@ def test_instances_that_died_meanwhile_leave_once_recovery_ends() -> None:
     cluster.advance(1)
     stack = cluster.registry(ttl=TTL)
     cluster.advance(HOLD)
-    assert stack.registry.table() == {"svc": ["http://alive.test:10000"]}
+    assert stack.state.table() == {"svc": ["http://alive.test:10000"]}
     assert caller.table.locations("svc") == ["http://alive.test:10000", "http://doomed.test:10000"]
     assert [cluster.result(caller.call("svc")) for _ in range(4)] == ["alive"] * 4
     cluster.advance(TTL)  # recovery ends TTL after the start; the next answer says so

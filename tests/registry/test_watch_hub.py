@@ -8,13 +8,13 @@ import json
 
 from twisted.internet.task import Clock
 
-from micro._registry.state import Registry
+from micro._registry.state import RegistryState
 from micro._registry.watch_hub import WatchHub
 from tests._helpers import fired
 
 
-def _hub(clock: Clock, **options: float) -> tuple[Registry, WatchHub]:
-    registry = Registry(clock, ttl=4.0, recovering_for=0.0)
+def _hub(clock: Clock, **options: float) -> tuple[RegistryState, WatchHub]:
+    registry = RegistryState(clock, ttl=4.0, recovering_for=0.0)
     return registry, WatchHub(registry, clock, **options)
 
 
@@ -146,7 +146,7 @@ def test_storms_space_broadcasts_up_to_the_hold() -> None:
     they may wait up to the hold so that registrations keep flowing.
     """
     clock = Clock()
-    registry = Registry(clock, ttl=20.0, recovering_for=0.0)
+    registry = RegistryState(clock, ttl=20.0, recovering_for=0.0)
     hub = WatchHub(registry, clock, spacing_per_watcher=5.0)
     hub.watch("n1", "", -1)
     hub.watch("n1", registry.epoch, 0)

@@ -8,12 +8,12 @@ import json
 
 from twisted.internet.task import Clock
 
-from micro._registry.state import Registry
+from micro._registry.state import RegistryState
 from micro._registry.watch_replies import WatchReplies
 
 
-def _registry(log_size: int = 10_000) -> tuple[Registry, WatchReplies]:
-    registry = Registry(Clock(), ttl=4.0, log_size=log_size, recovering_for=0.0)
+def _registry(log_size: int = 10_000) -> tuple[RegistryState, WatchReplies]:
+    registry = RegistryState(Clock(), ttl=4.0, log_size=log_size, recovering_for=0.0)
     replies = WatchReplies(registry, 2.0)
     registry.on_change(replies.changed)
     return registry, replies

@@ -65,7 +65,7 @@ def test_registry_service_listens_on_injected_reactor() -> None:
     service.startService()
     [(port, _, _, interface)] = reactor.tcpServers
     assert (port, interface) == (8123, "127.0.0.1")
-    assert service.stack.registry.ports.base_port == 8123  # type: ignore[attr-defined]
+    assert service.stack.state.ports.base_port == 8123  # type: ignore[attr-defined]
     service.stopService()
 
 
@@ -140,7 +140,7 @@ def test_service_options_reach_the_node(tmp_path: Path, monkeypatch: pytest.Monk
                           "--drain-timeout", "3"])
     service = _service_tap.makeService(options, reactor=MemoryReactorClock())
     node = service.node  # type: ignore[attr-defined]
-    assert node.registry.url == "http://10.1.1.1:9000"
+    assert node.registry_client.url == "http://10.1.1.1:9000"
     assert node.settings.service_home() == "http://10.1.1.2"
     assert options["drain-timeout"] == 3.0
 

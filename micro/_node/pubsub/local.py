@@ -23,7 +23,7 @@ from twisted.python.failure import Failure
 
 from micro._kernel.channels import is_wildcard, matches, segments
 from micro._kernel.errors import HttpError
-from micro._node.handler import ServiceHandler, _positional_count
+from micro._node.handler import Handler
 from micro._node.node import NodeCore
 
 # A handler that falls this far behind loses the newest messages (an error
@@ -68,7 +68,7 @@ class Subscription:
 
     id: str
     pattern: str
-    handler: ServiceHandler
+    handler: Handler
     node: NodeCore
     segments: tuple[str, ...] | None = None
     epoch: str | None = None
@@ -163,7 +163,7 @@ class LocalSubscriptions:
     _by_id: dict[str, Subscription] = field(factory=dict, init=False)
 
     def add(self, sub_id: str, pattern: str, fn: Callable[..., Any]) -> Subscription:
-        handler = ServiceHandler(sub_id, fn, _positional_count(fn))
+        handler = Handler.of(fn)
         wildcard = is_wildcard(pattern)
         sub = Subscription(sub_id, pattern, handler, self._node, segments(pattern) if wildcard else None)
         (self._wildcards if wildcard else self._exact).setdefault(pattern, {})[sub_id] = sub

@@ -96,7 +96,7 @@ class NodePubSub:
 
     def _registry_subscribe(self, pattern: str, endpoint: ServiceInstance) -> Deferred[dict[str, Any]]:
         node = self._node
-        return node.registry.subscribe(pattern, endpoint.location, node.id)
+        return node.registry_client.subscribe(pattern, endpoint.location, node.id)
 
     def unsubscribe(self, sub_id: str) -> Deferred[None]:
         """
@@ -114,7 +114,7 @@ class NodePubSub:
         if self.local.count(pattern) or endpoint is None:
             return
         try:
-            await self._node.registry.unsubscribe(pattern, endpoint.location)
+            await self._node.registry_client.unsubscribe(pattern, endpoint.location)
         except HttpError as e:
             # Locally the handlers are gone already; the registry forgets
             # the subscription with the endpoint if it cannot be told now.
@@ -150,7 +150,7 @@ class NodePubSub:
         node.start()  # a watching node is known to the registry, which then keeps its publishes in order
         self._seq += 1
         try:
-            return node.registry.publish(channel, message, publisher=node.id, seq=self._seq, timeout=timeout)
+            return node.registry_client.publish(channel, message, publisher=node.id, seq=self._seq, timeout=timeout)
         except TypeError as e:
             self._seq -= 1
             raise TypeError(f"message for channel {channel!r} is {e}") from None
@@ -192,7 +192,7 @@ class NodePubSub:
             if endpoint is None or endpoint.draining:
                 return
             try:
-                await self._node.registry.register(SUBSCRIBER_SERVICE, endpoint.location, self._node.id)
+                await self._node.registry_client.register(SUBSCRIBER_SERVICE, endpoint.location, self._node.id)
                 for pattern in self.local.patterns():
                     await self._lock.run(self._registry_subscribe, pattern, endpoint)
                 return

@@ -159,7 +159,7 @@ class NodeRoutes:
             return
         del self.declared[path]
         try:
-            await self._node.registry.withdraw_route(path, self._node.id)
+            await self._node.registry_client.withdraw_route(path, self._node.id)
         except HttpError as e:
             # 404: the registry forgot it already (it restarted); 503: it is
             # down, and forgets the claim with this node's lease.
@@ -175,5 +175,5 @@ class NodeRoutes:
         return gatherResults(work, consumeErrors=True)
 
     async def _send(self, path: str, service: str, data_type: str) -> None:
-        await self._node.registry.declare_route(path, service, data_type, self._node.id)
+        await self._node.registry_client.declare_route(path, service, data_type, self._node.id)
 

@@ -29,7 +29,7 @@ from micro._kernel.errors import HttpError
 from micro._kernel.protocol import DELIVERY_TIMEOUT
 from micro._registry.pubsub.order import PublisherOrder
 from micro._registry.pubsub.outbox import Outbox, Outcome, delivery_headers
-from micro._registry.state import Registry
+from micro._registry.state import RegistryState
 
 
 @define(eq=False)
@@ -41,7 +41,7 @@ class PubSubHub:
         a subscription made now receives messages numbered above it.
     """
 
-    _registry: Registry
+    _state: RegistryState
     _http: HttpClient
     _clock: Any
     token: str | None = None
@@ -57,8 +57,8 @@ class PubSubHub:
 
     def __attrs_post_init__(self) -> None:
         self._order = PublisherOrder(self._clock)
-        self._registry.on_change(self._table_changed)
-        self._registry.on_evict(self._node_evicted)
+        self._state.on_change(self._table_changed)
+        self._state.on_evict(self._node_evicted)
 
     # -- subscriptions ----------------------------------------------------
 
@@ -67,7 +67,7 @@ class PubSubHub:
         Subscribe the instance at C{location}, which must be a live
         instance of C{node}; repeating a subscription changes nothing.
         """
-        instance = self._registry.instance_at(location)
+        instance = self._state.instance_at(location)
         if instance is None or instance.node != node:
             raise HttpError(400, f"cannot subscribe {location}: it is not a registered instance of node {node!r}; "
                                  "subscriptions deliver only to the subscriber's own registered instances")
@@ -77,7 +77,7 @@ class PubSubHub:
             holders[location] = node
             self._by_location.setdefault(location, set()).add(pattern)
             self._log.info("{location} subscribed to {channel}", location=location, channel=pattern)
-        return {"subscribed": pattern, "location": location, "epoch": self._registry.epoch, "after": self.sequence}
+        return {"subscribed": pattern, "location": location, "epoch": self._state.epoch, "after": self.sequence}
 
     def unsubscribe(self, pattern: str, location: str) -> dict[str, Any]:
         holders = self._holders(pattern, create=False)
@@ -125,7 +125,7 @@ class PubSubHub:
         publisher go out in its numbering order.
         """
         timeout = self.default_timeout if timeout is None else timeout
-        if publisher is None or seq is None or self._registry.node(publisher) is None:
+        if publisher is None or seq is None or self._state.node(publisher) is None:
             return self._fan_out(channel, message, timeout)
         result: Deferred[Outcome] = Deferred()
 
@@ -140,7 +140,7 @@ class PubSubHub:
         locations = self.subscribers(channel)
         if not locations:
             return succeed({"results": [], "errors": []})
-        body = dumps({"channel": channel, "message": message, "seq": self.sequence, "epoch": self._registry.epoch})
+        body = dumps({"channel": channel, "message": message, "seq": self.sequence, "epoch": self._state.epoch})
         deliveries = [self._outbox(location).post(body, timeout) for location in locations]
         return gatherResults(deliveries).addCallback(_merge)
 
@@ -194,7 +194,7 @@ class PubSubHub:
         Subscriptions die with their instance: drop those whose location
         left the table (or moved to another node).
         """
-        registry = self._registry
+        registry = self._state
         for location in list(self._by_location):
             instance = registry.instance_at(location)
             holders_node = self._node_of(location)

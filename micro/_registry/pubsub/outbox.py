@@ -25,7 +25,7 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from twisted.web.http_headers import Headers
 
-from micro._http.client import HttpClient, Reply
+from micro._http.client import HttpClient, FullResponse
 from micro._http.failures import Kind, classify
 from micro._kernel.codec import JSON_TYPE, MalformedBody, error_from_reply, loads
 from micro._kernel.protocol import DELIVERY_PATH, TOKEN_HEADER
@@ -129,7 +129,7 @@ class Outbox:
         if self._queue and not self._closed:
             self._send()
 
-    def _delivered(self, reply: Reply, batch: list[_Message]) -> None:
+    def _delivered(self, reply: FullResponse, batch: list[_Message]) -> None:
         if reply.code != 200:
             error = error_from_reply(reply.code, reply.body, reply.header(b"content-type"),
                                      f"subscriber at {self.location}")

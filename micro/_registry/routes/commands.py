@@ -28,7 +28,7 @@ from micro._registry.arguments import as_object, node_id
 from micro._registry.commands import KindHandlers, RegistryCommands
 from micro._registry.routes.proxy import RefusedRoute, RouteExchange, Upstream, upstream_headers
 from micro._registry.routes.table import RouteTable
-from micro._registry.state import Registry
+from micro._registry.state import RegistryState
 
 # What a request target may hold to be sent on (as the Agent checks it).
 _FORWARDABLE = re.compile(rb"\A[\x21-\x7e]+\Z")
@@ -51,7 +51,7 @@ class RegistryRoutes:
     @ivar development: Whether a 404 lists the routes there are.
     """
 
-    registry: Registry
+    state: RegistryState
     _http: HttpClient
     _clock: Any
     development: bool = False
@@ -62,9 +62,9 @@ class RegistryRoutes:
     _log = Logger()
 
     def __attrs_post_init__(self) -> None:
-        self._upstream = Upstream(self._http, RoundRobin(self._clock), self.registry.locations, self._clock,
+        self._upstream = Upstream(self._http, RoundRobin(self._clock), self.state.locations, self._clock,
                                   self.timeout)
-        self.registry.on_evict(self._node_gone)
+        self.state.on_evict(self._node_gone)
 
     @classmethod
     def install(cls, commands: RegistryCommands, http: HttpClient, clock: Any, *,
@@ -73,7 +73,7 @@ class RegistryRoutes:
         Routes for the registry behind C{commands}: C{register} and
         C{unregister} learn C{"type": "route"}, and C{routes} lists them.
         """
-        routes = cls(commands.registry, http, clock, development)
+        routes = cls(commands.state, http, clock, development)
         commands.register_types["route"] = KindHandlers(routes.register, routes.unregister)
         commands.add("routes", routes.describe_all)
         return routes
@@ -91,7 +91,7 @@ class RegistryRoutes:
         node = argument.get("node")
         if node is not None:
             # The claim lives on the node's lease, like its instances.
-            self.registry.renew(node_id(node))
+            self.state.renew(node_id(node))
         replaced = self.table.add(path, service, data_type, node)
         reply: dict[str, Any] = {"route": path, "service": service, "dataType": data_type}
         if replaced is not None:

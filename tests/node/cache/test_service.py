@@ -238,7 +238,7 @@ def test_terminate_stops_timers_and_unregisters(cluster: MemoryCluster, cache: A
     assert cache.evicting
     cluster.result(cache.terminate())
     assert not cache.evicting
-    assert "cache" not in cluster.stacks[0].registry.table()
+    assert "cache" not in cluster.stacks[0].state.table()
     loops = [c for c in cluster.clock.getDelayedCalls() if "LoopingCall" in repr(c.func)]
     assert loops == []
 

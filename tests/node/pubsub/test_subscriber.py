@@ -61,7 +61,7 @@ def test_handlers_of_one_process_share_one_registry_subscription(cluster: Memory
     hub = cluster.stacks[0].pubsub
     assert len(hub.channels()["news"]) == 1
     assert _results(cluster.result(cluster.node(home="http://p.test").publish("news", None))) == [1, 2, 3]
-    table = cluster.result(node.registry.lookup("all"))
+    table = cluster.result(node.registry_client.lookup("all"))
     assert len(table[SUBSCRIBER_SERVICE]) == 1
 
 
@@ -126,7 +126,7 @@ def test_terminate_removes_subscriptions_and_the_endpoint(cluster: MemoryCluster
     cluster.result(pubsub.subscribe("sports", lambda m: "y"))
     cluster.result(pubsub.terminate())
     assert cluster.stacks[0].pubsub.channels() == {}
-    assert SUBSCRIBER_SERVICE not in cluster.stacks[0].registry.table()
+    assert SUBSCRIBER_SERVICE not in cluster.stacks[0].state.table()
     assert cluster.result(cluster.node(home="http://p.test").publish("news", 1)) == {"results": [], "errors": []}
     with pytest.raises(ValueError, match="terminated"):
         pubsub.subscribe("news", lambda m: None)
@@ -169,7 +169,7 @@ def test_lease_end_drops_subscriptions(cluster: MemoryCluster) -> None:
     A subscriber evicted when its lease ends is no longer delivered to.
     """
     node, _, _ = _subscriber(cluster, "http://a.test", "news", lambda m: "x")
-    cluster.stacks[0].registry.evict(node.id, "its lease expired")
+    cluster.stacks[0].state.evict(node.id, "its lease expired")
     assert cluster.stacks[0].pubsub.channels() == {}
 
 

@@ -35,7 +35,7 @@ def test_route_with_a_function_hosts_it_and_terminate_removes_both(cluster: Memo
     cluster.result(route.terminate())
     assert fetch(cluster, b"GET", "/api/users").code == 404
     assert node.instances() == []
-    assert cluster.stacks[0].registry.locations("usersService") == []
+    assert cluster.stacks[0].state.locations("usersService") == []
     cluster.result(route.terminate())  # a second time is harmless
 
 

@@ -19,7 +19,7 @@ TOKEN = "s3cret"
 
 def _error(cluster: MemoryCluster, node: Any, command: str, argument: Any) -> HttpError:
     with pytest.raises(HttpError) as caught:
-        cluster.result(node.registry.command(command, argument))
+        cluster.result(node.registry_client.command(command, argument))
     return caught.value
 
 
@@ -87,7 +87,7 @@ def test_any_instance_of_the_node_can_take_deliveries(cluster: MemoryCluster) ->
     """
     node = cluster.node()
     instance = cluster.result(node.create_service(lambda p: p, "echo"))
-    reply = cluster.result(node.registry.command(
+    reply = cluster.result(node.registry_client.command(
         "subscribe", {"channel": "x", "location": instance.location, "node": node.id}))
     assert reply["subscribed"] == "x" and reply["after"] == 0
     outcome = cluster.result(node.publish("x", 1))
@@ -164,7 +164,7 @@ def test_one_publishers_messages_are_delivered_in_its_order(cluster: MemoryClust
     cluster.result(pubsub.subscribe("x", lambda m: seen.append(m)))
     publisher = cluster.node(home="http://pub.test")
     cluster.result(publisher.ready())
-    pending = [cluster.run(publisher.registry.command(
+    pending = [cluster.run(publisher.registry_client.command(
         "publish", {"channel": "x", "message": seq, "publisher": publisher.id, "seq": seq})) for seq in (1, 3, 2)]
     for d in pending:
         cluster.result(d)
@@ -193,6 +193,6 @@ def test_subscriptions_come_back_after_a_registry_restart(cluster: MemoryCluster
     for _ in range(10):
         cluster.advance(0.5)
     assert list(stack.pubsub.channels()) == ["news"]
-    assert stack.registry.table()[SUBSCRIBER_SERVICE] == [endpoint_of(node).location]
+    assert stack.state.table()[SUBSCRIBER_SERVICE] == [endpoint_of(node).location]
     outcome = cluster.result(cluster.node(home="http://pub.test").publish("news", 1))
     assert [r["result"] for r in outcome["results"]] == ["got 1"]

@@ -14,7 +14,7 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import Clock
 from twisted.web.http_headers import Headers
 
-from micro._http.client import Reply
+from micro._http.client import FullResponse
 from micro._registry.pubsub.outbox import Outbox, delivery_headers
 
 LOCATION = "http://sub.test:10001"
@@ -26,17 +26,17 @@ class FakeHttp:
     Records requests; the test answers them.
     """
 
-    requests: list[tuple[bytes, bytes, Headers, float, Deferred[Reply]]] = field(factory=list)
+    requests: list[tuple[bytes, bytes, Headers, float, Deferred[FullResponse]]] = field(factory=list)
 
     def request(self, method: bytes, url: bytes, body: bytes, headers: Headers, timeout: float,
-                limit: int | None = None) -> Deferred[Reply]:
-        d: Deferred[Reply] = Deferred()
+                limit: int | None = None) -> Deferred[FullResponse]:
+        d: Deferred[FullResponse] = Deferred()
         self.requests.append((url, body, headers, timeout, d))
         return d
 
     def answer(self, index: int, replies: list[Any], code: int = 200) -> None:
         body = json.dumps({"replies": replies} if code == 200 else {"error": "nope", "status": code}).encode()
-        self.requests[index][4].callback(Reply(code, Headers({b"content-type": [b"application/json"]}), body))
+        self.requests[index][4].callback(FullResponse(code, Headers({b"content-type": [b"application/json"]}), body))
 
     def messages(self, index: int) -> list[Any]:
         return [m["message"] for m in json.loads(self.requests[index][1])["messages"]]

@@ -12,7 +12,7 @@ from twisted.internet.defer import Deferred
 from twisted.web.http_headers import Headers
 
 from micro import HttpError, Response
-from micro._http.client import Reply
+from micro._http.client import FullResponse
 from micro._kernel.codec import loads
 from micro._registry.stack import RegistryStack
 from micro.testing import REGISTRY_URL, MemoryCluster
@@ -20,13 +20,13 @@ from tests._memory import drop_connections
 
 
 def fetch(cluster: MemoryCluster, method: bytes, path: str, body: bytes | None = None,
-          headers: dict[bytes, bytes] | None = None) -> Reply:
+          headers: dict[bytes, bytes] | None = None) -> FullResponse:
     raw = Headers({name: [value] for name, value in (headers or {}).items()})
     return cluster.result(cluster.http().request(method, (REGISTRY_URL + path).encode(), body, raw))
 
 
 def command(cluster: MemoryCluster, document: Any, token: str | None = None) -> Any:
-    return cluster.result(cluster.node(home="http://admin.test", token=token).registry.command(*document.popitem()))
+    return cluster.result(cluster.node(home="http://admin.test", token=token).registry_client.command(*document.popitem()))
 
 
 def routes_of(stack: RegistryStack) -> dict[str, str]:
@@ -206,7 +206,7 @@ def test_slow_instance_times_out_with_504(cluster: MemoryCluster) -> None:
     """
     never: Deferred[None] = Deferred()
     cluster.result(cluster.node().create_route("/slow", lambda payload: never))
-    outcome: list[Reply] = []
+    outcome: list[FullResponse] = []
     cluster.http().request(b"GET", f"{REGISTRY_URL}/slow".encode()).addCallback(outcome.append)
     cluster.settle()
     for _ in range(29):
@@ -228,9 +228,9 @@ def test_a_dead_nodes_routes_go_with_it(cluster: MemoryCluster) -> None:
     cluster.result(first.create_route("/only", echo))
     cluster.result(first.create_route("/shared", echo))
     cluster.result(second.create_route("/shared", "echo"))
-    stack.registry.evict(first.id, "test")
+    stack.state.evict(first.id, "test")
     assert routes_of(stack) == {"/shared": "echo"}
-    stack.registry.evict(second.id, "test")
+    stack.state.evict(second.id, "test")
     assert routes_of(stack) == {}
 
 
@@ -242,7 +242,7 @@ def test_routes_come_back_when_the_node_rejoins(cluster: MemoryCluster) -> None:
     stack = cluster.stacks[0]
     node = cluster.node()
     cluster.result(node.create_route("/api/users", lambda payload: {"users": ["Alice"]}))
-    stack.registry.evict(node.id, "test")
+    stack.state.evict(node.id, "test")
     assert routes_of(stack) == {}
     cluster.settle()
     assert routes_of(stack) == {"/api/users": "route-api-users"}
