@@ -4,7 +4,9 @@ The lean HTTP client every outbound micro request goes through.
 
 It is a C{twisted.web.client.Agent} on a persistent connection pool with
 nothing in between: calls between services are the hot path, and treq's
-conveniences cost about a third of a loopback round trip (see bench/).
+conveniences cost a measurable share of a loopback round trip (the
+"treq as the client" row of bench/bench_calls.py).  treq serves the
+module-level C{http_request}, which is not a hot path.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ class MicroSite(Site):
     """
     A Site tuned for micro's traffic: no access log line per request, no
     parsing of POST bodies as HTML forms (micro never reads form fields, and
-    Twisted's content-type parsing was an eighth of an instance's CPU per
-    call), idle connections dropped after L{IDLE_TIMEOUT}, and every
+    the parsing is a visible share of an instance's CPU per call in
+    bench/bench_calls.py), idle connections dropped after L{IDLE_TIMEOUT}, and every
     connection closed on demand when the server stops.
     """
 

@@ -14,6 +14,8 @@ from typing import Mapping
 from attrs import frozen
 from hyperlink import DecodedURL
 
+from micro._kernel.validation import host_text
+
 DEFAULT_REGISTRY_URL = "http://localhost:9999"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -61,11 +63,7 @@ class Settings:
         if self.service_url:
             return self.service_url.rstrip("/")
         url = DecodedURL.from_text(self.registry_url)
-        return f"{url.scheme}://{_host_text(url.host)}"
-
-
-def _host_text(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
+        return f"{url.scheme}://{host_text(url.host)}"
 
 
 def listen_interface(host: str) -> str:

@@ -1,11 +1,13 @@
-# -*- test-case-name: tests.node.test_drain -*-
+# -*- test-case-name: tests.kernel.test_deferreds -*-
 """
 Small Deferred helpers used across micro.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Callable, Coroutine, TypeVar
+
+from attrs import define
 
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.python.failure import Failure
@@ -53,3 +55,23 @@ async def wait_at_most(clock: Any, d: Deferred[Any], timeout: float) -> bool:
     finally:
         stop_timer(None, timer)
     return True
+
+
+@define
+class Once:
+    """
+    Work done at most once, such as a C{terminate()}: the first call starts
+    it, and every call gets its own observer of the outcome, so that a
+    caller cancelling its wait does not cancel the work.
+    """
+
+    _outcome: Deferred[Any] | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._outcome is not None
+
+    def __call__(self, start: Callable[[], Coroutine[Any, Any, T]]) -> Deferred[T]:
+        if self._outcome is None:
+            self._outcome = Deferred.fromCoroutine(start())
+        return observe(self._outcome)

@@ -32,6 +32,10 @@ FRAMEWORK_PREFIX = b"/_micro/"
 HEALTH_PATH = "/_micro/health"
 DELIVERY_PATH = "/_micro/deliver"
 
+# One change to the table of services, as watch replies carry it:
+# ("+" or "-", service, location).
+Change = tuple[str, str, str]
+
 # Seconds a call may take, failovers included, unless the caller says.
 DEFAULT_TIMEOUT = 30.0
 

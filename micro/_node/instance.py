@@ -21,7 +21,7 @@ from micro._http.respond import respond_later, write_error
 from micro._http.site import MicroSite
 from micro._kernel.codec import MalformedBody, across, decode_payload, encode_value
 from micro._kernel.config import Settings
-from micro._kernel.deferreds import observe, stop_timer, wait_at_most
+from micro._kernel.deferreds import Once, stop_timer, wait_at_most
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
 from micro._node.context import Context, Member
@@ -66,7 +66,7 @@ class ServiceInstance:
     site: MicroSite | None = None
     _in_flight: int = field(default=0, init=False)
     _idle: list[Deferred[None]] = field(factory=list, init=False)
-    _stopped: Deferred[None] | None = field(default=None, init=False)
+    _stopping: Once = field(factory=Once, init=False)
 
     _log = Logger()
 
@@ -84,7 +84,7 @@ class ServiceInstance:
 
     @property
     def draining(self) -> bool:
-        return self._stopped is not None
+        return self._stopping.started
 
     @property
     def in_flight(self) -> int:
@@ -223,9 +223,7 @@ class ServiceInstance:
         list this instance (at most C{settle_timeout}), stop listening, let
         running calls finish (at most C{drain_timeout}), close connections.
         """
-        if self._stopped is None:
-            self._stopped = Deferred.fromCoroutine(self._terminate(drain_timeout, settle_timeout))
-        return observe(self._stopped)
+        return self._stopping(lambda: self._terminate(drain_timeout, settle_timeout))
 
     async def _terminate(self, drain_timeout: float, settle_timeout: float) -> None:
         node = self._node

@@ -26,7 +26,7 @@ from micro._http.client import HttpClient
 from micro._http.limits import CALL_LIMIT
 from micro._http.site import make_site
 from micro._kernel.config import Settings
-from micro._kernel.deferreds import observe, wait_at_most
+from micro._kernel.deferreds import Once, wait_at_most
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._node.calls import READY_TIMEOUT, CallRouter
@@ -73,7 +73,7 @@ class NodeCore:
     _features: dict[Any, Any] = field(factory=dict, init=False)
     _rejoin_hooks: list[Callable[[], Deferred[Any]]] = field(factory=list, init=False)
     _terminate_hooks: list[Callable[[], Any]] = field(factory=list, init=False)
-    _terminating: Deferred[None] | None = field(default=None, init=False)
+    _terminating: Once = field(factory=Once, init=False)
 
     _log = Logger()
 
@@ -106,7 +106,7 @@ class NodeCore:
         """
         Start following the registry's table (done by the first use).
         """
-        if self._terminating is None:
+        if not self._terminating.started:
             self._watcher.start()
 
     @property
@@ -115,7 +115,7 @@ class NodeCore:
         Whether this node has started following its registry (or has a
         feature bound to it).
         """
-        return self._watcher.running or bool(self._features) or self._terminating is not None
+        return self._watcher.running or bool(self._features) or self._terminating.started
 
     def feature(self, kind: Callable[[NodeCore], F]) -> F:
         """
@@ -281,9 +281,7 @@ class NodeCore:
         Stop every instance gracefully, stop following the table, close
         connections.  Safe to call more than once.
         """
-        if self._terminating is None:
-            self._terminating = Deferred.fromCoroutine(self._terminate(drain_timeout, settle_timeout))
-        return observe(self._terminating)
+        return self._terminating(lambda: self._terminate(drain_timeout, settle_timeout))
 
     async def _terminate(self, drain_timeout: float, settle_timeout: float) -> None:
         if self._terminate_hooks:

@@ -10,7 +10,7 @@ from typing import Iterable
 from attrs import define, field
 from twisted.internet.defer import Deferred
 
-Change = tuple[str, str, str]  # ("+" or "-", service, location)
+from micro._kernel.protocol import Change
 
 
 @define

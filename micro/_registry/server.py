@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from attrs import define
+from attrs import define, field
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
@@ -16,7 +16,7 @@ from twisted.logger import Logger
 from micro._http.limits import BodyLimits
 from micro._http.site import MicroSite, make_site
 from micro._kernel.config import Settings, listen_interface
-from micro._kernel.deferreds import observe
+from micro._kernel.deferreds import Once
 from micro._kernel.validation import host_text, split_url
 from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL, RegistryState
@@ -45,7 +45,7 @@ class RegistryServer:
     stack: RegistryStack
     _port: IListeningPort
     _site: MicroSite
-    _stopped: Deferred[None] | None = None
+    _stopping: Once = field(factory=Once)
 
     _log = Logger()
 
@@ -61,9 +61,7 @@ class RegistryServer:
         Stop listening, answer pending watches, close connections, cancel
         every timer.  Safe to call more than once.
         """
-        if self._stopped is None:
-            self._stopped = Deferred.fromCoroutine(self._terminate())
-        return observe(self._stopped)
+        return self._stopping(self._terminate)
 
     async def _terminate(self) -> None:
         await self.stack.shut_down(self._port, self._site)

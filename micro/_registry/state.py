@@ -17,11 +17,10 @@ from attrs import define, field, frozen
 from twisted.logger import Logger
 
 from micro._kernel.errors import HttpError, UnknownService
+from micro._kernel.protocol import Change
 from micro._registry.ports import PortAllocator
 
 DEFAULT_TTL = 4.0
-
-Change = tuple[str, str, str]
 
 
 @frozen

@@ -17,8 +17,8 @@ def freeze_loaded_objects() -> None:
     """
     What is loaded once the service starts (micro, the app module) lives
     as long as the process: keep it out of the collector's full passes,
-    which otherwise stall every request in flight for tens of milliseconds
-    (seen in the p99 of bench/bench_routes.py).
+    which otherwise stall every request in flight (they show in the p99 of
+    bench/bench_routes.py).
     """
     gc.freeze()
 

@@ -9,7 +9,6 @@ from typing import Any, AsyncIterator
 
 import pytest_twisted
 from attrs import define, field
-from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
 from micro._app.node import Node
@@ -48,7 +47,3 @@ async def live() -> AsyncIterator[LiveCluster]:
     cluster = LiveCluster(reactor, start_registry(reactor, "http://127.0.0.1:0"))
     yield cluster
     await cluster.stop()
-
-
-def call(d: Deferred[Any]) -> Deferred[Any]:
-    return d

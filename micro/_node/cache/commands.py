@@ -121,10 +121,13 @@ class CacheCommands:
     settings: dict[str, Any]
     apply_settings: Callable[[dict[str, Any]], None]
     _parsers: dict[str, Callable[[Any], Any]] = field(init=False)
+    _writes: dict[str, Callable[[Any], Any]] = field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self._parsers = {"set": lambda a: _values(a, "set"), "setex": lambda a: _values(a, "setex"),
                          "ex": _ttls, "del": _keys, "clear": self._clear_flag, "settings": check_settings}
+        self._writes = {"set": self._set, "setex": self._setex, "ex": self._ex, "del": self._del,
+                        "clear": self._clear, "settings": self._settings}
 
     def run(self, payload: Any) -> Any:
         if not isinstance(payload, dict) or not payload:
@@ -139,7 +142,7 @@ class CacheCommands:
         parsed = {name: self._parsers[name](payload[name]) for name in WRITE_ORDER if name in payload}
         reply: dict[str, Any] = {"ok": True}
         for name, argument in parsed.items():
-            reply[name] = getattr(self, "_" + name)(argument)
+            reply[name] = self._writes[name](argument)
         return reply
 
     def _get(self, key: Any) -> Any:

@@ -13,7 +13,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from micro._kernel.deferreds import observe
+from micro._kernel.deferreds import Once
 from micro._node.cache.commands import CacheCommands, check_settings
 from micro._node.cache.store import TtlStore
 from micro._node.instance import ServiceInstance
@@ -39,7 +39,7 @@ class CacheService:
     commands: CacheCommands = field(init=False)
     instance: ServiceInstance | None = field(default=None, init=False)
     _loop: LoopingCall | None = field(default=None, init=False)
-    _stopped: Deferred[None] | None = field(default=None, init=False)
+    _stopping: Once = field(factory=Once, init=False)
 
     _log = Logger()
 
@@ -68,7 +68,7 @@ class CacheService:
         self.settings.update(changes)
         self.store.max_entries = self.settings["max_entries"]
         self.store.bound()
-        if self._stopped is None:
+        if not self._stopping.started:
             self._restart_eviction()
 
     def _restart_eviction(self) -> None:
@@ -97,10 +97,8 @@ class CacheService:
         Stop the eviction loop and the service instance.  Safe to call
         more than once.
         """
-        if self._stopped is None:
-            self.stop_eviction()
-            self._stopped = Deferred.fromCoroutine(self._terminate())
-        return observe(self._stopped)
+        self.stop_eviction()
+        return self._stopping(self._terminate)
 
     async def _terminate(self) -> None:
         if self.instance is not None:

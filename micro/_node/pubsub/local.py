@@ -170,9 +170,6 @@ class LocalSubscriptions:
         self._by_id[sub_id] = sub
         return sub
 
-    def get(self, sub_id: str) -> Subscription | None:
-        return self._by_id.get(sub_id)
-
     def remove(self, sub_id: str) -> Subscription | None:
         sub = self._by_id.pop(sub_id, None)
         if sub is None:

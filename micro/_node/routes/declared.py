@@ -20,7 +20,7 @@ from attrs import define, field
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.logger import Logger
 
-from micro._kernel.deferreds import observe
+from micro._kernel.deferreds import Once
 from micro._kernel.errors import HttpError
 from micro._kernel.route_paths import DYNAMIC, check_data_type, check_route_path
 from micro._kernel.validation import check_service_name
@@ -54,16 +54,14 @@ class Route:
     data_type: str
     instance: ServiceInstance | None
     _keeper: NodeRoutes
-    _stopped: Deferred[None] | None = field(default=None, init=False)
+    _stopping: Once = field(factory=Once, init=False)
 
     def terminate(self) -> Deferred[None]:
         """
         Withdraw the route, then stop the service it created.  Safe to call
         more than once.
         """
-        if self._stopped is None:
-            self._stopped = Deferred.fromCoroutine(self._terminate())
-        return observe(self._stopped)
+        return self._stopping(self._terminate)
 
     async def _terminate(self) -> None:
         await self._keeper.withdraw(self.path, (self.service, self.data_type))

@@ -76,9 +76,6 @@ class PublisherOrder:
         for publisher in list(self._publishers):
             self.forget(publisher)
 
-    def held(self) -> int:
-        return sum(len(state.held) for state in self._publishers.values())
-
     # -- internals --------------------------------------------------------
 
     def _release_ready(self, state: _Publisher) -> None:
