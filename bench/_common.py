@@ -12,21 +12,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-TWISTD = str(BIN / "twistd")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests._processes import BIN, ROOT, TWISTD, free_port  # noqa: F401  (one place for both)
 
 
 def wait_port(port: int, timeout: float = 15.0) -> None:

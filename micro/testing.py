@@ -23,7 +23,7 @@ from twisted.python.failure import Failure
 
 from micro._app.node import Node
 from micro._http.client import HttpClient
-from micro._http.site import make_site
+from micro._http.site import MicroSite, make_site
 from micro._kernel.config import Settings
 from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL
@@ -88,6 +88,23 @@ class MemoryCluster:
         node_settings = evolve(self.settings, service_url=home, token=token, **settings)
         origin = urlsplit(home).hostname or "node.test"
         return Node.create(self.clock, node_settings, http=self.http(origin), listen=self.network.listen)
+
+    def server_at(self, url: str) -> MicroSite | None:
+        """
+        The server (a site) listening at the host and port of C{url}.
+        """
+        parts = urlsplit(url)
+        site = self.network.server_at(parts.hostname or "", parts.port or 80)
+        return site if isinstance(site, MicroSite) else None
+
+    def drop_connections(self, url: str) -> None:
+        """
+        Close every connection the server at C{url} accepted, as its process
+        closing its sockets would; it still listens for new ones.
+        """
+        site = self.server_at(url)
+        if site is not None:
+            site.close_connections()
 
     def kill(self, home: str) -> None:
         """

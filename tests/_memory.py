@@ -6,15 +6,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from twisted.web.http_headers import Headers
 
-def drop_connections(site: Any) -> None:
-    """
-    Drop every connection a site accepted, as its process dying would.
-    """
-    for protocol in list(site._connections):
-        channel = getattr(protocol, "_channel", protocol)  # Site wraps each HTTPChannel
-        if channel.transport is not None:
-            channel.transport.loseConnection()
+from micro._http.client import FullResponse
+from micro._registry.stack import RegistryStack
+from micro.testing import REGISTRY_URL, MemoryCluster
 
 
 def recorder(log: list[Any], answer: Any, tag: Any = None) -> Callable[[Any], Any]:
@@ -35,3 +31,20 @@ def endpoint_of(node: Any) -> Any:
     endpoint = node.pubsub.endpoint
     assert endpoint is not None
     return endpoint
+
+
+def fetch(cluster: MemoryCluster, method: bytes, path: str, body: bytes | None = None,
+          headers: dict[bytes, bytes] | None = None) -> FullResponse:
+    """
+    Send one request to the registry of C{cluster} and read the whole reply.
+    """
+    raw = Headers({name: [value] for name, value in (headers or {}).items()})
+    return cluster.result(cluster.http().request(method, (REGISTRY_URL + path).encode(), body, raw))
+
+
+def routes_of(stack: RegistryStack) -> dict[str, str]:
+    """
+    The registry's routes: path to service.
+    """
+    assert stack.routes is not None
+    return {entry.path: entry.service for entry in stack.routes.table.entries()}

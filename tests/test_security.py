@@ -44,7 +44,7 @@ def guarded() -> tuple[MemoryCluster, Any, Any, Any]:
 
 def _state(stack: Any) -> Any:
     return (stack.state.table(), stack.routes.describe_all(), stack.pubsub.channels(),
-            sorted(n.id for n in stack.state.nodes()), dict(stack.state.ports._reserved))
+            sorted(n.id for n in stack.state.nodes()), stack.state.ports.reserved())
 
 
 def _commands(node: Any, instance: Any) -> dict[str, dict[str, Any]]:

@@ -45,6 +45,12 @@ class PortAllocator:
             candidate += 1
         raise HttpError(503, f"no free port left on {host} from {start}")
 
+    def reserved(self) -> dict[tuple[str, int], float]:
+        """
+        The ports handed out and not yet registered, with when each reservation ends.
+        """
+        return dict(self._reserved)
+
     def occupy(self, host: str, port: int) -> None:
         key = (host, port)
         self._used[key] = self._used.get(key, 0) + 1

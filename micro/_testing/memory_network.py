@@ -109,6 +109,20 @@ class MemoryNetwork:
     def unlisten(self, key: tuple[str, int]) -> None:
         self._servers.pop(key, None)
 
+    def server_at(self, host: str, port: int) -> Site | None:
+        """
+        The site listening at C{host}:C{port}, if any.
+        """
+        return self._servers.get((host, port))
+
+    def connections(self, client_host: str, server_host: str) -> list[iosim.FakeTransport]:
+        """
+        The server ends of the open connections from processes on
+        C{client_host} to servers on C{server_host}.
+        """
+        return [link.pump.serverIO for link in self._links
+                if _host(link.origin) == client_host and link.server[0] == server_host]
+
     def agent(self, *, persistent: bool = True, origin: str = "client.test") -> Agent:
         """
         An Agent whose connections go to the servers of this network, from

@@ -66,7 +66,8 @@ def test_suspect_is_cleared_when_the_registry_speaks_of_it() -> None:
     """
     cluster = MemoryCluster()
     stack, nodes, caller, ran = _three(cluster)
-    site = cluster.network._servers[("a.test", 10000)]
+    site = cluster.server_at(A)
+    assert site is not None
     cluster.network.unlisten(("a.test", 10000))
     cluster.result(caller.call("svc"))
     cluster.network.listen(A, site)

@@ -12,6 +12,8 @@ import pytest_twisted
 import micro
 from micro._app import default as _default
 
+pytestmark = pytest.mark.integration
+
 
 def _dead_registry_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # A port nothing listens on: following the environment would fail.

@@ -11,7 +11,7 @@ import pytest
 
 from micro._kernel.codec import loads
 from micro.testing import MemoryCluster
-from tests.registry.routes.test_proxy import fetch
+from tests._memory import fetch
 
 
 def echo(payload: Any, ctx: Any) -> dict[str, Any]:

@@ -133,11 +133,10 @@ def test_registry_drops_the_connections_of_a_vanished_node() -> None:
     host = cluster.node(home=HOST)
     cluster.result(host.create_service(lambda p: "x", "svc"))
     cluster.freeze(HOST)
-    links = [link for link in cluster.network._links if link.origin.startswith("host.test")
-             and link.server[0] == "registry.test"]
-    assert links
+    connections = cluster.network.connections("host.test", "registry.test")
+    assert connections
     cluster.advance(IDLE_TIMEOUT - 1)
-    assert not any(link.pump.serverIO.disconnecting for link in links)
+    assert not any(transport.disconnecting for transport in connections)
     cluster.advance(2 * TTL)
-    assert all(link.pump.serverIO.disconnecting for link in links)
+    assert all(transport.disconnecting for transport in connections)
     assert stack.state.table() == {}

@@ -13,7 +13,7 @@ from twisted.internet.task import deferLater
 from micro import HttpError
 from micro._node.pubsub.subscriber import SUBSCRIBER_SERVICE
 from micro.testing import MemoryCluster
-from tests._memory import drop_connections, endpoint_of, recorder
+from tests._memory import endpoint_of, recorder
 
 
 def _subscriber(cluster: MemoryCluster, home: str, channel: str, handler: Any) -> tuple[Any, Any, str]:
@@ -146,9 +146,7 @@ def _die(cluster: MemoryCluster, node: Any, host: str) -> None:
     Make a node stop as a killed process would: its watch connection
     drops and its port stops answering.
     """
-    cluster.network.unlisten((host, 10000))
-    drop_connections(endpoint_of(node).site)
-    cluster.result(node._watcher.stop())
+    cluster.kill(f"http://{host}")
 
 
 def test_dead_node_loses_its_subscriptions(cluster: MemoryCluster) -> None:
@@ -250,8 +248,8 @@ def test_unreachable_subscriber_shows_in_errors(cluster: MemoryCluster) -> None:
     A subscriber whose process is gone but still registered is a 503 error.
     """
     node, _, _ = _subscriber(cluster, "http://gone.test", "jobs", lambda m: "never")
+    cluster.drop_connections(endpoint_of(node).location)
     cluster.network.unlisten(("gone.test", 10000))
-    drop_connections(endpoint_of(node).site)
     [error] = cluster.result(cluster.node(home="http://p.test").publish("jobs", 1))["errors"]
     assert error["status"] == 503 and "unreachable" in error["error"]
 

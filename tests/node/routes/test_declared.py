@@ -16,7 +16,7 @@ from micro._app.default import use_node
 from micro._app.marks import marked_routes, marked_services
 from micro._kernel.codec import loads
 from micro.testing import MemoryCluster
-from tests.registry.routes.test_proxy import fetch, routes_of
+from tests._memory import fetch, routes_of
 
 
 def usersService(payload: Any) -> dict[str, Any]:

@@ -11,8 +11,8 @@ import pytest
 
 from micro import HttpError
 from micro._node.pubsub.subscriber import SUBSCRIBER_SERVICE
-from micro.testing import MemoryCluster
-from tests._memory import drop_connections, endpoint_of, recorder
+from micro.testing import REGISTRY_URL, MemoryCluster
+from tests._memory import endpoint_of, recorder
 
 TOKEN = "s3cret"
 
@@ -175,9 +175,10 @@ def _kill_registry(cluster: MemoryCluster) -> None:
     """
     The registry's process dies: it stops, and its connections drop.
     """
-    site = cluster.network._servers[("registry.test", 9999)]
+    site = cluster.server_at(REGISTRY_URL)
     cluster.stop_registry(cluster.stacks[0])
-    drop_connections(site)
+    assert site is not None
+    site.close_connections()
 
 
 def test_subscriptions_come_back_after_a_registry_restart(cluster: MemoryCluster) -> None:

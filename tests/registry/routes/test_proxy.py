@@ -9,29 +9,16 @@ from typing import Any
 
 import pytest
 from twisted.internet.defer import Deferred
-from twisted.web.http_headers import Headers
 
 from micro import HttpError, Response
 from micro._http.client import FullResponse
 from micro._kernel.codec import loads
-from micro._registry.stack import RegistryStack
 from micro.testing import REGISTRY_URL, MemoryCluster
-from tests._memory import drop_connections
-
-
-def fetch(cluster: MemoryCluster, method: bytes, path: str, body: bytes | None = None,
-          headers: dict[bytes, bytes] | None = None) -> FullResponse:
-    raw = Headers({name: [value] for name, value in (headers or {}).items()})
-    return cluster.result(cluster.http().request(method, (REGISTRY_URL + path).encode(), body, raw))
+from tests._memory import fetch, routes_of
 
 
 def command(cluster: MemoryCluster, document: Any, token: str | None = None) -> Any:
     return cluster.result(cluster.node(home="http://admin.test", token=token).registry_client.command(*document.popitem()))
-
-
-def routes_of(stack: RegistryStack) -> dict[str, str]:
-    assert stack.routes is not None
-    return {entry.path: entry.service for entry in stack.routes.table.entries()}
 
 
 def echo(payload: Any, ctx: Any) -> dict[str, Any]:
@@ -194,7 +181,7 @@ def test_unreachable_instance_is_skipped(cluster: MemoryCluster) -> None:
     dead = cluster.result(node.create_service(echo))
     assert dead.port is not None and dead.site is not None
     cluster.result(dead.port.stopListening())  # gone, but still registered
-    drop_connections(dead.site)  # the registry's, from its location probe, too
+    cluster.drop_connections(dead.location)  # the registry's, from its location probe, too
     replies = [fetch(cluster, b"POST", "/echo", b'{"n": %d}' % n) for n in range(4)]
     assert [r.code for r in replies] == [200] * 4
     assert [loads(r.body)["payload"] for r in replies] == [{"n": n} for n in range(4)]
