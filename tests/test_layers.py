@@ -34,6 +34,10 @@ FEATURES = {"_registry": ("routes", "pubsub"), "_node": ("routes", "pubsub", "ca
 COMPOSERS = frozenset({"micro._registry.stack"})
 
 # Inside the HTTP plumbing, the client and the server halves are apart.
+# twisted.web.server is for the HTTP plumbing, the route proxy (which relays
+# between two connections) and the in-memory network.
+WEB_SERVER_USERS = ("micro/_http/", "micro/_registry/routes/", "micro/_testing/")
+
 HTTP_CLIENT = frozenset({"micro._http.client", "micro._http.pool", "micro._http.failures"})
 HTTP_SERVER = frozenset({"micro._http.site", "micro._http.respond", "micro._http.channel",
                          "micro._http.early_request", "micro._http.limits"})
@@ -109,6 +113,16 @@ def test_no_import_cycles() -> None:
     micro's modules import each other without cycles, type-checking imports included.
     """
     assert cycles(graph()) == KNOWN_CYCLES
+
+
+def test_only_the_plumbing_touches_twisted_web_server() -> None:
+    """
+    Requests are answered through micro/_http (respond, site); only the route proxy also relays raw.
+    """
+    users = sorted(str(p.relative_to(MICRO.parent)) for p in MICRO.rglob("*.py")
+                   if "from twisted.web.server import" in p.read_text(encoding="utf-8"))
+    assert [u for u in users if not u.startswith(WEB_SERVER_USERS)] == []
+    assert "micro/_registry/routes/proxy.py" in users
 
 
 def test_only_the_top_layers_reach_the_global_reactor() -> None:

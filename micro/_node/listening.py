@@ -12,12 +12,12 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from twisted.internet.interfaces import IListeningPort
-from twisted.web.server import Site
 
+from micro._http.site import MicroSite
 from micro._kernel.config import listen_interface
 
 # Serve a site at the port of a location; tests listen in memory instead.
-Listen = Callable[[str, Site], IListeningPort]
+Listen = Callable[[str, MicroSite], IListeningPort]
 
 
 def new_node_id() -> str:
@@ -31,7 +31,7 @@ def tcp_listener(reactor: Any) -> Listen:
     """
     Listen on the port of a location; loopback hosts bind loopback only.
     """
-    def listen(location: str, site: Site) -> IListeningPort:
+    def listen(location: str, site: MicroSite) -> IListeningPort:
         parts = urlsplit(location)
         assert parts.hostname is not None and parts.port is not None
         return reactor.listenTCP(parts.port, site, interface=listen_interface(parts.hostname))  # type: ignore[no-any-return]

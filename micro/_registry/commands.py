@@ -17,7 +17,7 @@ from twisted.internet.defer import Deferred
 
 from micro._calls.balancer import RoundRobin
 from micro._calls.caller import Caller
-from micro._http.client import HttpClient, FullResponse
+from micro._http.client import FullResponse, HttpClient
 from micro._kernel.codec import JSON_TYPE, encode_value
 from micro._kernel.errors import HttpError, InvalidArgument, UnknownService, WrongType
 from micro._kernel.validation import check_location, check_service_name

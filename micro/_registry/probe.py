@@ -12,7 +12,7 @@ from attrs import define
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from micro._http.client import HttpClient, FullResponse
+from micro._http.client import FullResponse, HttpClient
 from micro._http.failures import Kind, classify
 from micro._kernel.codec import JSON_TYPE, MalformedBody, loads, media_type
 from micro._kernel.errors import HttpError

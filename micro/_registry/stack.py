@@ -14,14 +14,18 @@ from twisted.internet.defer import maybeDeferred
 from twisted.internet.interfaces import IListeningPort
 from twisted.web.resource import IResource
 
+from micro._calls.balancer import RoundRobin
 from micro._http.client import HttpClient
 from micro._http.limits import BodyLimits
 from micro._http.site import MicroSite
+from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._registry.commands import RegistryCommands
 from micro._registry.endpoint import CommandEndpoint, CommandResource, RegistryResource
 from micro._registry.pubsub.commands import PubSubCommands
 from micro._registry.pubsub.hub import PubSubHub
 from micro._registry.routes.commands import RegistryRoutes
+from micro._registry.routes.exchange import Upstream
+from micro._registry.routes.proxy import RouteProxy
 from micro._registry.state import DEFAULT_TTL, RegistryState
 from micro._registry.watch_hub import PER_WATCHER_SPACING, WatchHub
 
@@ -39,22 +43,24 @@ class RegistryStack:
     resource: IResource
     pubsub: PubSubHub
     routes: RegistryRoutes
+    proxy: RouteProxy
 
     @classmethod
     def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
               http: HttpClient | None = None, spacing_per_watcher: float = PER_WATCHER_SPACING,
               verify_locations: bool = True, development: bool = False,
               limits: BodyLimits = BodyLimits()) -> RegistryStack:
-        registry = RegistryState(reactor, ttl=ttl)
-        hub = WatchHub(registry, reactor, spacing_per_watcher=spacing_per_watcher)
+        state = RegistryState(reactor, ttl=ttl)
+        hub = WatchHub(state, reactor, spacing_per_watcher=spacing_per_watcher)
         http = http or HttpClient.create(reactor)
-        commands = RegistryCommands(registry, hub, http, token=token, verify_locations=verify_locations)
-        pubsub = PubSubHub(registry, http, reactor, token=token)
+        commands = RegistryCommands(state, hub, http, token=token, verify_locations=verify_locations)
+        pubsub = PubSubHub(state, http, reactor, token=token)
         PubSubCommands(pubsub).install(commands)
-        endpoint = CommandEndpoint(commands, limits)
-        routes = RegistryRoutes.install(commands, http, reactor, development=development)
-        resource = RegistryResource(CommandResource(endpoint), routes.resource(), limits)
-        return cls(registry, hub, commands, http, resource, pubsub, routes)
+        routes = RegistryRoutes.install(commands)
+        upstream = Upstream(http, RoundRobin(reactor), state.locations, reactor, DEFAULT_TIMEOUT)
+        proxy = RouteProxy(routes.table, upstream, development=development)
+        resource = RegistryResource(CommandResource(CommandEndpoint(commands, limits)), proxy, limits)
+        return cls(state, hub, commands, http, resource, pubsub, routes, proxy)
 
     def listening_on(self, port: int) -> None:
         """

@@ -25,7 +25,7 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from twisted.web.http_headers import Headers
 
-from micro._http.client import HttpClient, FullResponse
+from micro._http.client import FullResponse, HttpClient
 from micro._http.failures import Kind, classify
 from micro._kernel.codec import JSON_TYPE, MalformedBody, error_from_reply, loads
 from micro._kernel.protocol import DELIVERY_PATH, TOKEN_HEADER

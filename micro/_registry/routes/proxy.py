@@ -1,273 +1,97 @@
 # -*- test-case-name: tests.registry.routes.test_proxy -*-
 """
-Proxying one HTTP request to an instance of a route's service.
-
-The upstream request starts as soon as the client's headers are in; its
-body and the reply's body stream through (see L{micro._http.streams}).  An
-instance that cannot be reached before anything was sent to it is skipped
-for the next one.
+The registry's front door: every request that is not a registry command
+is matched against the route table and proxied to an instance of the
+route's service (see L{micro._registry.routes.exchange}).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import re
+from typing import Any
 
-from attrs import define, field
-from twisted.internet.defer import Deferred
 from twisted.logger import Logger
-from twisted.python.failure import Failure
-from twisted.web.http_headers import Headers
-from twisted.web.iweb import IRequest, IResponse
-from twisted.web.server import NOT_DONE_YET, Request
+from twisted.web.client import UNKNOWN_LENGTH
+from twisted.web.resource import Resource
+from twisted.web.server import Request
 from zope.interface import implementer
 
-from micro._calls.balancer import RoundRobin
-from micro._http.client import HttpClient
-from micro._http.early_request import IBodyReceiver
-from micro._http.failures import Kind, classify
-from micro._http.respond import write_error, write_json
-from micro._http.streams import BodyPipe, ResponseRelay, drop_body
+from micro._http.early_request import IBodyReceiver, IStreamingResource
+from micro._http.streams import BodyPipe
 from micro._kernel.errors import HttpError
-from micro._kernel.protocol import ROUTE_HEADER, TOKEN_HEADER
+from micro._registry.routes.exchange import RefusedRoute, RouteExchange, Upstream, upstream_headers
+from micro._registry.routes.table import RouteTable
 
-HOP_BY_HOP = frozenset({
-    b"connection", b"keep-alive", b"proxy-connection", b"proxy-authenticate", b"proxy-authorization",
-    b"te", b"trailer", b"trailers", b"transfer-encoding", b"upgrade",
-})
-# Request headers that the proxy sets itself, or that must not reach a
-# service: the registry token above all.
-_NOT_FORWARDED = HOP_BY_HOP | {
-    b"host", b"content-length", b"expect", TOKEN_HEADER, ROUTE_HEADER,
-    b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto",
-}
+# What a request target may hold to be sent on (as the Agent checks it).
+_FORWARDABLE = re.compile(rb"\A[\x21-\x7e]+\Z")
 
 
-_NO_LENGTH_STATUSES = frozenset({204, 304})
-
-
-def _listed_in_connection(headers: Headers) -> set[bytes]:
-    named: set[bytes] = set()
-    for value in headers.getRawHeaders(b"connection", ()):
-        named.update(token.strip().lower() for token in value.split(b","))
-    return named
-
-
-def upstream_headers(request: IRequest, data_type: str) -> Headers:
+@implementer(IStreamingResource)
+class RouteProxy(Resource):
     """
-    The headers to send upstream: the client's, less hop-by-hop ones and the
-    registry token, plus C{X-Forwarded-*} and the route mark.
+    Every request that is not a registry command: proxied along its route.
 
-    C{X-Forwarded-For} keeps what earlier proxies said and appends the
-    address the registry saw, the only entry a service can trust.
-    """
-    incoming = request.requestHeaders
-    drop = _NOT_FORWARDED | _listed_in_connection(incoming)
-    headers = Headers()
-    for name, values in incoming.getAllRawHeaders():
-        if name.lower() not in drop:
-            headers.setRawHeaders(name, values)
-    chain = list(incoming.getRawHeaders(b"x-forwarded-for", ()))
-    client = getattr(request.getClientAddress(), "host", None)
-    if client:
-        chain.append(client.encode("ascii", "replace"))
-    if chain:
-        headers.setRawHeaders(b"x-forwarded-for", [b", ".join(chain)])
-    host = incoming.getRawHeaders(b"host")
-    if host:
-        headers.setRawHeaders(b"x-forwarded-host", host[:1])
-    headers.setRawHeaders(b"x-forwarded-proto", [b"https" if request.isSecure() else b"http"])
-    headers.setRawHeaders(ROUTE_HEADER, [data_type.encode("ascii")])
-    return headers
+    A request's route is chosen as soon as its headers are in, and its
+    body streams to the instance while it arrives.
 
-
-def relay_headers(response: IResponse, request: IRequest) -> None:
-    """
-    Give the client the upstream status and headers, less hop-by-hop ones.
-    """
-    request.setResponseCode(response.code, response.phrase)
-    # The reply says its own content type, or has none; Site must not add one.
-    request.defaultContentType = None  # type: ignore[attr-defined]
-    drop = HOP_BY_HOP | _listed_in_connection(response.headers)
-    for name, values in response.headers.getAllRawHeaders():
-        if name.lower() not in drop:
-            request.responseHeaders.setRawHeaders(name, values)
-    # The Agent keeps Content-Length out of the headers (it frames the body);
-    # passing it on spares the client a chunked reply and tells it the size.
-    length = response.length
-    if isinstance(length, int) and response.code not in _NO_LENGTH_STATUSES \
-            and not request.responseHeaders.hasHeader(b"content-length"):
-        request.responseHeaders.setRawHeaders(b"content-length", [b"%d" % length])
-
-
-@implementer(IBodyReceiver)
-@define(eq=False)
-class RefusedRoute:
-    """
-    A route request answered by the registry itself (no route, no instance);
-    its body is read and dropped.
+    @ivar development: Whether a 404 lists the routes there are.
     """
 
-    error: HttpError
-    extra: dict[str, Any] | None = None
-
-    def body_received(self, data: bytes) -> None:
-        pass
-
-    def body_done(self) -> None:
-        pass
-
-    def respond(self, request: IRequest) -> bytes:
-        if self.extra is None:
-            return write_error(request, self.error)
-        document = {"error": self.error.message, "status": self.error.status, **self.extra}
-        return write_json(request, document, self.error.status)
-
-
-@define
-class Upstream:
-    """
-    What every exchange of a registry shares: the client, the balancer, the
-    service table and the clock.
-
-    @ivar timeout: Seconds an instance has to start its reply once the
-        request body is in.
-    """
-
-    http: HttpClient
-    balancer: RoundRobin
-    locations: Callable[[str], list[str]]
-    clock: Any
-    timeout: float
-
-
-@implementer(IBodyReceiver)
-@define(eq=False)
-class RouteExchange:
-    """
-    One client request on its way to an instance of C{service} and back.
-    """
-
-    _upstream: Upstream
-    _request: Request
-    _method: bytes
-    _uri: bytes
-    _service: str
-    _headers: Headers
-    _body: BodyPipe | None
-    _tried: list[str] = field(factory=list, init=False)
-    _pending: Deferred[IResponse] | None = field(default=None, init=False)
-    _outcome: IResponse | HttpError | None = field(default=None, init=False)
-    _rendered: bool = field(default=False, init=False)
-    _gone: bool = field(default=False, init=False)
-    _timer: Any = field(default=None, init=False)
-    _timed_out: bool = field(default=False, init=False)
-    _relay: ResponseRelay | None = field(default=None, init=False)
-
+    isLeaf = True
     _log = Logger()
 
-    def start(self, location: str) -> None:
-        self._request.notifyFinish().addErrback(self._client_gone)
-        self._send(location)
+    def __init__(self, table: RouteTable, upstream: Upstream, *, development: bool = False):
+        super().__init__()
+        self._table = table
+        self._upstream = upstream
+        self.development = development
 
-    def _send(self, location: str) -> None:
-        self._tried.append(location)
-        d = self._upstream.http.response(self._method, location.encode("utf-8") + self._uri, self._headers, self._body)
-        self._pending = d
-        d.addCallbacks(self._answered, self._failed, errbackArgs=(location,))
+    def receive_body(self, request: Request, method: bytes, uri: bytes, length: int | None) -> IBodyReceiver:
+        return self.dispatch(request, method, uri, length)
 
-    # -- the client's side ------------------------------------------------------
+    def render(self, request: Request) -> Any:
+        receiver = getattr(request, "body_receiver", None)
+        if receiver is None:
+            # A Site that buffered the body first (not an EarlyRequest).
+            body = request.content.read() if request.content is not None else b""
+            receiver = self.dispatch(request, request.method, request.uri, len(body))
+            if body:
+                receiver.body_received(body)
+            receiver.body_done()
+        return receiver.respond(request)
 
-    def body_received(self, data: bytes) -> None:
-        if self._body is not None:
-            self._body.body_received(data)
+    def dispatch(self, request: Request, method: bytes, uri: bytes, length: int | None) -> RefusedRoute | RouteExchange:
+        """
+        Decide where a request goes, as soon as its headers are in, and start
+        sending it there.
+        """
+        try:
+            return self._dispatch(request, method, uri, length)
+        except Exception:
+            self._log.failure("routing {method} {uri} failed", method=method, uri=uri[:200])
+            return RefusedRoute(HttpError(500, "internal error in the registry's routes; see its log"))
 
-    def body_done(self) -> None:
-        if self._body is not None:
-            self._body.body_done()
-        if self._outcome is None and not self._gone:
-            self._timer = self._upstream.clock.callLater(self._upstream.timeout, self._time_out)
-
-    def respond(self, request: IRequest) -> int:
-        self._rendered = True
-        self._deliver()
-        return NOT_DONE_YET
-
-    def _client_gone(self, reason: Failure) -> None:
-        self._gone = True
-        self._stop_timer()
-        if self._body is not None:
-            self._body.fail(reason)
-        self._cancel_pending()
-        if self._relay is not None:
-            self._relay.client_gone()
-
-    # -- the instance's side --------------------------------------------------
-
-    def _answered(self, response: IResponse) -> None:
-        self._stop_timer()
-        if self._gone:
-            drop_body(response)
-            return
-        self._outcome = response
-        self._deliver()
-
-    def _failed(self, failure: Failure, location: str) -> None:
-        if self._gone:
-            return
-        if not self._timed_out and classify(failure).kind is Kind.NOT_SENT and not (self._body is not None and self._body.started):
-            self._upstream.balancer.suspect(location)
-            following = self._upstream.balancer.pick(
-                self._service, self._upstream.locations(self._service), exclude=self._tried)
-            if following is not None:
-                self._log.info("route to {service}: {location} is unreachable; trying {following}",
-                               service=self._service, location=location, following=following)
-                self._send(following)
-                return
-        self._stop_timer()
-        if self._body is not None:
-            self._body.discard()
-        self._outcome = _as_error(failure, self._service, location, len(self._tried),
-                                  self._upstream.timeout if self._timed_out else None)
-        self._deliver()
-
-    def _time_out(self) -> None:
-        self._timer = None
-        self._timed_out = True
-        self._cancel_pending()
-
-    def _cancel_pending(self) -> None:
-        # Not "if not called": while the request is under way the Deferred
-        # has "fired" with the Deferred it waits on, and cancel() passes on.
-        if self._pending is not None and self._outcome is None:
-            self._pending.cancel()
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
-
-    def _deliver(self) -> None:
-        outcome, request = self._outcome, self._request
-        if not self._rendered or outcome is None or self._gone:
-            return
-        if isinstance(outcome, HttpError):
-            request.write(write_error(request, outcome))
-            request.finish()
-            return
-        relay_headers(outcome, request)
-        self._relay = ResponseRelay(request, f"route to {self._service}")
-        request.registerProducer(self._relay, True)
-        outcome.deliverBody(self._relay)
-
-
-def _as_error(failure: Failure, service: str, location: str, tries: int, timeout: float | None) -> HttpError:
-    """
-    The error for a request that got no reply; C{timeout} is set if it ran out.
-    """
-    left = "" if tries == 1 else f" (tried {tries} instances)"
-    if timeout is not None:
-        return HttpError(504, f"route to {service!r}: no reply from {location} within {timeout:g}s")
-    outcome = classify(failure)
-    if outcome.kind is Kind.NOT_SENT:
-        return HttpError(503, f"route to {service!r}: {location} is unreachable{left}")
-    return HttpError(502, f"route to {service!r}: {location} failed: {outcome.detail}{left}")
+    def _dispatch(self, request: Request, method: bytes, uri: bytes, length: int | None) -> RefusedRoute | RouteExchange:
+        if not _FORWARDABLE.match(uri):
+            return RefusedRoute(HttpError(400, "the request target holds spaces, control or non-ASCII characters; "
+                                               "percent-encode them"))
+        path = uri.split(b"?", 1)[0].decode("latin-1")
+        entry = self._table.match(path)
+        if entry is None:
+            error = HttpError(404, f"no route matches {path[:200]}")
+            return RefusedRoute(error, {"routes": [e.describe() for e in self._table.entries()]} if self.development else None)
+        service = entry.service
+        upstream = self._upstream
+        location = upstream.balancer.pick(service, upstream.locations(service))
+        if location is None:
+            return RefusedRoute(HttpError(503, f"route {entry.path} leads to service {service!r}, "
+                                               "which has no live instance"))
+        body = None
+        if length != 0:
+            # The client's connection: paused while the upstream cannot take more.
+            source: Any = request.channel.transport
+            body = BodyPipe(source, UNKNOWN_LENGTH if length is None else length)
+        exchange = RouteExchange(upstream, request, method, uri, service, upstream_headers(request, entry.data_type),
+                                 body)
+        exchange.start(location)
+        return exchange

@@ -82,7 +82,7 @@ def test_no_route_is_404_json_listing_routes_only_in_development(cluster: Memory
     assert reply.header(b"content-type") == b"application/json"
     assert loads(reply.body) == {"error": "no route matches /nowhere", "status": 404}
     assert stack.routes is not None
-    stack.routes.development = True
+    stack.proxy.development = True
     assert loads(fetch(cluster, b"GET", "/nowhere").body)["routes"] == [
         {"path": "/x/*", "service": "s", "dataType": "dynamic"}]
 
@@ -292,7 +292,7 @@ def test_development_mode_follows_the_environment(monkeypatch: pytest.MonkeyPatc
         options.parseOptions(["--listen", "tcp:0:interface=127.0.0.1"])
         service: Any = _registry_tap.makeService(options, reactor=MemoryReactorClock())
         assert server.stack.routes is not None and service.stack.routes is not None
-        assert (server.stack.routes.development, service.stack.routes.development) == (expected, expected)
+        assert (server.stack.proxy.development, service.stack.proxy.development) == (expected, expected)
 
 
 def test_twistd_registry_freezes_what_it_loaded_at_start() -> None:
