@@ -1,7 +1,7 @@
 """
 Calls: micro against the floor of its own stack, in one run.
 
-    python bench/bench_calls.py [--calls N] [--rounds R]
+    python bench/bench_calls.py [--calls N] [--rounds R] [--against REF ...]
 
 Rows, each load from a separate client process (bench/load.py):
 
@@ -16,6 +16,10 @@ Three more rows put the floor in context: with a Klein route as the
 server and with treq as the client (why micro's hot path bypasses both),
 and with the server's Site not parsing POST bodies as forms (which micro's
 Site does not either; the floor (a) keeps Twisted's default).
+
+With C{--against REF}, rows (b) and (c) are measured for that commit too
+(a git worktree in a virtualenv of its own, see bench/_trees.py), in the
+same rounds, and the ratios this/REF are printed.
 
 All servers run for the whole benchmark; the rows are measured R times,
 interleaved, and each figure is the median of its rounds, so that a burst
@@ -36,16 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import (  # noqa: E402
-    ROOT,
-    TWISTD,
-    client,
-    environment,
-    free_port,
-    running,
-    table,
-    wait_port,
-)
+from bench._common import ROOT, client, environment, free_port, running, table, wait_port  # noqa: E402
+from bench._trees import Tree, this_tree, tree_at  # noqa: E402
 
 LOAD = str(ROOT / "bench" / "load.py")
 BARE = str(ROOT / "bench" / "bare_server.py")
@@ -58,30 +54,45 @@ NAMES = {"a": "(a) bare Agent -> bare Resource", "k": "    bare Agent -> Klein r
 FIGURES = ("rate", "mean_us", "p50_us", "p99_us")
 
 
-def load(mode: str, target: str, calls: int, concurrency: int, env: dict[str, str]) -> dict[str, float]:
-    return json.loads(client([sys.executable, LOAD, mode, target, str(calls), str(concurrency)], env=env))
+def load(mode: str, target: str, calls: int, concurrency: int, env: dict[str, str], tree: Tree | None = None) -> dict[str, float]:
+    tree = tree or this_tree()
+    argv = [tree.python, str(tree.root / "bench" / "load.py"), mode, target, str(calls), str(concurrency)]
+    return json.loads(client(argv, env=env))
+
+
+def start_micro(servers: ExitStack, tree: Tree, work: Path) -> dict[str, str]:
+    """
+    A registry and the echo service of C{tree}, running until the end; the
+    environment of its clients.
+    """
+    port = free_port()
+    env = tree.environment(MICRO_REGISTRY_URL=f"http://127.0.0.1:{port}")
+    logs = work / tree.label
+    logs.mkdir()
+    servers.enter_context(running([tree.twistd, "-n", "micro-registry"], env=env, cwd=logs, log=logs / "registry.log"))
+    wait_port(port)
+    servers.enter_context(running([tree.twistd, "-n", "micro-service", "--module", "bench.echo_app"], env=env,
+                                  cwd=logs, log=logs / "service.log"))
+    wait_port(port + 1)
+    return env
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=6000, help="calls per row and round (default 6000)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, interleaved (default 3)")
+    parser.add_argument("--against", action="append", default=[], metavar="REF",
+                        help="also measure (b) and (c) at this commit, in its own virtualenv (repeatable)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="micro-bench-"))
-    registry_port = free_port()
-    micro_env = environment(MICRO_REGISTRY_URL=f"http://127.0.0.1:{registry_port}")
+    others = [tree_at(ref) for ref in args.against]
     with ExitStack() as servers:
         ports = {}
         for key, mode in (("a", ""), ("k", "klein"), ("f", "noform")):
             ports[key] = free_port()
             servers.enter_context(running([sys.executable, BARE, str(ports[key])] + ([mode] if mode else [])))
             wait_port(ports[key])
-        servers.enter_context(running([TWISTD, "-n", "micro-registry"], env=micro_env, cwd=work,
-                                      log=work / "registry.log"))
-        wait_port(registry_port)
-        servers.enter_context(running([TWISTD, "-n", "micro-service", "--module", "bench.echo_app"], env=micro_env,
-                                      cwd=work, log=work / "service.log"))
-        wait_port(registry_port + 1)
+        micro_env = start_micro(servers, this_tree(), work)
         rows = {
             "a": lambda n, c: load("agent", f"http://127.0.0.1:{ports['a']}/", n, c, environment()),
             "k": lambda n, c: load("agent", f"http://127.0.0.1:{ports['k']}/", n, c, environment()),
@@ -90,8 +101,14 @@ def main() -> None:
             "b": lambda n, c: load("micro", "echo", n, c, micro_env),
             "c": lambda n, c: load("inprocess", "echo", n * IN_PROCESS_FACTOR, c, environment()),
         }
+        for tree in others:
+            env = start_micro(servers, tree, work)
+            rows[f"b@{tree.label}"] = lambda n, c, env=env, tree=tree: load("micro", "echo", n, c, env, tree)
+            rows[f"c@{tree.label}"] = lambda n, c, tree=tree: load(
+                "inprocess", "echo", n * IN_PROCESS_FACTOR, c, tree.environment(), tree)
         rounds: dict[tuple[str, int], list[dict[str, float]]] = {}
-        for _ in range(args.rounds):
+        for number in range(args.rounds):
+            print(f"round {number + 1} of {args.rounds} ...", file=sys.stderr, flush=True)
             for key, run in rows.items():
                 for concurrency in (1, 10):
                     rounds.setdefault((key, concurrency), []).append(run(args.calls, concurrency))
@@ -99,10 +116,11 @@ def main() -> None:
                for row, runs in rounds.items()}
 
     lines = []
-    for key in "akftbc":
+    for key in rows:
         for concurrency in (1, 10):
             r = results[key, concurrency]
-            lines.append([NAMES[key], concurrency, r["rate"], r["mean_us"], r["p50_us"], r["p99_us"]])
+            name = NAMES.get(key) or f"{NAMES[key[0]]} at {key.split('@')[1]}"
+            lines.append([name, concurrency, r["rate"], r["mean_us"], r["p50_us"], r["p99_us"]])
     print(f"{args.calls} calls per row ({args.calls * IN_PROCESS_FACTOR} in-process), "
           f"median of {args.rounds} interleaved rounds")
     print(table(["load", "callers", "calls/s", "mean us", "p50 us", "p99 us"], lines))
@@ -114,6 +132,12 @@ def main() -> None:
               f"Klein/(a) = {results['k', concurrency]['rate'] / a['rate']:.2f}   "
               f"treq/(a) = {results['t', concurrency]['rate'] / a['rate']:.2f}   "
               f"no-form/(a) = {results['f', concurrency]['rate'] / a['rate']:.2f}")
+    for tree in others:
+        for concurrency in (1, 10):
+            b, c = results["b", concurrency], results["c", concurrency]
+            ob, oc = results[f"b@{tree.label}", concurrency], results[f"c@{tree.label}", concurrency]
+            print(f"{concurrency:>2} callers, this / {tree.label}: (b) calls/s = {b['rate'] / ob['rate']:.2f}   "
+                  f"(b) mean latency = {b['mean_us'] / ob['mean_us']:.2f}   (c) calls/s = {c['rate'] / oc['rate']:.2f}")
 
 
 if __name__ == "__main__":

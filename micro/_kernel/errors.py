@@ -37,34 +37,31 @@ class HttpError(Exception):
         return f"HttpError({self.status!r}, {self.message!r})"
 
 
-class InvalidArgument(HttpError, ValueError):
+class _BadInput(HttpError):
+    """
+    Input micro refuses: a 400 on the wire, and to Python code just its message.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(400, message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class InvalidArgument(_BadInput, ValueError):
     """
     A value micro refuses: a C{ValueError} to Python code, a 400 on the wire.
     """
 
-    def __init__(self, message: str):
-        super().__init__(400, message)
 
-    def __str__(self) -> str:
-        return self.message
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r})"
-
-
-class WrongType(HttpError, TypeError):
+class WrongType(_BadInput, TypeError):
     """
     A value of the wrong type: a C{TypeError} to Python code, a 400 on the wire.
     """
-
-    def __init__(self, message: str):
-        super().__init__(400, message)
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r})"
 
 
 class UnknownService(HttpError, LookupError):
