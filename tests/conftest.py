@@ -57,3 +57,18 @@ def cluster():  # type: ignore[no-untyped-def]
     cluster = MemoryCluster()
     cluster.registry()
     return cluster
+
+
+@pytest.fixture
+def redis_server(tmp_path):  # type: ignore[no-untyped-def]
+    """
+    A redis-server of the test's own, on a free port, without persistence;
+    stopped by its PID after the test.
+    """
+    from tests._redis import REDIS_SERVER, RedisServer
+
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed on this machine (.ci/run installs it)")
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()

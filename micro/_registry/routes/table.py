@@ -135,9 +135,18 @@ class RouteTable:
         self._delete(entry.path)
         return True
 
-    def _put(self, entry: RouteEntry) -> None:
+    def put(self, entry: RouteEntry) -> None:
+        """
+        Hold C{entry} as it is (loading a snapshot).
+        """
         self._routes[entry.path] = entry
         self._reindex()
+
+    def clear(self) -> None:
+        self._routes.clear()
+        self._reindex()
+
+    _put = put
 
     def _delete(self, path: str) -> None:
         del self._routes[path]

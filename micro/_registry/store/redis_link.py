@@ -1,0 +1,139 @@
+# -*- test-case-name: tests.integration.test_redis_store -*-
+"""
+The registry's connections to Redis, through txredisapi: a small pool for
+scripts and one connection of its own for the blocking read of the feed.
+
+Every call has a deadline: a Redis that hangs or is gone turns into a
+L{StoreUnavailable} (503) after L{CALL_TIMEOUT} seconds, never a request
+that waits forever.  L{last_ok} says when Redis last answered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define, field
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
+from micro._registry.store.interface import StoreUnavailable
+from micro._registry.store.redis_address import RedisAddress
+from micro._registry.store.scripts import SCRIPT, SHA
+
+CALL_TIMEOUT = 2.0
+CONNECT_TIMEOUT = 2.0
+# Reconnecting after Redis went away: soon, and then every second at most
+# (txredisapi's default waits up to 10 s, longer than a lease).
+RECONNECT_FIRST = 0.1
+RECONNECT_MAX = 1.0
+
+
+def _pool(address: RedisAddress, size: int, reply_timeout: float) -> Any:
+    import txredisapi  # imported late: it imports the global reactor
+
+    pool = txredisapi.lazyConnectionPool(
+        address.host, address.port, address.db, poolsize=size, password=address.password,
+        connectTimeout=CONNECT_TIMEOUT, replyTimeout=reply_timeout, convertNumbers=False)
+    factory = pool._factory
+    factory.initialDelay, factory.maxDelay = RECONNECT_FIRST, RECONNECT_MAX
+    return pool
+
+
+@define
+class RedisLink:
+    """
+    Calls to one Redis server, each with a deadline.
+    """
+
+    address: RedisAddress
+    _clock: Any
+    timeout: float = CALL_TIMEOUT
+    block_seconds: float = 1.0
+    last_ok: float = field(default=float("-inf"), init=False)
+    _commands: Any = field(default=None, init=False)
+    _feed: Any = field(default=None, init=False)
+
+    def connect(self) -> None:
+        self._commands = _pool(self.address, 2, self.timeout)
+        self._feed = _pool(self.address, 1, self.block_seconds + self.timeout)
+
+    def script(self, *args: Any) -> Deferred[Any]:
+        """
+        Run the cluster script with C{args} (the operation first).
+        """
+        keys = (1, self.address.prefix)
+        d = self._call(self._commands, "EVALSHA", SHA, *keys, *args)
+
+        def unknown(failure: Failure) -> Any:
+            if "NOSCRIPT" in str(failure.value):
+                return self._call(self._commands, "EVAL", SCRIPT, *keys, *args)
+            return failure
+        return d.addErrback(unknown)
+
+    def command(self, *args: Any) -> Deferred[Any]:
+        return self._call(self._commands, *args)
+
+    def read_feed(self, last_id: str, count: int = 1000) -> Deferred[Any]:
+        """
+        The next entries of the change feed after C{last_id}, waiting for
+        them up to C{block_seconds}; C{None} if none came.
+        """
+        block = int(self.block_seconds * 1000)
+        return self._call(self._feed, "XREAD", "COUNT", count, "BLOCK", block, "STREAMS",
+                          self.address.prefix + "changes", last_id, extra=self.block_seconds)
+
+    def close(self) -> Deferred[Any]:
+        from twisted.internet.defer import gatherResults
+
+        pools = [p for p in (self._commands, self._feed) if p is not None]
+        self._commands = self._feed = None
+        return gatherResults([p.disconnect() for p in pools], consumeErrors=True)
+
+    def _call(self, pool: Any, *args: Any, extra: float = 0.0) -> Deferred[Any]:
+        result: Deferred[Any] = Deferred()
+        if pool is None:
+            result.errback(StoreUnavailable(f"the registry's store ({self.address.describe()}) is closed"))
+            return result
+        what = str(args[0])
+        if not pool._factory.pool:
+            # txredisapi would queue the call until Redis is back, and run it
+            # then, long after its caller was told it failed.
+            result.errback(StoreUnavailable(f"the registry's store ({self.address.describe()}) is not "
+                                            "connected; try again"))
+            return result
+
+        def timed_out() -> None:
+            if not result.called:
+                result.errback(StoreUnavailable(
+                    f"the registry's store ({self.address.describe()}) did not answer {what} within "
+                    f"{self.timeout + extra:g}s; try again"))
+
+        timer = self._clock.callLater(self.timeout + extra, timed_out)
+
+        def done(outcome: Any) -> None:
+            if timer.active():
+                timer.cancel()
+            if result.called:
+                return
+            if isinstance(outcome, Failure):
+                result.errback(self._unavailable(outcome, what))
+            else:
+                self.last_ok = self._clock.seconds()
+                result.callback(outcome)
+
+        try:
+            d = pool.execute_command(*args)
+        except Exception:
+            done(Failure())
+        else:
+            d.addBoth(done)
+        return result
+
+    def _unavailable(self, failure: Failure, what: str) -> Failure:
+        import txredisapi
+
+        if failure.check(txredisapi.ResponseError):
+            self.last_ok = self._clock.seconds()  # it answered, with an error
+            return failure
+        return Failure(StoreUnavailable(f"the registry's store ({self.address.describe()}) is unreachable "
+                                        f"({what}: {failure.getErrorMessage()}); try again"))
