@@ -12,13 +12,16 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 from attrs import define
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.testing import MemoryReactorClock
 
 from micro._kernel.errors import HttpError
 from micro._registry.stack import RegistryStack
 from micro._registry.store.interface import Entry
+from micro._registry.store.memory import MemoryStore
 
 BASES = (9999, 10001)  # the ports the two registries listen on
+MEMORY_TTL = 4.0
 
 
 @define
@@ -64,6 +67,26 @@ class Harness:
         first, second = self.view(0), self.view(1)
         assert first == second
         return first
+
+
+def memory_harness() -> Harness:
+    """
+    Two registries in this process sharing one memory store, on a fake clock.
+    """
+    clock = MemoryReactorClock()
+    store = MemoryStore(clock, MEMORY_TTL)
+    stacks = [RegistryStack.build(clock, ttl=MEMORY_TTL, store=store) for _ in BASES]
+    for stack, port in zip(stacks, BASES):
+        stack.listening_on(port)
+
+    def sleep(seconds: float) -> Deferred[None]:
+        clock.advance(seconds)
+        return succeed(None)
+
+    async def caught_up() -> None:
+        pass
+
+    return Harness(stacks, MEMORY_TTL, sleep, caught_up)
 
 
 def reg(service: str, location: str, node: str | None) -> Entry:

@@ -123,6 +123,8 @@ class FeedFollower:
                 if self.stale:
                     self._current = self._link.script("snapshot", self._candidate_epoch())
                     self._load(await self._current)
+                if not self._running:
+                    break  # stopped by someone the load woke
                 self._current = self._link.read_feed(self.last_id)
                 reply = await self._current
             except CancelledError:

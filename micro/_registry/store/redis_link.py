@@ -95,9 +95,11 @@ class RedisLink:
             result.errback(StoreUnavailable(f"the registry's store ({self.address.describe()}) is closed"))
             return result
         what = str(args[0])
-        if not pool._factory.pool:
-            # txredisapi would queue the call until Redis is back, and run it
-            # then, long after its caller was told it failed.
+        factory = pool._factory
+        if not factory.pool and factory.deferred is None:
+            # Connected once, not now: txredisapi would queue the call until
+            # Redis is back, and run it then, long after its caller was told
+            # it failed.  (Before the first connection, calls wait for it.)
             result.errback(StoreUnavailable(f"the registry's store ({self.address.describe()}) is not "
                                             "connected; try again"))
             return result

@@ -8,32 +8,10 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 import pytest
-from twisted.internet.defer import Deferred, succeed
-from twisted.internet.testing import MemoryReactorClock
+from twisted.internet.defer import Deferred
 
-from micro._registry.stack import RegistryStack
-from micro._registry.store.memory import MemoryStore
 from tests._helpers import fired
-from tests._store_contract import BASES, CASES, Harness
-
-TTL = 4.0
-
-
-def memory_harness() -> Harness:
-    clock = MemoryReactorClock()
-    store = MemoryStore(clock, TTL)
-    stacks = [RegistryStack.build(clock, ttl=TTL, store=store) for _ in BASES]
-    for stack, port in zip(stacks, BASES):
-        stack.listening_on(port)
-
-    def sleep(seconds: float) -> Deferred[None]:
-        clock.advance(seconds)
-        return succeed(None)
-
-    async def caught_up() -> None:
-        pass
-
-    return Harness(stacks, TTL, sleep, caught_up)
+from tests._store_contract import CASES, Harness, memory_harness
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.__name__)
