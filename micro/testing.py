@@ -24,9 +24,10 @@ from twisted.python.failure import Failure
 from micro._app.node import Node
 from micro._http.client import HttpClient
 from micro._http.site import MicroSite, make_site
-from micro._kernel.config import Settings
+from micro._kernel.config import Settings, split_registry_urls
 from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL
+from micro._registry.store.memory import MemoryStore
 from micro._testing.memory_network import MemoryNetwork, MemoryPort
 
 T = TypeVar("T")
@@ -50,30 +51,35 @@ class MemoryCluster:
         return self.network.reactor
 
     def registry(self, *, ttl: float = DEFAULT_TTL, token: str | None = None,
-                 spacing_per_watcher: float = 0.0) -> RegistryStack:
+                 spacing_per_watcher: float = 0.0, url: str | None = None,
+                 store: MemoryStore | None = None) -> RegistryStack:
         """
-        Start a registry at C{settings.registry_url}.
+        Start a registry at C{url} (default: C{settings.registry_url}).
 
         Table changes reach watchers on the next settle: unlike a real
         registry, this one does not space its broadcasts out in time
-        unless given C{spacing_per_watcher}.
+        unless given C{spacing_per_watcher}.  Registries given one
+        C{store} share the cluster's state, as registries on one Redis do.
         """
-        stack = RegistryStack.build(self.clock, ttl=ttl, token=token, http=self.http(REGISTRY_HOST),
-                                    spacing_per_watcher=spacing_per_watcher)
-        self.network.listen(self.settings.registry_url, make_site(stack.resource, self.clock))
-        stack.listening_on(9999)
+        url = url or split_registry_urls(self.settings.registry_url)[0]
+        parts = urlsplit(url)
+        stack = RegistryStack.build(self.clock, ttl=ttl, token=token, http=self.http(parts.hostname or REGISTRY_HOST),
+                                    spacing_per_watcher=spacing_per_watcher, store=store)
+        self.network.listen(url, make_site(stack.resource, self.clock))
+        stack.listening_on(parts.port or 80)
         self.stacks.append(stack)
         return stack
 
-    def stop_registry(self, stack: RegistryStack) -> None:
+    def stop_registry(self, stack: RegistryStack, url: str | None = None) -> None:
         """
-        Take a registry off the network, as if its process died: its
-        connections drop and its timers stop.
+        Take the registry at C{url} off the network, as if its process
+        died: its connections drop and its timers stop.
         """
-        self.network.kill(urlsplit(self.settings.registry_url).hostname or REGISTRY_HOST)
+        url = url or split_registry_urls(self.settings.registry_url)[0]
+        self.network.kill(urlsplit(url).hostname or REGISTRY_HOST)
         stack.hub.stop()
         stack.pubsub.stop()
-        stack.state.stop()
+        stack.state.stop()  # a registry sharing a memory store with others leaves it to them
 
     def http(self, origin: str = "client.test") -> HttpClient:
         """
@@ -153,4 +159,4 @@ class MemoryCluster:
         return outcome[0]  # type: ignore[no-any-return]
 
 
-__all__ = ["MemoryCluster", "MemoryNetwork", "MemoryPort", "REGISTRY_URL"]
+__all__ = ["MemoryCluster", "MemoryNetwork", "MemoryPort", "MemoryStore", "REGISTRY_URL"]

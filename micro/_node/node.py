@@ -35,6 +35,7 @@ from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT, Endpoint, Servic
 from micro._node.instance_resource import InstanceResource
 from micro._node.listening import Listen, new_node_id, tcp_listener
 from micro._node.registry_client import RegistryClient
+from micro._node.registry_endpoints import RegistryEndpoints, name_resolver
 from micro._node.table import ServiceTable
 from micro._node.table_watcher import TableWatcher
 
@@ -95,8 +96,10 @@ class NodeCore:
             delivery) its instances accept; larger ones get a 413.
         """
         settings = settings or Settings.from_environ()
+        resolve = name_resolver(reactor) if http is None else None  # on real networks only
         http = http or HttpClient.create(reactor)
-        registry = RegistryClient(http, settings.registry_url, settings.token)
+        endpoints = RegistryEndpoints(settings.registry_url, reactor, resolve)
+        registry = RegistryClient(http, settings.registry_url, settings.token, endpoints=endpoints)
         return cls(reactor, settings, http, registry, node_id or new_node_id(), listen or tcp_listener(reactor),
                    max_payload_bytes)
 
@@ -107,6 +110,8 @@ class NodeCore:
         Start following the registry's table (done by the first use).
         """
         if not self._terminating.started:
+            if not self._watcher.running:
+                self.registry_client.endpoints.resolve()
             self._watcher.start()
 
     @property

@@ -29,6 +29,11 @@ RETRY_JITTER = 0.5
 # takes for the death of the node and evicts its instances.
 WATCH_GRACE = 10.0
 
+# With several registries, a node gives up sooner and watches the next one:
+# the registries share a store, the next one renews its lease, and the one
+# it left does not evict a node that watches elsewhere.
+WATCH_GRACE_SEVERAL = 1.0
+
 
 @define
 class TableWatcher:
@@ -91,13 +96,16 @@ class TableWatcher:
 
     async def _run(self) -> None:
         failures = 0
+        moves = 0
         while self._running:
             table = self._table
+            url = self._client.current
             try:
                 if self._must_rejoin:
                     self._current = self._rejoin()
                     await self._current
                     self._must_rejoin = False
+                url = self._client.current
                 self._current = self._client.watch(self._node_id, table.epoch, table.version, self._timeout)
                 reply = await self._current
                 if self._apply(reply):
@@ -109,6 +117,17 @@ class TableWatcher:
             except Exception as e:
                 if not self._running:
                     return
+                endpoints = self._client.endpoints
+                if endpoints.several and moves < len(endpoints.urls) - 1:
+                    # Another registry shares the table: watch it now.
+                    endpoints.failed(url)
+                    moves += 1
+                    self._log.info("watching {url} failed ({error}); watching {next}", url=url, error=e,
+                                   next=endpoints.current)
+                    continue
+                moves = 0
+                if endpoints.several:
+                    endpoints.failed(url)
                 if failures <= 1 or failures % 20 == 0:
                     # A single failure (the registry restarting, or stopped
                     # just before this node) is news only if the retry fails too.
@@ -125,7 +144,7 @@ class TableWatcher:
                 continue
             if failures:
                 self._log.info("registry answers again after {count} failed watches", count=failures)
-            failures = 0
+            failures = moves = 0
         self._current = None
 
     def _apply(self, reply: dict[str, Any]) -> bool:
@@ -138,7 +157,7 @@ class TableWatcher:
         recovering = bool(reply.get("recovering"))
         hold = reply.get("hold")
         if isinstance(hold, (int, float)) and hold > 0:
-            self._timeout = hold + WATCH_GRACE
+            self._timeout = hold + (WATCH_GRACE_SEVERAL if self._client.endpoints.several else WATCH_GRACE)
         rejoin = False
         if "services" in reply:
             new_epoch = table.loaded and epoch != table.epoch

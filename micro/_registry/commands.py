@@ -20,6 +20,7 @@ from micro._calls.caller import Caller
 from micro._http.client import FullResponse, HttpClient
 from micro._kernel.codec import JSON_TYPE, encode_value
 from micro._kernel.errors import HttpError, InvalidArgument, UnknownService, WrongType
+from micro._kernel.protocol import NOT_READY
 from micro._kernel.validation import check_location, check_service_name
 from micro._registry.arguments import as_object, integer, node_id, number, required
 from micro._registry.probe import LocationProbe
@@ -159,7 +160,7 @@ class RegistryCommands:
         view goes stale and the leases it renews go nowhere.
         """
         if not self.store.ready:
-            raise HttpError(503, f"this registry is not ready: it cannot reach its store ({self.store.describe()}); "
+            raise HttpError(503, f"{NOT_READY}: it cannot reach its store ({self.store.describe()}); "
                                  "use another registry")
 
     def _lookup(self, argument: Any) -> Any:

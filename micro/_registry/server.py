@@ -15,7 +15,7 @@ from twisted.logger import Logger
 
 from micro._http.limits import BodyLimits
 from micro._http.site import MicroSite, make_site
-from micro._kernel.config import Settings, listen_interface
+from micro._kernel.config import Settings, listen_interface, split_registry_urls
 from micro._kernel.deferreds import Once
 from micro._kernel.validation import host_text, split_url
 from micro._registry.stack import RegistryStack
@@ -78,7 +78,7 @@ def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT
     interface.  Port 0 picks a free port, reflected in the returned C{url}.
     """
     settings = settings or Settings.from_environ()
-    url = url or settings.registry_url
+    url = url or split_registry_urls(settings.registry_url)[0]
     scheme, host, port, _ = split_url(url, "registry URL")
     if token is None:
         token = settings.token

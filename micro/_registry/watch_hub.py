@@ -233,7 +233,7 @@ class WatchHub:
         if self.store is None:
             self._state.evict(node_id, "its watch connection was lost")
         else:
-            self.store.drop(node_id)
+            self.store.drop(node_id, self._state)
 
     def _schedule_flush(self) -> None:
         if self._flush_call is not None:

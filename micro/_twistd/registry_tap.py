@@ -19,7 +19,7 @@ from twisted.python.failure import Failure
 
 from micro._http.limits import CALL_LIMIT, COMMAND_LIMIT, BodyLimits
 from micro._http.site import make_site
-from micro._kernel.config import Settings, listen_interface
+from micro._kernel.config import Settings, listen_interface, split_registry_urls
 from micro._kernel.errors import InvalidArgument
 from micro._registry.server import LISTEN_BACKLOG
 from micro._registry.stack import RegistryStack
@@ -48,7 +48,7 @@ def default_listen(settings: Settings) -> str:
     The endpoint matching C{MICRO_REGISTRY_URL}: its port, on loopback if
     its host is a loopback name.
     """
-    parts = urlsplit(settings.registry_url)
+    parts = urlsplit(split_registry_urls(settings.registry_url)[0])
     port = parts.port or 9999
     interface = listen_interface(parts.hostname or "localhost")
     if not interface:

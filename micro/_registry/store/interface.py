@@ -65,10 +65,10 @@ class ClusterStore(Protocol):
         recently, on the host of C{home}.
         """
 
-    def drop(self, node: str) -> None:
+    def drop(self, node: str, here: RegistryState) -> None:
         """
-        The node's watch connection here was lost: evict it, unless it
-        watches elsewhere now.
+        The node's watch connection to C{here}'s registry was lost: evict
+        it, unless it watches elsewhere now.
         """
 
     def lagging_elsewhere(self, version: int, here: RegistryState) -> Deferred[int]:

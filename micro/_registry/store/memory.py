@@ -11,7 +11,7 @@ Leases are timers in this process, shared by the attached registries.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Callable
 
 from attrs import define, field
 from twisted.internet.defer import Deferred, fail, succeed
@@ -33,8 +33,9 @@ class MemoryStore:
     _clock: Any
     ttl: float = DEFAULT_TTL
     epoch: str = field(factory=lambda: secrets.token_hex(8))
-    _replicas: list[Replica] = field(factory=list, init=False)
+    replicas: list[Replica] = field(factory=list, init=False)
     _leases: LocalLeases = field(init=False)
+    _holders: dict[str, RegistryState] = field(factory=dict, init=False)
 
     _log = Logger()
 
@@ -51,22 +52,23 @@ class MemoryStore:
         """
         Let C{replica} follow this store: it takes the state as it is now.
         """
-        if self._replicas:
-            replica.load(self._replicas[0].snapshot(), recovering_for=0.0)
+        if self.replicas:
+            replica.load(self.replicas[0].snapshot(), recovering_for=0.0)
         else:
             replica.state.epoch = self.epoch
-        replica.state.leases = self._leases
-        self._replicas.append(replica)
+        replica.state.leases = _HeldLeases(self._leases, replica.state, self._holders,
+                                           lambda: self._stopped(replica))
+        self.replicas.append(replica)
 
     def detach(self, replica: Replica) -> None:
-        if replica in self._replicas:
-            self._replicas.remove(replica)
+        if replica in self.replicas:
+            self.replicas.remove(replica)
 
     def start(self) -> Deferred[None]:
         return succeed(None)
 
     def change(self, entry: Entry) -> Deferred[Any]:
-        first, *others = self._replicas
+        first, *others = self.replicas
         try:
             result = first.apply(entry)
         except HttpError as e:
@@ -76,26 +78,67 @@ class MemoryStore:
         return succeed(result)
 
     def allocate(self, home: str) -> Deferred[str]:
-        skip = frozenset(r.state.ports.base_port for r in self._replicas)
+        skip = frozenset(r.state.ports.base_port for r in self.replicas)
         try:
-            return succeed(self._replicas[0].state.ports.allocate(home, skip))
+            return succeed(self.replicas[0].state.ports.allocate(home, skip))
         except HttpError as e:
             return fail(e)
 
-    def drop(self, node: str) -> None:
-        self.change({"op": "evict", "node": node, "why": "its watch connection was lost"})
+    def drop(self, node: str, here: RegistryState) -> None:
+        """
+        Evict C{node}, unless it watches another registry of this process now.
+        """
+        if self._holders.get(node, here) is here:
+            self.change({"op": "evict", "node": node, "why": "its watch connection was lost"})
 
     def lagging_elsewhere(self, version: int, here: RegistryState) -> Deferred[int]:
         """
         Nodes watching the other registries of this process and not yet at C{version}.
         """
-        lagging = sum(1 for replica in self._replicas if replica.state is not here for node in replica.state.nodes()
+        lagging = sum(1 for replica in self.replicas if replica.state is not here for node in replica.state.nodes()
                       if node.watching and node.seen_version < version)
         return succeed(lagging)
 
     def stop(self) -> Deferred[None]:
-        self._leases.stop()
+        """
+        Nothing to close: the lease timers stop with the last registry's view.
+        """
         return succeed(None)
+
+    def _stopped(self, replica: Replica) -> None:
+        self.detach(replica)
+        if not self.replicas:
+            self._leases.stop()
 
     def _expired(self, node: str) -> None:
         self.change({"op": "evict", "node": node, "why": "its lease expired"})
+
+
+@define
+class _HeldLeases:
+    """
+    The shared lease timers, as one registry renews them: the store
+    remembers which registry a node watches.
+    """
+
+    _leases: LocalLeases
+    _here: RegistryState
+    _holders: dict[str, RegistryState]
+    _stop: Callable[[], None]
+
+    def renew(self, node: str) -> None:
+        self._holders[node] = self._here
+        self._leases.renew(node)
+
+    def claimed(self, node: str) -> None:
+        self._leases.renew(node)
+
+    def extend(self, node: str, seconds: float) -> None:
+        self._leases.extend(node, seconds)
+
+    def forget(self, node: str) -> None:
+        self._holders.pop(node, None)
+        self._leases.forget(node)
+
+    def stop(self) -> None:
+        self._stop()

@@ -157,7 +157,7 @@ class RedisStore:
             raise StoreUnavailable("the cluster's state was reset (a new epoch began); try again")
         return f"{scheme}://{host_text(host)}:{int(reply[1])}"
 
-    def drop(self, node: str) -> None:
+    def drop(self, node: str, here: RegistryState) -> None:
         previous = self._drops.pop(node, None)
         if previous is not None and previous.active():
             previous.cancel()
