@@ -86,7 +86,8 @@ def registry_server(url: str | None = None, **options: Any) -> Deferred[Registry
         server = start_registry(reactor, url, **options)
     except Exception:
         return fail()
-    return started_registry(server, options.get("token")).addCallback(lambda _: server)
+    d = server.loaded.addCallback(lambda _: started_registry(server, options.get("token")))
+    return d.addCallback(lambda _: server)
 
 
 

@@ -75,10 +75,10 @@ class RegistryClient:
             url = endpoints.current
             try:
                 return await self.send(url, name, body, timeout)
-            except _MoveOn as e:
+            except MoveOn:
                 endpoints.failed(url)
                 if attempt + 1 >= len(endpoints.urls):
-                    raise e.error from None
+                    raise
             except HttpError as e:
                 if e.status == 504:
                     endpoints.failed(url)  # for the next command; this one may have run
@@ -88,7 +88,7 @@ class RegistryClient:
     def send(self, url: str, name: str, body: bytes, timeout: float) -> Deferred[Any]:
         """
         Send one encoded command to the registry at C{url}; a failure that
-        another registry would not have is a L{_MoveOn}.
+        another registry would not have is a L{MoveOn}.
         """
         d = self._http.request(b"POST", url.encode("utf-8"), body, self._headers, timeout)
         return d.addCallbacks(decode_reply, _transport_failure, callbackArgs=(f"registry ({name})",),
@@ -114,8 +114,7 @@ class RegistryClient:
         Watch the current registry only: the watcher decides where to go next.
         """
         body = dumps({"watch": {"node": node, "epoch": epoch, "version": version}})
-        d = self.send(self.current, "watch", body, timeout)
-        return d.addErrback(lambda f: Failure(f.value.error) if f.check(_MoveOn) else f)
+        return self.send(self.current, "watch", body, timeout)
 
     # -- routes ---------------------------------------------------------------
 
@@ -155,26 +154,25 @@ class RegistryClient:
         return self.command("publish", argument, timeout=(timeout or DELIVERY_TIMEOUT) + COMMAND_TIMEOUT)
 
 
-class _MoveOn(Exception):
+class MoveOn(HttpError):
     """
     This registry failed in a way that the next one may not: it could not
     be reached, or it is not ready.
     """
 
     def __init__(self, error: HttpError):
-        super().__init__(error)
-        self.error = error
+        super().__init__(error.status, error.message)
 
 
 def _transport_failure(failure: Failure, what: str) -> Failure:
     outcome = transport_error(failure, what)
     if outcome.check(HttpError) and not failure.check(HttpError) and outcome.value.status == 503:
-        return Failure(_MoveOn(outcome.value))
+        return Failure(MoveOn(outcome.value))
     return outcome
 
 
 def _not_ready(failure: Failure) -> Failure:
     error = failure.value
     if isinstance(error, HttpError) and error.status == 503 and NOT_READY in error.message:
-        return Failure(_MoveOn(error))
+        return Failure(MoveOn(error))
     return failure

@@ -152,7 +152,9 @@ class RegistryCommands:
 
     def _health(self, argument: Any) -> dict[str, Any]:
         self._check_ready()
-        return {"status": "ready", "timestamp": int(time.time() * 1000)}
+        state = self.state
+        return {"status": "ready", "timestamp": int(time.time() * 1000), "epoch": state.epoch,
+                "version": state.version, "watching": self.hub.watching(), "store": self.store.describe()}
 
     def _check_ready(self) -> None:
         """
@@ -164,6 +166,9 @@ class RegistryCommands:
                                  "use another registry")
 
     def _lookup(self, argument: Any) -> Any:
+        if not self.store.loaded:
+            raise HttpError(503, f"{NOT_READY}: it has not loaded the cluster's state from its store "
+                                 f"({self.store.describe()}) yet")
         if argument in ("all", "*"):
             return self.state.table()
         return self.state.lookup(check_service_name(argument))

@@ -25,6 +25,7 @@ from micro._registry.change_log import ChangeLog
 from micro._registry.leases import Leases, LocalLeases
 from micro._registry.ports import PortAllocator
 from micro._registry.records import InstanceRecord, NodeRecord, host_port
+from micro._registry.stale import StaleLocations
 
 DEFAULT_TTL = 4.0
 
@@ -63,6 +64,7 @@ class RegistryState:
     _on_change: list[Callable[[], None]] = field(factory=list, init=False)
     _on_evict: list[Callable[[str], None]] = field(factory=list, init=False)
     _on_reset: list[Callable[[], None]] = field(factory=list, init=False)
+    _stale: StaleLocations = field(factory=StaleLocations, init=False)
 
     _log = Logger()
 
@@ -77,44 +79,40 @@ class RegistryState:
     # -- observers --------------------------------------------------------
 
     def on_change(self, listener: Callable[[], None]) -> None:
-        """
-        Call C{listener} after every change to the instance table.
-        """
+        """Call C{listener} after every change to the instance table."""
         self._on_change.append(listener)
 
     def on_evict(self, listener: Callable[[str], None]) -> None:
-        """
-        Call C{listener} with a node's id when the node is gone.
-        """
+        """Call C{listener} with a node's id when the node is gone."""
         self._on_evict.append(listener)
 
     def on_reset(self, listener: Callable[[], None]) -> None:
-        """
-        Call C{listener} after the view was emptied or replaced whole (a new
-        epoch, or a snapshot from the store).
-        """
+        """Call C{listener} after the view was replaced whole (a new epoch, or a snapshot)."""
         self._on_reset.append(listener)
 
     # -- queries ----------------------------------------------------------
 
     @property
     def recovering(self) -> bool:
-        """
-        Whether this epoch began so recently that live nodes may not all
-        have registered again yet.
-        """
+        """Whether this epoch began so recently that live nodes may not all have registered again."""
         assert self.recovering_for is not None
         return bool(self._clock.seconds() < self.started + self.recovering_for)
 
     def lookup(self, service: str) -> str:
         """A random instance of C{service}; 404 if there is none."""
-        locations = self._services.get(service)
+        locations = self.locations(service)
         if not locations:
             raise UnknownService(service)
         return random.choice(locations)
 
     def locations(self, service: str) -> list[str]:
-        return self._services.get(service, [])
+        """Where C{service} is; after a lost state, also where it was, while recovering."""
+        current = self._services.get(service, [])
+        if self._stale:
+            if self.recovering:
+                return self._stale.merged(service, current)
+            self._stale.clear()
+        return current
 
     def table(self) -> dict[str, list[str]]:
         return {name: list(locs) for name, locs in self._services.items()}
@@ -137,9 +135,7 @@ class RegistryState:
         return self._log_of_changes.version
 
     def changes_since(self, version: int) -> list[Change] | None:
-        """
-        The changes after C{version}, or C{None} if they are no longer kept.
-        """
+        """The changes after C{version}, or C{None} if they are no longer kept."""
         return self._log_of_changes.since(version)
 
     # -- leases -----------------------------------------------------------
@@ -156,9 +152,7 @@ class RegistryState:
         return known
 
     def extend(self, node_id: str, seconds: float) -> None:
-        """
-        Make the lease of C{node_id} last at least C{seconds} from now.
-        """
+        """Make the lease of C{node_id} last at least C{seconds} from now."""
         if node_id in self._nodes:
             self.leases.extend(node_id, seconds)
 
@@ -166,9 +160,7 @@ class RegistryState:
         self.evict(node_id, "its lease expired")
 
     def evict(self, node_id: str, why: str) -> None:
-        """
-        Forget a node and every instance it held.
-        """
+        """Forget a node and every instance it held."""
         record = self._nodes.pop(node_id, None)
         self.leases.forget(node_id)
         if record is None:
@@ -240,9 +232,10 @@ class RegistryState:
               instances: Iterable[InstanceRecord] = (), *, recovering_for: float | None = None) -> None:
         """
         Replace the whole view: a new epoch, or a snapshot of the store's.
-
-        Nodes are known again as they hold something or watch here.
+        Nodes are known again as they hold something or watch here; in a
+        new epoch, the instances of the old one stay routable (stale) while recovering.
         """
+        self._stale.keep(self.table() if epoch != self.epoch else {})
         self.epoch, self.position = epoch, position
         self._log_of_changes.restart(version)
         self.started = self._clock.seconds()

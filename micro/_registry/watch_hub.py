@@ -31,6 +31,8 @@ from attrs import define, field
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
+from micro._kernel.errors import HttpError
+from micro._kernel.protocol import NOT_READY
 from micro._registry.settles import Settles
 from micro._registry.state import RegistryState
 from micro._registry.store.interface import ClusterStore
@@ -117,6 +119,8 @@ class WatchHub:
         self._state.on_change(self._changed)
         self._state.on_evict(self._evicted)
         self._state.on_reset(self._reset)
+        if self.store is not None:
+            self.store.on_unready(self.refuse_all)
 
     @property
     def flush_interval(self) -> float:
@@ -210,11 +214,23 @@ class WatchHub:
         if self._settles:
             self._settles.acknowledged(node_id, None)
 
+    def refuse_all(self) -> None:
+        """
+        This registry cannot serve its watchers now: fail every pending
+        watch with a 503 that sends the node to another registry.
+        """
+        for watch in list(self._pending.values()):
+            del self._pending[watch.node]
+            watch.timer.cancel()
+            if not watch.deferred.called:
+                watch.deferred.errback(HttpError(503, f"{NOT_READY}: it lost its store; use another registry"))
+
     def _reset(self) -> None:
         """
         The view was replaced (a new epoch, or a reload): every pending
         watch gets the whole table now.
         """
+        self._replies.changed()  # nothing cached from before may answer
         for watch in list(self._pending.values()):
             del self._pending[watch.node]
             watch.timer.cancel()

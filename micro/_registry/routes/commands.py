@@ -42,9 +42,19 @@ class RegistryRoutes:
     store: ClusterStore
     table: RouteTable = field(factory=RouteTable)
 
+    _epoch: str = field(default="", init=False)
+
     def __attrs_post_init__(self) -> None:
         self.state.on_evict(self._node_gone)
-        self.state.on_reset(self.table.clear)
+        self.state.on_reset(self._reset)
+        self._epoch = self.state.epoch
+
+    def _reset(self) -> None:
+        if self.state.epoch != self._epoch:
+            self.table.retire(lambda: self.state.recovering)
+            self._epoch = self.state.epoch
+        else:
+            self.table.clear()
 
     @classmethod
     def install(cls, commands: RegistryCommands, replica: Replica) -> RegistryRoutes:

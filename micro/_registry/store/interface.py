@@ -5,7 +5,7 @@ What a store offers a registry, and the one error it adds.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from twisted.internet.defer import Deferred
 
@@ -32,15 +32,21 @@ class ClusterStore(Protocol):
     """
 
     @property
-    def writable(self) -> bool:
+    def loaded(self) -> bool:
         """
-        Whether changes can be made now.
+        Whether this registry's view holds the store's state (it may be
+        out of date if the store is away now).
         """
 
     @property
     def ready(self) -> bool:
         """
         Whether this registry's view is current: it answers watches only then.
+        """
+
+    def on_unready(self, listener: Callable[[], None]) -> None:
+        """
+        Call C{listener} when this registry stops being ready.
         """
 
     def describe(self) -> str:

@@ -42,11 +42,16 @@ class MemoryStore:
     def __attrs_post_init__(self) -> None:
         self._leases = LocalLeases(self._clock, self.ttl, self._expired)
 
-    writable = True
+    loaded = True
     ready = True
 
     def describe(self) -> str:
         return "memory"
+
+    def on_unready(self, listener: Callable[[], None]) -> None:
+        """
+        Never: the state is in this process.
+        """
 
     def attach(self, replica: Replica) -> None:
         """

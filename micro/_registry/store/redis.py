@@ -21,7 +21,7 @@ import os
 import secrets
 import socket
 from collections import Counter
-from typing import Any
+from typing import Any, Callable
 
 from attrs import define, field
 from twisted.internet.defer import Deferred, succeed
@@ -68,6 +68,8 @@ class RedisStore:
     _feed: FeedFollower | None = field(default=None, init=False)
     _beat: LoopingCall | None = field(default=None, init=False)
     _drops: dict[str, Any] = field(factory=dict, init=False)
+    _unready: list[Callable[[], None]] = field(factory=list, init=False)
+    _was_ready: bool = field(default=False, init=False)
 
     _log = Logger()
 
@@ -80,8 +82,8 @@ class RedisStore:
         return self._replica.state
 
     @property
-    def writable(self) -> bool:
-        return self._feed is not None and self._feed.synced and self._recent()
+    def loaded(self) -> bool:
+        return self._feed is not None and self._feed.synced
 
     @property
     def ready(self) -> bool:
@@ -89,6 +91,9 @@ class RedisStore:
 
     def describe(self) -> str:
         return self.address.describe()
+
+    def on_unready(self, listener: Callable[[], None]) -> None:
+        self._unready.append(listener)
 
     def attach(self, replica: Replica) -> None:
         self._replica = replica
@@ -221,6 +226,15 @@ class RedisStore:
     def _send_beat(self) -> Deferred[None]:
         if self._replica is None:
             return succeed(None)
+        ready = self.ready
+        if self._was_ready and not ready:
+            self._log.warn("not ready: no answer from the store ({store}) for {seconds:g}s; "
+                           "sending the watching nodes elsewhere", store=self.describe(), seconds=self.ttl / 2)
+            for listener in self._unready:
+                listener()
+        elif ready and not self._was_ready and self._feed is not None and self._feed.synced:
+            self._log.info("ready: the store ({store}) answers", store=self.describe())
+        self._was_ready = ready
         d = self._link.script("beat", secrets.token_hex(8), self.registry_id, FEED_LENGTH, int(self.ttl * 1000),
                               self.state.ports.base_port, self._acks(), int(REAP_GAP * 1000))
         return d.addCallbacks(self._beaten, self._beat_failed)

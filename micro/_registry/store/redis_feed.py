@@ -194,9 +194,12 @@ class FeedFollower:
 
     def reload(self) -> None:
         """
-        Load the view again from a snapshot, on the next turn of the loop.
+        Load the view again from a snapshot, now: the read of the feed in
+        progress is dropped.
         """
         self.stale = True
+        if self._current is not None and not self._current.called:
+            self._current.cancel()
 
     def _reload(self, why: str) -> None:
         self._log.warn("reloading the view from the store: {why}", why=why)

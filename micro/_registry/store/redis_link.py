@@ -25,7 +25,7 @@ CONNECT_TIMEOUT = 2.0
 # Reconnecting after Redis went away: soon, and then every second at most
 # (txredisapi's default waits up to 10 s, longer than a lease).
 RECONNECT_FIRST = 0.1
-RECONNECT_MAX = 1.0
+RECONNECT_MAX = 0.5
 
 
 def _pool(address: RedisAddress, size: int, reply_timeout: float) -> Any:
