@@ -20,9 +20,10 @@ def _clean_global_reactor() -> Iterator[None]:
     before = set(reactor.getDelayedCalls())
     yield
     leaked = [c for c in reactor.getDelayedCalls() if c not in before and c.active()]
+    described = [(getattr(c.func, "__qualname__", c.func), c.args) for c in leaked]
     for call in leaked:
         call.cancel()
-    assert not leaked, f"test left delayed calls on the reactor: {leaked!r}"
+    assert not leaked, f"test left delayed calls on the reactor: {described!r}"
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Coroutine, TypeVar
 
-from attrs import define
+from attrs import define, field
 
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.python.failure import Failure
@@ -75,3 +75,28 @@ class Once:
         if self._outcome is None:
             self._outcome = Deferred.fromCoroutine(start())
         return observe(self._outcome)
+
+
+@define
+class Latch:
+    """
+    Something that happens once (a table loaded for the first time): who
+    waits before it is told when it happens; who waits after, at once.
+    """
+
+    is_set: bool = False
+    _waiting: list[Deferred[None]] = field(factory=list)
+
+    def wait(self) -> Deferred[None]:
+        d: Deferred[None] = Deferred()
+        if self.is_set:
+            d.callback(None)
+        else:
+            self._waiting.append(d)
+        return d
+
+    def set(self) -> None:
+        self.is_set = True
+        waiting, self._waiting = self._waiting, []
+        for d in waiting:
+            d.callback(None)

@@ -14,6 +14,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from micro._calls.balancer import RoundRobin
+from micro._kernel.deferreds import Latch
 from micro._node.registry_client import WATCH_TIMEOUT, RegistryClient
 from micro._node.table import ServiceTable
 
@@ -61,7 +62,7 @@ class TableWatcher:
     _timeout: float = field(default=WATCH_TIMEOUT, init=False)
     _current: Deferred[Any] | None = field(default=None, init=False)
     _loop: Deferred[None] | None = field(default=None, init=False)
-    _loaded: list[Deferred[None]] = field(factory=list, init=False)
+    _loaded: Latch = field(factory=Latch, init=False)
 
     _log = Logger()
 
@@ -87,12 +88,9 @@ class TableWatcher:
         """
         Fires once the table has been filled for the first time.
         """
-        d: Deferred[None] = Deferred()
         if self._table.loaded:
-            d.callback(None)
-        else:
-            self._loaded.append(d)
-        return d
+            self._loaded.set()
+        return self._loaded.wait()
 
     async def _run(self) -> None:
         failures = 0
@@ -172,7 +170,5 @@ class TableWatcher:
                 self._balancer.confirmed(touched)
         if not recovering:
             table.forget_stale()
-        loaded, self._loaded = self._loaded, []
-        for d in loaded:
-            d.callback(None)
+        self._loaded.set()
         return rejoin

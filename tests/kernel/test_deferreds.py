@@ -63,3 +63,17 @@ def test_observe_and_wait_at_most() -> None:
     waiting = Deferred.fromCoroutine(wait_at_most(clock, slow, 2.0))
     clock.advance(2.0)
     assert fired(waiting) is False
+
+
+def test_a_latch_tells_its_waiters_once_and_later_ones_at_once() -> None:
+    """
+    Waiters before set() fire when it is called; waiters after it fire at once.
+    """
+    from micro._kernel.deferreds import Latch
+
+    latch = Latch()
+    early = latch.wait()
+    assert not early.called and not latch.is_set
+    latch.set()
+    assert early.called and latch.is_set
+    assert latch.wait().called

@@ -208,7 +208,11 @@ class RedisStore:
     # -- the beat -----------------------------------------------------------
 
     def _recent(self) -> bool:
-        return bool(self._clock.seconds() - self._link.last_ok < self.ttl / 2)
+        """
+        Whether Redis answers, or has not failed for half a lease yet.
+        """
+        failing = self._link.failing_since
+        return failing is None or self._clock.seconds() - failing < self.ttl / 2
 
     def _acks(self) -> str:
         """

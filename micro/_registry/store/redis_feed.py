@@ -19,6 +19,7 @@ from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
+from micro._kernel.deferreds import Latch
 from micro._kernel.errors import HttpError
 from micro._registry.store.interface import Entry, StoreUnavailable
 from micro._registry.store.redis_link import RedisLink
@@ -70,7 +71,7 @@ class FeedFollower:
     _running: bool = field(default=False, init=False)
     _results: dict[int, Any] = field(factory=dict, init=False)
     _waiting: dict[int, Deferred[Any]] = field(factory=dict, init=False)
-    _loaded: list[Deferred[None]] = field(factory=list, init=False)
+    _loaded: Latch = field(factory=Latch, init=False)
     _loop: Deferred[None] | None = field(default=None, init=False)
     _current: Deferred[Any] | None = field(default=None, init=False)
 
@@ -85,12 +86,7 @@ class FeedFollower:
         """
         Fires once the view has been loaded the first time.
         """
-        d: Deferred[None] = Deferred()
-        if self.synced:
-            d.callback(None)
-        else:
-            self._loaded.append(d)
-        return d
+        return self._loaded.wait()
 
     async def stop(self) -> None:
         self._running = False
@@ -162,9 +158,7 @@ class FeedFollower:
                        epoch=snapshot["epoch"], new=" (new)" if new_epoch else "", version=snapshot["version"],
                        count=len(snapshot["instances"]))
         self.synced = True
-        loaded, self._loaded = self._loaded, []
-        for d in loaded:
-            d.callback(None)
+        self._loaded.set()
 
     def _take(self, entry: Entry) -> None:
         state = self._replica.state

@@ -39,6 +39,7 @@ class RedisLeases:
     _pending: dict[str, int] = field(factory=dict, init=False)
     _flush: Any = field(default=None, init=False)
     _sending: bool = field(default=False, init=False)
+    _stopped: bool = field(default=False, init=False)
 
     _log = Logger()
 
@@ -57,6 +58,7 @@ class RedisLeases:
         self._pending.pop(node, None)
 
     def stop(self) -> None:
+        self._stopped = True
         if self._flush is not None and self._flush.active():
             self._flush.cancel()
         self._flush = None
@@ -65,10 +67,12 @@ class RedisLeases:
         ms = int(seconds * 1000)
         if self._pending.get(node, 0) < ms:
             self._pending[node] = ms
-        if self._flush is None:
+        if self._flush is None and not self._stopped:
             self._flush = self._clock.callLater(FLUSH_INTERVAL, self._send)
 
     def _send(self) -> None:
+        if self._flush is not None and self._flush.active():
+            self._flush.cancel()  # called directly: the timer would only send again
         self._flush = None
         if self._sending or not self._pending:
             return
@@ -84,7 +88,7 @@ class RedisLeases:
 
     def _sent(self, reply: Any) -> None:
         self._sending = False
-        if self._pending:
+        if self._pending and not self._stopped:
             self._send()
 
     def _failed(self, failure: Any, batch: dict[str, int]) -> None:
@@ -94,5 +98,5 @@ class RedisLeases:
                 self._pending[node] = ms
         self._log.info("renewing {count} leases failed, trying again: {error}", count=len(batch),
                        error=failure.getErrorMessage())
-        if self._flush is None:
+        if self._flush is None and not self._stopped:
             self._flush = self._clock.callLater(FLUSH_INTERVAL * 5, self._send)

@@ -5,7 +5,8 @@ scripts and one connection of its own for the blocking read of the feed.
 
 Every call has a deadline: a Redis that hangs or is gone turns into a
 L{StoreUnavailable} (503) after L{CALL_TIMEOUT} seconds, never a request
-that waits forever.  L{last_ok} says when Redis last answered.
+that waits forever.  L{failing_since} says since when calls fail (when
+the first call that failed was made), or C{None} while Redis answers.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from micro._registry.store.scripts import SCRIPT, SHA
 
 CALL_TIMEOUT = 2.0
 CONNECT_TIMEOUT = 2.0
+# txredisapi's own deadline, which closes the connection: only for a Redis
+# that stays silent far longer than a call may wait.
+CONNECTION_TIMEOUT = 10.0
 # Reconnecting after Redis went away: soon, and then every second at most
 # (txredisapi's default waits up to 10 s, longer than a lease).
 RECONNECT_FIRST = 0.1
@@ -49,13 +53,13 @@ class RedisLink:
     _clock: Any
     timeout: float = CALL_TIMEOUT
     block_seconds: float = 1.0
-    last_ok: float = field(default=float("-inf"), init=False)
+    failing_since: float | None = field(default=None, init=False)
     _commands: Any = field(default=None, init=False)
     _feed: Any = field(default=None, init=False)
 
     def connect(self) -> None:
-        self._commands = _pool(self.address, 2, self.timeout)
-        self._feed = _pool(self.address, 1, self.block_seconds + self.timeout)
+        self._commands = _pool(self.address, 2, CONNECTION_TIMEOUT)
+        self._feed = _pool(self.address, 1, self.block_seconds + CONNECTION_TIMEOUT)
 
     def script(self, *args: Any) -> Deferred[Any]:
         """
@@ -95,32 +99,41 @@ class RedisLink:
             result.errback(StoreUnavailable(f"the registry's store ({self.address.describe()}) is closed"))
             return result
         what = str(args[0])
+        started = self._clock.seconds()
         factory = pool._factory
         if not factory.pool and factory.deferred is None:
             # Connected once, not now: txredisapi would queue the call until
             # Redis is back, and run it then, long after its caller was told
             # it failed.  (Before the first connection, calls wait for it.)
+            self._failed(started)
             result.errback(StoreUnavailable(f"the registry's store ({self.address.describe()}) is not "
                                             "connected; try again"))
             return result
 
         def timed_out() -> None:
             if not result.called:
+                self._failed(started)
                 result.errback(StoreUnavailable(
                     f"the registry's store ({self.address.describe()}) did not answer {what} within "
                     f"{self.timeout + extra:g}s; try again"))
 
-        timer = self._clock.callLater(self.timeout + extra, timed_out)
+        # A registry busy for longer than the deadline runs its timers
+        # before it reads the replies that came meanwhile: give them one
+        # more turn of the reactor before giving up.
+        timers: list[Any] = []
+        timers.append(self._clock.callLater(self.timeout + extra,
+                                            lambda: timers.append(self._clock.callLater(0, timed_out))))
 
         def done(outcome: Any) -> None:
-            if timer.active():
-                timer.cancel()
+            for timer in timers:
+                if timer.active():
+                    timer.cancel()
             if result.called:
                 return
             if isinstance(outcome, Failure):
-                result.errback(self._unavailable(outcome, what))
+                result.errback(self._unavailable(outcome, what, started))
             else:
-                self.last_ok = self._clock.seconds()
+                self.failing_since = None
                 result.callback(outcome)
 
         try:
@@ -131,11 +144,16 @@ class RedisLink:
             d.addBoth(done)
         return result
 
-    def _unavailable(self, failure: Failure, what: str) -> Failure:
+    def _failed(self, started: float) -> None:
+        if self.failing_since is None or started < self.failing_since:
+            self.failing_since = started
+
+    def _unavailable(self, failure: Failure, what: str, started: float) -> Failure:
         import txredisapi
 
         if failure.check(txredisapi.ResponseError):
-            self.last_ok = self._clock.seconds()  # it answered, with an error
+            self.failing_since = None  # it answered, with an error
             return failure
+        self._failed(started)
         return Failure(StoreUnavailable(f"the registry's store ({self.address.describe()}) is unreachable "
                                         f"({what}: {failure.getErrorMessage()}); try again"))

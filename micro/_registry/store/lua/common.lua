@@ -43,6 +43,15 @@ local function sorted_keys(s)
   return out
 end
 
+-- Keep a hash field while it holds something, drop it when it does not.
+local function keep_or_drop(hash, field, value, keep)
+  if keep then
+    redis.call('HSET', P .. hash, field, cjson.encode(value))
+  else
+    redis.call('HDEL', P .. hash, field)
+  end
+end
+
 -- The epoch the state belongs to; a missing one means the state was lost:
 -- whoever notices first starts a new epoch with its candidate id.
 local function ensure_epoch(candidate, now)

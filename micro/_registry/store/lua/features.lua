@@ -63,10 +63,6 @@ local function op_unsubscribe(entry)
   for _, pattern in ipairs(patterns) do
     if pattern ~= entry.pattern then table.insert(kept, pattern) end
   end
-  if #kept > 0 then
-    redis.call('HSET', P .. 'sublocs', entry.location, cjson.encode(kept))
-  else
-    redis.call('HDEL', P .. 'sublocs', entry.location)
-  end
+  keep_or_drop('sublocs', entry.location, kept, #kept > 0)
   return nil
 end

@@ -68,11 +68,7 @@ local function release_routes(node)
     if owners[node] then
       owners[node] = nil
       route.o = sorted_keys(owners)
-      if #route.o > 0 or route.p then
-        redis.call('HSET', P .. 'routes', all[i], cjson.encode(route))
-      else
-        redis.call('HDEL', P .. 'routes', all[i])
-      end
+      keep_or_drop('routes', all[i], route, #route.o > 0 or route.p)
     end
   end
 end
