@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from tests._processes import ROOT, TWISTD, Processes, free_port, instances, wait_until
+from tests._redis import RedisServer
 
 pytestmark = pytest.mark.e2e
 
@@ -49,3 +50,15 @@ def test_multi_process_walk_through(processes: Processes) -> None:
             if m]
     assert len(pids) == 4 and pids[0] != pids[1] and pids[:2] == pids[2:]
     assert set(pids) == {shop.pid for shop in shops}
+
+
+def test_several_registries_share_a_redis(processes: Processes, redis_server: RedisServer) -> None:
+    """
+    examples/several_registries.py: what was registered through one registry is found, called and routed
+    through the other.
+    """
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "several_registries.py")], capture_output=True,
+                          timeout=60, env=processes.environment({"MICRO_REGISTRY_STORE": redis_server.url}))
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().splitlines() == ["B finds it: True", "B calls it: Hello, B",
+                                                 "B routes to it: Hello, route"]
