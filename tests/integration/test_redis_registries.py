@@ -91,7 +91,6 @@ async def test_settle_at_one_registry_waits_for_the_watchers_of_the_other(pair: 
     first = await slow.watch("slow-node", "", -1)
     await slow.watch("slow-node", first["epoch"], first["version"], timeout=10)  # answered after the hold
     reply = await RegistryClient(host.http, pair.a.url).unregister("svc", instance.location)
-    host.forget(instance)
     await deferLater(pair.reactor, 0.7)  # B has published how far its watchers are
     assert await pair.a.stack.hub.settle(reply["version"], 1.0) == {"settled": False, "lagging": 1}
     catching_up = slow.watch("slow-node", first["epoch"], reply["version"], timeout=10)
