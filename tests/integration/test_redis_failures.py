@@ -19,9 +19,11 @@ from twisted.internet.task import deferLater
 from twisted.protocols import portforward
 
 from micro._app.node import Node
+from micro._http.client import HttpClient
 from micro._kernel.config import Settings
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import NOT_READY
+from micro._node.registry_client import RegistryClient
 from micro._registry.server import RegistryServer, start_registry
 from micro._registry.store.redis_link import CALL_TIMEOUT
 from tests._redis import RedisServer
@@ -177,3 +179,23 @@ async def test_a_hung_redis_turns_a_change_into_a_503_in_bounded_time(two: TwoRe
         assert await node.registry_client.send(two.b.url, "lookup", b'{"lookup": "svc"}', 1) == instance.location
     finally:
         os.kill(redis_server.process.pid, signal.SIGCONT)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_registry_that_missed_trimmed_changes_reloads_a_snapshot(two: TwoRegistries,
+                                                                         redis_server: RedisServer) -> None:
+    """
+    Changes made while A was cut off, then trimmed from the feed: A finds the gap when Redis is back and
+    loads a snapshot, ending with B's view.
+    """
+    client = RegistryClient(HttpClient.create(two.reactor), two.b.url)
+    two.proxy.freeze()
+    for n in range(3):
+        await client.command("register", {"type": "route", "path": f"/r{n}", "service": "svc"})
+    redis_server.call("XTRIM", "micro:{micro}:changes", "MAXLEN", "0")
+    assert two.a.stack.routes.describe_all() == []
+    two.proxy.thaw()
+    await _until(two.reactor, lambda: two.a.stack.replica.snapshot() == two.b.stack.replica.snapshot(), 10,
+                 "A's view reloaded")
+    assert [r["path"] for r in two.a.stack.routes.describe_all()] == ["/r0", "/r1", "/r2"]
+    await client._http.close()

@@ -71,7 +71,8 @@ local function op_beat()
       reaped = reaped + 1
     end
   end
-  return {'ok', epoch, tonumber(redis.call('GET', P .. 'epoch_at') or '0'), now, new and 1 or 0, reaped}
+  return {'ok', epoch, tonumber(redis.call('GET', P .. 'epoch_at') or '0'), now, new and 1 or 0, reaped,
+          tonumber(redis.call('GET', P .. 'position') or '0')}
 end
 
 -- ARGV: op, candidate epoch
