@@ -74,7 +74,11 @@ def ensure_wrk() -> None:
     if shutil.which("wrk") is not None:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True)
+        for step in (["apt-get", "install", "-y", "-q", "wrk"], ["apt-get", "update", "-q"],
+                     ["apt-get", "install", "-y", "-q", "wrk"]):
+            subprocess.run(step, check=False, capture_output=True, timeout=600)
+            if shutil.which("wrk") is not None:
+                return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
 
