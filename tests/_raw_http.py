@@ -40,10 +40,13 @@ def send(port: int, method: bytes, path: bytes, headers: list[tuple[bytes, bytes
             if not chunk:
                 break
             chunks.append(chunk)
-    return _parse(b"".join(chunks))
+    return parse_reply(b"".join(chunks))
 
 
-def _parse(raw: bytes) -> CommandReply:
+def parse_reply(raw: bytes) -> CommandReply:
+    """
+    A whole HTTP reply read off a socket: status, headers, body.
+    """
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ")[1])
