@@ -23,8 +23,9 @@ from micro._kernel.codec import MalformedBody, across, decode_payload, encode_va
 from micro._kernel.config import Settings
 from micro._kernel.deferreds import Once, stop_timer, wait_at_most
 from micro._kernel.errors import HttpError
+from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
-from micro._node.context import Context, Member
+from micro._node.context import Context, Member, propagation_of
 from micro._node.handler import ServiceHandler, as_http_error
 from micro._node.request_info import RequestInfo
 
@@ -142,7 +143,7 @@ class ServiceInstance:
 
     def _write_error(self, request: IRequest, failure: Failure) -> bytes:
         settings = self._node.settings
-        error = as_http_error(failure, self.name, development=settings.development, production=settings.production)
+        error = self._as_error(failure, propagation_of(request))
         return write_error(request, error, with_traceback=settings.development)
 
     def _unencodable(self, error: TypeError) -> HttpError:
@@ -150,23 +151,25 @@ class ServiceInstance:
 
     # -- in-process calls ---------------------------------------------------
 
-    def call_in_process(self, payload: Any, content_type: bytes, size: int, timeout: float) -> Deferred[Any]:
+    def call_in_process(self, payload: Any, content_type: bytes, size: int, timeout: float,
+                        propagation: Propagation) -> Deferred[Any]:
         """
         Run a call without HTTP, with the same results: C{payload} has
         crossed the encoding already (L{across}: C{size} bytes of
         C{content_type}), the result crosses it back, errors become the same
-        L{HttpError}s, a payload over the limit gets the same 413.
+        L{HttpError}s, a payload over the limit gets the same 413, and the
+        handler's C{ctx} carries C{propagation} as the headers would.
         """
         limit = self._node.max_payload_bytes
         if limit is not None and size > limit:
             return fail(HttpError(413, too_large(limit)))
         self._in_flight += 1
         try:
-            result = self.handler.invoke(
-                payload, lambda: Context(self._node, self.name, RequestInfo.in_process(self.location, content_type)))
+            result = self.handler.invoke(payload, lambda: Context(
+                self._node, self.name, RequestInfo.in_process(self.location, content_type, propagation), propagation))
         except Exception:
             self._finished()
-            return fail(self._as_error(Failure()))
+            return fail(self._as_error(Failure(), propagation))
         if not isinstance(result, Deferred):
             self._finished()
             try:
@@ -176,7 +179,7 @@ class ServiceInstance:
         timer = self._node.reactor.callLater(timeout, result.cancel)
         result.addBoth(self._finished_async)
         result.addBoth(stop_timer, timer)
-        return result.addCallbacks(self._across, self._failed_in_process, errbackArgs=(timer, timeout))
+        return result.addCallbacks(self._across, self._failed_in_process, errbackArgs=(timer, timeout, propagation))
 
     def _across(self, result: Any) -> Any:
         try:
@@ -184,15 +187,16 @@ class ServiceInstance:
         except TypeError as e:
             raise self._unencodable(e) from None
 
-    def _as_error(self, failure: Failure) -> HttpError:
+    def _as_error(self, failure: Failure, propagation: Propagation) -> HttpError:
         settings = self._node.settings
-        return as_http_error(failure, self.name, development=settings.development, production=settings.production)
+        return as_http_error(failure, self.name, development=settings.development, production=settings.production,
+                             request_id=propagation.request_id)
 
-    def _failed_in_process(self, failure: Failure, timer: Any, timeout: float) -> Failure:
+    def _failed_in_process(self, failure: Failure, timer: Any, timeout: float, propagation: Propagation) -> Failure:
         if failure.check(CancelledError) and timer.called:
             return Failure(HttpError(
                 504, f"call to {self.name!r} failed: no reply from {self.location} within {timeout:g}s"))
-        return Failure(self._as_error(failure))
+        return Failure(self._as_error(failure, propagation))
 
     # -- lifetime ---------------------------------------------------------
 

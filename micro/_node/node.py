@@ -28,6 +28,7 @@ from micro._http.site import make_site
 from micro._kernel.config import Settings
 from micro._kernel.deferreds import Once, wait_at_most
 from micro._kernel.errors import HttpError
+from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._node.calls import READY_TIMEOUT, CallRouter
 from micro._node.handler import ServiceHandler
@@ -177,14 +178,19 @@ class NodeCore:
     # -- calls ----------------------------------------------------------------
 
     def call(self, service: str, payload: Any = None, *, timeout: float = DEFAULT_TIMEOUT,
-             retries: int = 0) -> Deferred[Any]:
+             retries: int = 0, propagation: Propagation | None = None) -> Deferred[Any]:
         """
         Call an instance of C{service} and return its decoded result;
         failures are L{HttpError}s.
-        """
-        return self._calls.call(service, payload, timeout, retries)
 
-    def publish(self, channel: str, message: Any, *, timeout: float | None = None) -> Deferred[dict[str, Any]]:
+        @param propagation: The context of the request this call is part
+            of (C{ctx.call} passes its own); by default the call starts a
+            request of its own, with a new request id.
+        """
+        return self._calls.call(service, payload, timeout, retries, propagation)
+
+    def publish(self, channel: str, message: Any, *, timeout: float | None = None,
+                propagation: Propagation | None = None) -> Deferred[dict[str, Any]]:
         """
         Publish to a pub/sub channel, as C{ctx.publish} does.  The core has
         no pub/sub; L{micro.Node} has.

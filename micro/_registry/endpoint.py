@@ -18,7 +18,8 @@ from micro._http.limits import BodyLimits, FirstKeyLimit, IBodyLimit, too_large_
 from micro._http.respond import internal_error, respond, write_error, write_json
 from micro._kernel.codec import MalformedBody, loads
 from micro._kernel.errors import HttpError
-from micro._kernel.protocol import TOKEN_HEADER
+from micro._kernel.propagation import Propagation
+from micro._kernel.protocol import REQUEST_ID_HEADER, TOKEN_HEADER
 from micro._registry.commands import CommandReply, RegistryCommands, Sender
 
 COMMAND = "a registry command"
@@ -44,7 +45,8 @@ class CommandEndpoint:
         except MalformedBody as e:
             raise HttpError(400, f"{e}; a command is a JSON object like {{\"health\": true}}") from None
         self._check_size(document, len(body))
-        return self.commands.run(document, Sender(request.getHeader(TOKEN_HEADER)))
+        propagation = Propagation.from_headers(request.getHeader) if request.getHeader(REQUEST_ID_HEADER) else None
+        return self.commands.run(document, Sender(request.getHeader(TOKEN_HEADER), propagation))
 
     def _check_size(self, document: Any, size: int) -> None:
         """
