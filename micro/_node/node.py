@@ -25,7 +25,7 @@ from micro._calls.caller import Caller
 from micro._http.client import HttpClient
 from micro._http.limits import CALL_LIMIT
 from micro._http.site import make_site
-from micro._kernel.config import Settings
+from micro._kernel.config import Settings, check_service_url
 from micro._kernel.deferreds import Once, wait_at_most
 from micro._kernel.errors import HttpError
 from micro._kernel.propagation import Propagation
@@ -92,10 +92,13 @@ class NodeCore:
         A node for C{reactor}, configured from C{settings} (default: the
         environment).  Tests inject C{http} and C{listen}.
 
+        @raise InvalidArgument: The settings' registry or service URL is
+            not usable.
+
         @param max_payload_bytes: The largest call payload (and pub/sub
             delivery) its instances accept; larger ones get a 413.
         """
-        settings = settings or Settings.from_environ()
+        settings = (settings or Settings.from_environ()).check()
         http = http or HttpClient.create(reactor)
         registry = RegistryClient(http, settings.registry_url, settings.token)
         return cls(reactor, settings, http, registry, node_id or new_node_id(), listen or tcp_listener(reactor),
@@ -214,7 +217,8 @@ class NodeCore:
         Host C{handler} as an instance of the service it names.
         """
         self.start()
-        instance = await self._bind(handler, home or self.settings.service_home())
+        home = check_service_url(home, "home") if home is not None else self.settings.service_home()
+        instance = await self._bind(handler, home)
         try:
             reply = await self.registry_client.register(handler.name, instance.location, self.id)
         except BaseException:

@@ -5,6 +5,7 @@ C{twistd micro-registry}: run the registry.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,11 +18,11 @@ from twisted.python.failure import Failure
 
 from micro._http.limits import CALL_LIMIT, COMMAND_LIMIT, BodyLimits
 from micro._http.site import make_site
-from micro._kernel.config import Settings, listen_interface
+from micro._kernel.config import Settings, check_registry_url, listen_interface
 from micro._registry.server import LISTEN_BACKLOG
 from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL
-from micro._twistd.options import byte_count, positive_float
+from micro._twistd.options import byte_count, checked_url, listen_port, positive_float
 from micro._twistd.process import exit_with, freeze_loaded_objects, run_without_pidfile_in_foreground
 
 
@@ -73,8 +74,11 @@ class Options(usage.Options):
 
     def postOptions(self) -> None:
         settings = Settings.from_environ()
+        checked_url("micro-registry", check_registry_url, settings.registry_url, "MICRO_REGISTRY_URL")
         if not self["listen"]:
             self["listen"] = default_listen(settings)
+        elif "MICRO_REGISTRY_URL" in os.environ:
+            _check_agrees(self["listen"], settings.registry_url)
         self["token"] = settings.token
         if self["token-file"]:
             self["token"] = _read_token(self["token-file"])
@@ -82,6 +86,19 @@ class Options(usage.Options):
             exit_with("twistd micro-registry: MICRO_ENV=production needs a registry token "
                       "(MICRO_REGISTRY_TOKEN or --token-file); refusing to start an open registry")
         run_without_pidfile_in_foreground(self)
+
+
+def _check_agrees(listen: str, registry_url: str) -> None:
+    """
+    A registry told to listen on one port while this environment's nodes
+    dial another is a mistake: say so in one line rather than start a
+    registry nobody reaches.
+    """
+    port, url_port = listen_port(listen), urlsplit(registry_url).port
+    if port is not None and port != 0 and url_port is not None and port != url_port:
+        exit_with(f"twistd micro-registry: --listen {listen} is port {port}, but MICRO_REGISTRY_URL "
+                  f"{registry_url} says {url_port}: processes of this cluster would dial {url_port}; "
+                  "make them agree (or leave out --listen)")
 
 
 def _read_token(path: str) -> str:

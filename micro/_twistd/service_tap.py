@@ -19,10 +19,10 @@ from micro._app.loader import AppLoadError, load_app_module
 from micro._app.marks import marked_routes, marked_services, marked_subscriptions
 from micro._app.node import Node
 from micro._http.limits import CALL_LIMIT
-from micro._kernel.config import Settings
+from micro._kernel.config import Settings, check_registry_url, check_service_url
 from micro._kernel.errors import HttpError
 from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
-from micro._twistd.options import byte_count, positive_float
+from micro._twistd.options import byte_count, checked_url, positive_float
 from micro._twistd.process import exit_with, freeze_loaded_objects, run_without_pidfile_in_foreground
 
 START_RETRY_DELAY = 1.0
@@ -52,6 +52,15 @@ class Options(usage.Options):
     ]
 
     def postOptions(self) -> None:
+        settings = Settings.from_environ()
+        if self["registry"]:
+            checked_url("micro-service", check_registry_url, self["registry"], "--registry")
+        else:
+            checked_url("micro-service", check_registry_url, settings.registry_url, "MICRO_REGISTRY_URL")
+        if self["home"]:
+            checked_url("micro-service", check_service_url, self["home"], "--home")
+        elif settings.service_url:
+            checked_url("micro-service", check_service_url, settings.service_url, "MICRO_SERVICE_URL")
         if not self["module"]:
             raise usage.UsageError("--module is required: the Python module that holds your @micro.service functions")
         try:

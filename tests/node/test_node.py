@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from micro import HttpError
+from micro import HttpError, Node
 from micro.testing import MemoryCluster
 
 
@@ -216,3 +216,30 @@ def test_the_core_has_no_pub_sub_but_node_has(cluster: MemoryCluster) -> None:
     assert caught.value.status == 501
     node = cluster.node()
     assert cluster.result(node.publish("news", 1)) == {"results": [], "errors": []}
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"registry_url": "127.0.0.1:9955"}, "registry URL (MICRO_REGISTRY_URL) '127.0.0.1:9955' must be an http:// "
+                                         "or https:// URL with a host"),
+    ({"service_url": "http://0.0.0.0"}, "service URL (MICRO_SERVICE_URL) 'http://0.0.0.0' names 0.0.0.0"),
+])
+def test_a_node_refuses_unusable_urls(settings: dict[str, str], message: str) -> None:
+    """
+    A node is not made with a registry URL it cannot dial or a service URL
+    others cannot reach: a ValueError saying which, instead of retrying forever.
+    """
+    from attrs import evolve
+
+    cluster = MemoryCluster()
+    with pytest.raises(ValueError) as caught:
+        Node.create(cluster.clock, evolve(cluster.settings, **settings))
+    assert str(caught.value).startswith(message)
+
+
+def test_create_service_checks_its_home(cluster: MemoryCluster) -> None:
+    """
+    home= must be a URL others can reach.
+    """
+    node = cluster.node()
+    with pytest.raises(ValueError, match="home 'http://0.0.0.0' names 0.0.0.0"):
+        cluster.result(node.create_service(lambda p: p, "svc", home="http://0.0.0.0"))
