@@ -40,7 +40,7 @@ def byte_count(value: str) -> int:
 byte_count.coerceDoc = "Bytes; a K, M or G suffix multiplies by 1024, 1024**2, 1024**3."  # type: ignore[attr-defined]
 
 
-def checked_url(command: str, check: Callable[[str, str], str], value: str, what: str) -> str:
+def checked_url(program: str, check: Callable[[str, str], str], value: str, what: str) -> str:
     """
     C{value} if C{check} accepts it, else leave twistd with one line:
     C{twistd micro-service: --registry 'localhost:9999' must be ...}.
@@ -48,7 +48,7 @@ def checked_url(command: str, check: Callable[[str, str], str], value: str, what
     try:
         return check(value, what)
     except InvalidArgument as e:
-        exit_with(f"twistd {command}: {e}")
+        exit_with(f"{program}: {e}")
 
 
 def listen_port(description: str) -> int | None:

@@ -49,6 +49,9 @@ def default_listen(settings: Settings) -> str:
     return f"tcp:{port}:interface={interface.replace(':', chr(92) + ':')}"
 
 
+PROGRAM = "twistd micro-registry"
+
+
 class Options(usage.Options):
     synopsis = "[--listen ENDPOINT] [--ttl SECONDS]"
     longdesc = (
@@ -74,7 +77,7 @@ class Options(usage.Options):
 
     def postOptions(self) -> None:
         settings = Settings.from_environ()
-        checked_url("micro-registry", check_registry_url, settings.registry_url, "MICRO_REGISTRY_URL")
+        checked_url(PROGRAM, check_registry_url, settings.registry_url, "MICRO_REGISTRY_URL")
         if not self["listen"]:
             self["listen"] = default_listen(settings)
         elif "MICRO_REGISTRY_URL" in os.environ:

@@ -28,6 +28,9 @@ from micro._twistd.process import exit_with, freeze_loaded_objects, run_without_
 START_RETRY_DELAY = 1.0
 
 
+PROGRAM = "twistd micro-service"
+
+
 class Options(usage.Options):
     synopsis = "--module MODULE [--registry URL] [--home URL] [--drain-timeout SECONDS]"
     longdesc = (
@@ -54,13 +57,13 @@ class Options(usage.Options):
     def postOptions(self) -> None:
         settings = Settings.from_environ()
         if self["registry"]:
-            checked_url("micro-service", check_registry_url, self["registry"], "--registry")
+            checked_url(PROGRAM, check_registry_url, self["registry"], "--registry")
         else:
-            checked_url("micro-service", check_registry_url, settings.registry_url, "MICRO_REGISTRY_URL")
+            checked_url(PROGRAM, check_registry_url, settings.registry_url, "MICRO_REGISTRY_URL")
         if self["home"]:
-            checked_url("micro-service", check_service_url, self["home"], "--home")
+            checked_url(PROGRAM, check_service_url, self["home"], "--home")
         elif settings.service_url:
-            checked_url("micro-service", check_service_url, settings.service_url, "MICRO_SERVICE_URL")
+            checked_url(PROGRAM, check_service_url, settings.service_url, "MICRO_SERVICE_URL")
         if not self["module"]:
             raise usage.UsageError("--module is required: the Python module that holds your @micro.service functions")
         try:
