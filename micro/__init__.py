@@ -9,7 +9,7 @@ each other directly by name.  See README.rst.
 from micro._app.api import (cache_service, call_service, create_pubsub_service, create_route, create_service,
                             http_request, registry_server)
 from micro._app.default import default_node
-from micro._app.marks import route, service, subscribe
+from micro._app.marks import on_start, on_stop, route, service, subscribe
 from micro._app.node import Node
 from micro._app.run import run
 from micro._kernel.errors import HttpError
@@ -42,6 +42,8 @@ __all__ = [
     "create_service",
     "default_node",
     "http_request",
+    "on_start",
+    "on_stop",
     "registry_server",
     "route",
     "run",

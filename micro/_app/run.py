@@ -65,7 +65,7 @@ def run_main(reactor: Any, main: Callable[..., Any]) -> Deferred[Any]:
     def on_signal_or_stop() -> Deferred[Any]:
         nonlocal stopping
         stopping = True
-        _ignore_repeated_signals(reactor)
+        ignore_repeated_signals(reactor)
         running.cancel()
         return observe(outcome).addErrback(lambda _: None)  # react() reports main's failure itself
 
@@ -73,16 +73,17 @@ def run_main(reactor: Any, main: Callable[..., Any]) -> Deferred[Any]:
     return outcome
 
 
-def _ignore_repeated_signals(reactor: Any) -> None:
+def ignore_repeated_signals(reactor: Any) -> None:
     """
-    While micro shuts down, a second SIGINT or SIGTERM would only make the
-    reactor log a traceback for stopping twice; say what is going on instead.
+    While micro shuts down (C{micro.run}, or a twistd command draining), a
+    second SIGINT or SIGTERM would only make the reactor log a traceback for
+    stopping twice; say what is going on instead.
     """
     import signal
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        return
+    if threading.current_thread() is not threading.main_thread() or not getattr(reactor, "running", False):
+        return  # not the process's own running reactor (a test's fake one)
 
     def still_stopping(signum: int, frame: Any) -> None:
         reactor.callFromThread(_log.warn, "already shutting down: finishing in-flight requests (SIGKILL stops at once)")

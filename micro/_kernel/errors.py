@@ -8,6 +8,9 @@ wire, the status they carry.
 
 from __future__ import annotations
 
+import os
+import traceback
+
 
 class HttpError(Exception):
     """
@@ -75,3 +78,31 @@ class UnknownService(HttpError, LookupError):
 
     def __repr__(self) -> str:
         return f"UnknownService({self.service!r})"
+
+
+def describe_error(error: BaseException) -> str:
+    """
+    One line about C{error} for a person: an L{HttpError} as its status and
+    message; anything else as its type and text, with the file and line
+    where it was raised (a traceback's most useful line).
+    """
+    if isinstance(error, HttpError):
+        return str(error)
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, SyntaxError) and error.filename:
+        return f"{text} ({_short_path(error.filename)}, line {error.lineno})"
+    frames = traceback.extract_tb(error.__traceback__)
+    if frames:
+        return f"{text} ({_short_path(frames[-1].filename)}, line {frames[-1].lineno})"
+    return text
+
+
+def _short_path(path: str) -> str:
+    """
+    A file name relative to the current directory when it is below it.
+    """
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative

@@ -16,6 +16,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 from twisted.python.failure import Failure
 
+from micro._app.run import ignore_repeated_signals
 from micro._http.limits import CALL_LIMIT, COMMAND_LIMIT, BodyLimits
 from micro._http.site import make_site
 from micro._kernel.config import Settings, check_registry_url, listen_interface
@@ -150,6 +151,7 @@ class RegistryService(Service):
 
     def stopService(self) -> Deferred[None]:
         super().stopService()
+        ignore_repeated_signals(self._reactor)
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:

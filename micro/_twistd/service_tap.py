@@ -6,26 +6,20 @@ C{twistd micro-service}: host the services of an app module.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
-from twisted.application.service import IService, Service
-from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.task import deferLater
-from twisted.logger import Logger
+from twisted.application.service import IService
 from twisted.python import usage
 
-from micro._app.default import use_node
+from micro._app.hosting import App
 from micro._app.loader import AppLoadError, load_app_module
-from micro._app.marks import marked_routes, marked_services, marked_subscriptions
 from micro._app.node import Node
 from micro._http.limits import CALL_LIMIT
 from micro._kernel.config import Settings, check_registry_url, check_service_url
-from micro._kernel.errors import HttpError
 from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
+from micro._twistd.node_service import NodeService
 from micro._twistd.options import byte_count, checked_url, positive_float
-from micro._twistd.process import exit_with, freeze_loaded_objects, run_without_pidfile_in_foreground
-
-START_RETRY_DELAY = 1.0
+from micro._twistd.process import exit_after_shutdown, exit_with, run_without_pidfile_in_foreground
 
 
 PROGRAM = "twistd micro-service"
@@ -70,72 +64,12 @@ class Options(usage.Options):
             module = load_app_module(self["module"])
         except AppLoadError as e:
             exit_with(f"twistd micro-service: {e}")
-        self["services"] = marked_services(module)
-        self["routes"] = marked_routes(module)
-        self["subscriptions"] = marked_subscriptions(module)
-        if not self["services"] and not self["subscriptions"]:
-            exit_with(f"twistd micro-service: module {self['module']!r} has no functions marked "
-                      "@micro.service or @micro.subscribe")
+        app = self["app"] = App.of(module)
+        self["services"], self["routes"], self["subscriptions"] = app.services, app.routes, app.subscriptions
+        if app.empty:
+            exit_with(f"{PROGRAM}: module {self['module']!r} has no functions marked "
+                      "@micro.service, @micro.route, @micro.subscribe or @micro.on_start")
         run_without_pidfile_in_foreground(self)
-
-
-class NodeService(Service):
-    """
-    Run a L{Node} hosting the given services for as long as twistd runs.
-
-    Starting keeps trying until the registry answers, so services may start
-    before the registry does.
-    """
-
-    _log = Logger()
-
-    def __init__(self, node: Node, services: list[tuple[str, Callable[..., Any]]],
-                 drain_timeout: float, settle_timeout: float,
-                 subscriptions: list[tuple[str, Callable[..., Any]]] | None = None,
-                 routes: list[tuple[str, str, str]] | None = None):
-        self.node = node
-        self._services = services
-        self._subscriptions = subscriptions or []
-        self._routes = routes or []
-        self._drain_timeout = drain_timeout
-        self._settle_timeout = settle_timeout
-        self._starting: Deferred[None] | None = None
-
-    def startService(self) -> None:
-        super().startService()
-        freeze_loaded_objects()
-        use_node(self.node)
-        self._starting = Deferred.fromCoroutine(self._start_all())
-        self._starting.addErrback(lambda f: None if f.check(CancelledError) else self._log.failure("start failed", f))
-
-    async def _start_all(self) -> None:
-        for name, fn in self._services:
-            await self._retrying(name, partial(self.node.create_service, fn, name))
-        for channel, fn in self._subscriptions:
-            await self._retrying(f"subscription to {channel}", partial(self.node.pubsub.subscribe, channel, fn))
-        for path, name, data_type in self._routes:
-            await self._retrying(f"route {path}", partial(self.node.create_route, path, name, data_type))
-
-    async def _retrying(self, what: str, start: Callable[[], Any]) -> None:
-        attempt = 0
-        while True:
-            try:
-                await start()
-                return
-            except HttpError as e:
-                if e.status not in (502, 503, 504):
-                    raise
-                if attempt % 10 == 0:
-                    self._log.warn("cannot start {service} yet ({error}); retrying", service=what, error=e)
-                attempt += 1
-                await deferLater(self.node.reactor, START_RETRY_DELAY)
-
-    def stopService(self) -> Deferred[None]:
-        super().stopService()
-        if self._starting is not None and not self._starting.called:
-            self._starting.cancel()
-        self._log.info("stopping: unregistering and draining")
-        return self.node.terminate(self._drain_timeout, self._settle_timeout)
 
 
 def makeService(options: Options, reactor: Any = None) -> IService:
@@ -155,5 +89,5 @@ def makeService(options: Options, reactor: Any = None) -> IService:
 
         settings = evolve(settings, **overrides)
     node = Node.create(reactor, settings, max_payload_bytes=options["max-payload-bytes"])
-    return NodeService(node, options["services"], options["drain-timeout"], options["settle-timeout"],
-                       options.get("subscriptions"), options.get("routes"))
+    return NodeService(node, options["app"], options["drain-timeout"], options["settle-timeout"],
+                       partial(exit_after_shutdown, reactor))
