@@ -15,7 +15,7 @@ from zope.interface import implementer
 
 from micro._http.early_request import IBodyReceiver, IStreamingResource
 from micro._http.limits import BodyLimits, FirstKeyLimit, IBodyLimit, too_large_for
-from micro._http.respond import internal_error, respond, write_error, write_json
+from micro._http.respond import internal_error, respond, without_head_body, write_error, write_json
 from micro._kernel.codec import MalformedBody, loads
 from micro._kernel.errors import HttpError
 from micro._kernel.propagation import Propagation
@@ -139,7 +139,7 @@ class RegistryResource(Resource):
     def render(self, request: IRequest) -> Any:
         if request.method == b"POST" and request.path == b"/":
             return self._commands.render(request)
-        return self._routes.render(request)
+        return without_head_body(request, self._routes.render(request))
 
     def receive_body(self, request: IRequest, method: bytes, uri: bytes, length: int | None) -> IBodyReceiver | None:
         """

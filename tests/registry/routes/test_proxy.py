@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from twisted.internet.defer import Deferred
+from twisted.logger import capturedLogs
 
 from micro import HttpError, Response
 from micro._http.client import FullResponse
@@ -136,6 +137,26 @@ def test_head_gets_headers_without_body(cluster: MemoryCluster) -> None:
     reply = fetch(cluster, b"HEAD", "/page")
     assert (reply.code, reply.body) == (200, b"")
     assert reply.header(b"content-length") == b"107"
+
+
+def test_head_requests_log_nothing(cluster: MemoryCluster) -> None:
+    """
+    HEAD through a route, an error reply or a route that does not exist:
+    no log line per request (Twisted warns for every HEAD that renders a
+    body), and the length of the body that was left out.
+    """
+    node = cluster.node()
+    cluster.result(node.create_route("/page", lambda payload: "<p>hello</p>"))
+
+    def forbidden(payload: Any) -> None:
+        raise HttpError(403, "no")
+
+    cluster.result(node.create_route("/secret", forbidden))
+    with capturedLogs() as events:
+        replies = [fetch(cluster, b"HEAD", path) for path in ("/page", "/secret", "/nowhere")]
+    assert [(r.code, r.body) for r in replies] == [(200, b""), (403, b""), (404, b"")]
+    assert [r.header(b"content-length") for r in replies[:2]] == [b"12", b'%d' % len(b'{"error":"no","status":403}')]
+    assert [e for e in events if "HEAD" in str(e.get("log_format", ""))] == []
 
 
 def test_forwarded_headers_set_and_token_and_hop_headers_dropped() -> None:
