@@ -11,13 +11,16 @@ import os
 import sys
 from typing import Any, Callable, NoReturn
 
-from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
+from twisted.internet.defer import CancelledError, Deferred, fail, maybeDeferred
+from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from micro._app.default import shutdown, use_node
 from micro._app.node import Node
 from micro._kernel.deferreds import observe
+from micro._kernel.errors import HttpError
+from micro._registry.server import OpenRegistryRefused
 
 _log = Logger(namespace="micro")
 
@@ -32,6 +35,10 @@ def run(main: Callable[..., Any]) -> NoReturn:
     blocks run), then shut down just as cleanly: instances unregister and
     finish their requests before the process exits, with status 0.
 
+    If C{main} fails with an L{HttpError} (a call that failed, a bad
+    argument) or a port it cannot listen on, the process prints that in one
+    line and exits with status 1; any other exception gets its traceback.
+
     Warnings and errors are logged to standard error; set
     C{MICRO_LOG_LEVEL=info} to see more.
     """
@@ -42,8 +49,15 @@ def run(main: Callable[..., Any]) -> NoReturn:
     raise SystemExit(0)  # react() exits itself; this line only satisfies NoReturn
 
 
+# Failures that say all there is to say in their message.
+ONE_LINE_FAILURES = (HttpError, CannotListenError, OpenRegistryRefused)
+
+
 def run_main(reactor: Any, main: Callable[..., Any]) -> Deferred[Any]:
-    use_node(Node.create(reactor))
+    try:
+        use_node(Node.create(reactor))
+    except Exception:
+        return fail().addErrback(_one_line)
     takes_reactor = bool(inspect.signature(main).parameters)
 
     def start() -> Any:
@@ -59,7 +73,7 @@ def run_main(reactor: Any, main: Callable[..., Any]) -> Deferred[Any]:
         return Deferred.fromCoroutine(shutdown()).addCallback(lambda _: result)
 
     # A chain of its own: cancelling main must not cancel the shutdown.
-    outcome = observe(running).addBoth(finish)
+    outcome = observe(running).addBoth(finish).addErrback(_one_line)
     running.addErrback(lambda _: None)  # reported through outcome
 
     def on_signal_or_stop() -> Deferred[Any]:
@@ -71,6 +85,19 @@ def run_main(reactor: Any, main: Callable[..., Any]) -> Deferred[Any]:
 
     reactor.addSystemEventTrigger("before", "shutdown", on_signal_or_stop)
     return outcome
+
+
+def _one_line(failure: Failure) -> Failure:
+    """
+    Print an expected failure of C{main} in one line and end with status 1
+    (task.react exits quietly with a SystemExit's code); leave others be.
+    """
+    if not failure.check(*ONE_LINE_FAILURES):
+        return failure
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "micro.run"
+    sys.stderr.write(f"{program}: {failure.value}\n")
+    sys.stderr.flush()
+    raise SystemExit(1)
 
 
 def ignore_repeated_signals(reactor: Any) -> None:

@@ -40,6 +40,10 @@ class HttpError(Exception):
         return f"HttpError({self.status!r}, {self.message!r})"
 
 
+# Users meet it as micro.HttpError: tracebacks and pytest reports say so.
+HttpError.__module__ = "micro"
+
+
 class _BadInput(HttpError):
     """
     Input micro refuses: a 400 on the wire, and to Python code just its message.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -25,6 +26,23 @@ def test_all_in_one_prints_the_greeting(processes: Processes) -> None:
                           timeout=60, env=processes.environment({"MICRO_REGISTRY_URL": f"http://127.0.0.1:{port}"}))
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode() == "Hello, World from micro!\n"
+
+
+def test_a_busy_port_ends_a_script_in_one_line(processes: Processes) -> None:
+    """
+    examples/all_in_one.py while another process holds the registry's port:
+    one line and status 1, not a Twisted traceback.
+    """
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, str(ROOT / "examples" / "all_in_one.py")], capture_output=True,
+                              text=True, timeout=60,
+                              env=processes.environment({"MICRO_REGISTRY_URL": f"http://127.0.0.1:{port}"}))
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.splitlines() == [
+        f"all_in_one.py: Couldn't listen on 127.0.0.1:{port}: [Errno 98] Address already in use."]
 
 
 def test_multi_process_walk_through(processes: Processes) -> None:
