@@ -110,3 +110,10 @@ def _short_path(path: str) -> str:
     except ValueError:
         return path
     return path if relative.startswith("..") else relative
+
+
+def counted(count: int, noun: str) -> str:
+    """
+    C{"1 call"}, C{"2 calls"}: a count for a log line or a message.
+    """
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

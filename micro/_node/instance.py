@@ -22,7 +22,7 @@ from micro._http.site import MicroSite
 from micro._kernel.codec import MalformedBody, across, decode_payload, encode_value
 from micro._kernel.config import Settings
 from micro._kernel.deferreds import Once, stop_timer, wait_at_most
-from micro._kernel.errors import HttpError
+from micro._kernel.errors import HttpError, counted
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
 from micro._node.context import Context, Member, propagation_of
@@ -235,11 +235,12 @@ class ServiceInstance:
         if self.port is not None:
             await maybeDeferred(self.port.stopListening)
         if self._in_flight:
-            self._log.info("{service}: waiting for {count} running calls", service=self.name, count=self._in_flight)
+            self._log.info("{service}: waiting for {calls}", service=self.name,
+                           calls=counted(self._in_flight, "running call"))
             await wait_at_most(node.reactor, self.idle(), drain_timeout)
             if self._in_flight:
-                self._log.warn("{service}: {count} calls still running after {timeout}s; closing",
-                               service=self.name, count=self._in_flight, timeout=drain_timeout)
+                self._log.warn("{service}: {calls} still running after {timeout}s; closing",
+                               service=self.name, calls=counted(self._in_flight, "call"), timeout=drain_timeout)
         if self.site is not None:
             # A reply returned by a render that just ended the drain is
             # written after the render returns: close on the next turn.

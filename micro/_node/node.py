@@ -27,7 +27,7 @@ from micro._http.limits import CALL_LIMIT
 from micro._http.site import make_site
 from micro._kernel.config import Settings, check_service_url
 from micro._kernel.deferreds import Once, wait_at_most
-from micro._kernel.errors import HttpError
+from micro._kernel.errors import HttpError, counted
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._node.calls import READY_TIMEOUT, CallRouter
@@ -165,11 +165,15 @@ class NodeCore:
         Fails if the registry could not be asked, so that the caller tries
         again; a registration it refuses (a 4xx) is logged and not retried.
         """
+        instances = [i for i in self._instances.values() if not i.draining]
         work = [self.registry_client.register(i.name, i.location, self.id).addErrback(self._refused, i.location)
-                for i in self._instances.values() if not i.draining]
+                for i in instances]
         work.extend(hook() for hook in self._rejoin_hooks)
-        d = gatherResults(work, consumeErrors=True)
-        return d.addCallback(lambda _: self._log.info("registered {count} instances again", count=len(work)))
+        def done(_: Any) -> None:
+            # A node's first watch finds it unknown too, with nothing to register yet: no news.
+            if instances:
+                self._log.info("registered {count} again", count=counted(len(instances), "instance"))
+        return gatherResults(work, consumeErrors=True).addCallback(done)
 
     def _refused(self, failure: Failure, location: str) -> None | Failure:
         error = failure.value

@@ -72,7 +72,7 @@ class Options(usage.Options):
         ["max-command-bytes", None, COMMAND_LIMIT,
          "Largest body of a registry command other than call (413 past it).", byte_count],
         ["max-call-bytes", None, CALL_LIMIT, "Largest body of a call command (413 past it).", byte_count],
-        ["max-route-bytes", None, None, "Largest body of route traffic (413 past it). Default: no limit.",
+        ["max-route-bytes", None, None, "Largest body of route traffic (413 past it); no limit by default",
          byte_count],
     ]
 
