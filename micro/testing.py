@@ -45,6 +45,9 @@ class MemoryCluster:
     settings: Settings = field(factory=lambda: Settings(registry_url=REGISTRY_URL))
     stacks: list[RegistryStack] = field(factory=list)
 
+    def __repr__(self) -> str:
+        return f"<MemoryCluster: {len(self.stacks)} registries, t={self.clock.seconds():g}s>"
+
     @property
     def clock(self) -> Any:
         return self.network.reactor

@@ -19,7 +19,7 @@ from micro._node.pubsub.subscriber import NodePubSub
 from micro._node.routes.declared import NodeRoutes, Route
 
 
-@define(eq=False)
+@define(eq=False, repr=False)  # NodeCore.__repr__: one line
 class Node(NodeCore):
     """
     Everything one process needs to take part in a cluster: it follows the

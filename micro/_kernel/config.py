@@ -62,6 +62,11 @@ class Settings:
     token: str | None = None
     environment: str = ""
 
+    def __repr__(self) -> str:
+        token = "<set>" if self.token else None  # never in a log line
+        return (f"Settings(registry_url={self.registry_url!r}, service_url={self.service_url!r}, "
+                f"token={token}, environment={self.environment!r})")
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ

@@ -75,6 +75,10 @@ class ServiceInstance:
     def name(self) -> str:
         return self.handler.name
 
+    def __repr__(self) -> str:
+        state = ", draining" if self.draining else ""
+        return f"ServiceInstance({self.name!r} at {self.location}{state})"
+
     @property
     def node(self) -> Host:
         return self._node

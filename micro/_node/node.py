@@ -76,6 +76,10 @@ class NodeCore:
     _terminate_hooks: list[Callable[[], Any]] = field(factory=list, init=False)
     _terminating: Once = field(factory=Once, init=False)
 
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} {self.id} of {self.registry_client.url}, "
+                f"{len(self._instances)} instances>")
+
     _log = Logger()
 
     def __attrs_post_init__(self) -> None:

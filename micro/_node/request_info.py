@@ -32,6 +32,9 @@ class RequestInfo:
     query: dict[str, list[str]]
     headers: dict[str, str]
 
+    def __repr__(self) -> str:
+        return f"RequestInfo({self.method} {self.url})"
+
     @classmethod
     def from_request(cls, request: IRequest) -> RequestInfo:
         headers = {

@@ -51,6 +51,9 @@ class MessageContext:
     subscription: str
     propagation: Propagation
 
+    def __repr__(self) -> str:
+        return f"<MessageContext of {self.channel!r} for {self.subscription}, request {self.request_id}>"
+
     @property
     def request_id(self) -> str:
         """
