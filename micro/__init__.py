@@ -12,6 +12,7 @@ from micro._app.default import default_node
 from micro._app.marks import on_start, on_stop, route, service, subscribe
 from micro._app.node import Node
 from micro._app.run import run
+from micro._kernel.config import Settings
 from micro._kernel.errors import HttpError
 from micro._node.cache.service import CacheService
 from micro._node.context import Context
@@ -35,6 +36,7 @@ __all__ = [
     "Response",
     "Route",
     "ServiceInstance",
+    "Settings",
     "cache_service",
     "call_service",
     "create_pubsub_service",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+from types import ModuleType
 from typing import Any, Callable, NoReturn
 
 from twisted.internet.defer import CancelledError, Deferred, fail, maybeDeferred
@@ -17,6 +18,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from micro._app.default import shutdown, use_node
+from micro._app.hosting import App
 from micro._app.node import Node
 from micro._kernel.deferreds import observe
 from micro._kernel.errors import HttpError
@@ -45,6 +47,7 @@ def run(main: Callable[..., Any]) -> NoReturn:
     from twisted.internet import task
 
     _log_to_stderr(os.environ.get("MICRO_LOG_LEVEL", "warn"))
+    warn_about_marks(sys.modules.get(getattr(main, "__module__", "__main__"), None))
     task.react(lambda reactor: run_main(reactor, main))
     raise SystemExit(0)  # react() exits itself; this line only satisfies NoReturn
 
@@ -85,6 +88,21 @@ def run_main(reactor: Any, main: Callable[..., Any]) -> Deferred[Any]:
 
     reactor.addSystemEventTrigger("before", "shutdown", on_signal_or_stop)
     return outcome
+
+
+def warn_about_marks(module: ModuleType | None) -> None:
+    """
+    Marks are read by C{twistd micro-service --module}, not by a script:
+    say so rather than let marked functions silently not be hosted.
+    """
+    if module is None:
+        return
+    app = App.of(module)
+    marked = [name for name, _ in app.services] + [channel for channel, _ in app.subscriptions]
+    if marked or app.on_start:
+        _log.warn("{module} has functions marked for twistd micro-service ({marked}); micro.run does not host "
+                  "them: call micro.create_service (or run the module with twistd -n micro-service --module)",
+                  module=getattr(module, "__file__", module.__name__), marked=", ".join(marked) or "@micro.on_start")
 
 
 def _one_line(failure: Failure) -> Failure:

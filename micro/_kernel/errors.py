@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import traceback
+from http import HTTPStatus
 
 
 class HttpError(Exception):
@@ -20,14 +21,17 @@ class HttpError(Exception):
     hops) with the same C{status} and C{message}.
 
     @ivar status: An HTTP status code, 400 to 599.
-    @ivar message: A human-readable explanation.
+    @ivar message: A human-readable explanation; by default the status's
+        reason phrase (C{HttpError(404)}: C{"Not Found"}).
     @ivar traceback: The remote traceback text, only when the service runs
         with C{MICRO_ENV=development}; otherwise C{None}.
     """
 
-    def __init__(self, status: int, message: str, *, traceback: str | None = None):
+    def __init__(self, status: int, message: str | None = None, *, traceback: str | None = None):
         if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
             raise ValueError(f"HttpError status must be an int from 400 to 599, not {status!r}")
+        if message is None:
+            message = _reason(status)
         super().__init__(status, message)
         self.status = status
         self.message = str(message)
@@ -38,6 +42,13 @@ class HttpError(Exception):
 
     def __repr__(self) -> str:
         return f"HttpError({self.status!r}, {self.message!r})"
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Client Error" if status < 500 else "Server Error"
 
 
 # Users meet it as micro.HttpError: tracebacks and pytest reports say so.

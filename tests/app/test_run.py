@@ -140,3 +140,23 @@ def test_http_error_is_micro_http_error() -> None:
     """
     assert micro.HttpError.__module__ == "micro"
     assert f"{micro.HttpError.__module__}.{micro.HttpError.__qualname__}" == "micro.HttpError"
+
+
+def test_marks_in_a_script_are_warned_about() -> None:
+    """
+    A micro.run script that marks functions is told that micro.run does not
+    host them; a script without marks hears nothing.
+    """
+    import types
+
+    from twisted.logger import capturedLogs
+
+    script = types.ModuleType("__main__")
+    script.__file__ = "shop_script.py"
+    with capturedLogs() as events:
+        _run.warn_about_marks(types.ModuleType("plain"))
+        script.prices = micro.service(lambda p: 1, name="prices")  # type: ignore[attr-defined]
+        _run.warn_about_marks(script)
+    [event] = events
+    assert (event["module"], event["marked"]) == ("shop_script.py", "prices")
+    assert "micro.run does not host them" in event["log_format"]

@@ -1,0 +1,84 @@
+"""
+The README's API table and the public API agree: every signature written
+there is the function's own (names, order, defaults, keyword-only
+arguments), and every name micro exports is in the table.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+from typing import Any
+
+import micro
+
+README = Path(__file__).resolve().parent.parent / "README.rst"
+# Parameters that tests inject; users never pass them.
+INJECTED = frozenset({"http", "listen", "node_id"})
+
+
+def _api_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    return text[text.index("\nAPI\n===\n"):text.index("\nDevelopment\n===")]
+
+
+def _first_column_entries() -> list[str]:
+    """
+    The ``...`` spans of the table's first column, rows that wrap joined.
+    """
+    table = _api_section().split("\n=====")[1:3]
+    rows: list[str] = []
+    for line in "\n".join(table).splitlines()[1:]:
+        if not line.strip() or line.startswith("="):
+            continue
+        cell = line[:76].rstrip()
+        if cell and rows and rows[-1].count("``") % 2:
+            rows[-1] += " " + cell
+        elif cell:
+            rows.append(cell)
+    return [span for row in rows for span in re.findall(r"``([^`]+)``", row)]
+
+
+def render(fn: Any) -> str:
+    """
+    A signature as the README writes it: names and defaults, no annotations.
+    """
+    parts: list[str] = []
+    keyword_only = False
+    for p in inspect.signature(fn).parameters.values():
+        if p.name in INJECTED or p.name == "self":
+            continue
+        if p.kind is p.KEYWORD_ONLY and not keyword_only:
+            parts.append("*")
+            keyword_only = True
+        parts.append(p.name if p.default is p.empty else f"{p.name}={p.default!r}")
+    return f"{fn.__name__}({', '.join(parts)})"
+
+
+def _resolve(name: str) -> Any:
+    target: Any = micro
+    for part in name.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def test_every_signature_in_the_table_is_the_real_one() -> None:
+    """
+    Each name(args) in the table renders exactly as the function's signature.
+    """
+    signatures = [span for span in _first_column_entries() if "(" in span]
+    assert len(signatures) >= 15
+    for written in signatures:
+        name = written.split("(", 1)[0]
+        real = render(_resolve(name))
+        assert written == real.replace(real.split("(", 1)[0], name, 1), written
+
+
+def test_every_exported_name_is_in_the_table() -> None:
+    """
+    Nothing micro exports goes undocumented.
+    """
+    section = _api_section()
+    missing = [name for name in micro.__all__ if f"``{name}" not in section and f"``{name}(" not in section]
+    assert missing == []
