@@ -7,7 +7,7 @@ each other directly by name.  See README.rst.
 """
 
 from micro._app.api import (cache_service, call_service, create_pubsub_service, create_route, create_service,
-                            http_request, registry_server)
+                            http_request, registry_server, shutdown)
 from micro._app.default import default_node
 from micro._app.marks import on_start, on_stop, route, service, subscribe
 from micro._app.node import Node
@@ -50,5 +50,6 @@ __all__ = [
     "route",
     "run",
     "service",
+    "shutdown",
     "subscribe",
 ]

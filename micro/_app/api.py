@@ -14,6 +14,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IResponse
 
 from micro._app.default import default_node, started_registry
+from micro._app.default import shutdown as shut_down_default
 from micro._calls.decoding import decode_reply, transport_error
 from micro._http.client import BytesProducer, FullResponse
 from micro._kernel.codec import encode_value
@@ -117,3 +118,14 @@ def http_request(url: str, body: Any = None, *, timeout: float = DEFAULT_TIMEOUT
 
 def _read_whole(response: IResponse) -> Deferred[FullResponse]:
     return treq.content(response).addCallback(lambda body: FullResponse(response.code, response.headers, body))
+
+
+def shutdown() -> Deferred[None]:
+    """
+    Stop this process's default node gracefully (its services unregister
+    and finish their calls), then every registry started here with
+    L{registry_server}, and forget them: the next module-level call starts
+    afresh.  C{micro.run} does this at the end; tests that use the
+    module-level functions on real sockets call it in their teardown.
+    """
+    return Deferred.fromCoroutine(shut_down_default())

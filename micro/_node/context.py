@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IRequest
 
 from micro._kernel.propagation import Propagation
@@ -17,8 +18,11 @@ from micro._node.request_info import RequestInfo
 
 class Member(Protocol):
     """
-    What a handler reaches through its node: other services and pub/sub.
+    What a handler reaches through its node: other services, pub/sub, and
+    the node's clock.
     """
+
+    reactor: Any
 
     def call(self, service: str, payload: Any = None, *, timeout: float = DEFAULT_TIMEOUT,
              retries: int = 0, propagation: Propagation | None = None) -> Deferred[Any]: ...
@@ -67,6 +71,15 @@ class Context:
         if self._propagation is None:
             self._propagation = propagation_of(self._source)
         return self._propagation
+
+    @property
+    def clock(self) -> IReactorTime:
+        """
+        The node's clock (its reactor): wait on it (C{deferLater(ctx.clock,
+        1, ...)}) rather than on the global reactor, and tests on a fake
+        clock (L{micro.testing.MemoryCluster.advance}) drive the wait.
+        """
+        return self._node.reactor  # type: ignore[no-any-return]
 
     @property
     def request_id(self) -> str:

@@ -32,7 +32,7 @@ def test_a_first_start_logs_no_registering_again() -> None:
     no news. After a registry restart the count is in the right number.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry()
+    stack = cluster.registry().stack
     with capturedLogs() as events:
         node = cluster.node()
         cluster.result(node.create_service(lambda p: p, "svc"))

@@ -210,7 +210,7 @@ def test_the_core_has_no_pub_sub_but_node_has(cluster: MemoryCluster) -> None:
     """
     from micro._node.node import NodeCore
 
-    core = NodeCore.create(cluster.clock, cluster.settings, http=cluster.http("core.test"), listen=cluster.network.listen)
+    core = NodeCore.create(cluster.clock, cluster.settings, http=cluster._http("core.test"), listen=cluster.network.listen)
     with pytest.raises(HttpError) as caught:
         cluster.result(core.publish("news", 1))
     assert caught.value.status == 501

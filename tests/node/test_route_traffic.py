@@ -107,7 +107,7 @@ def test_direct_requests_to_an_instance_are_route_traffic() -> None:
     cluster.registry()
     route = cluster.result(cluster.node().create_route("/page", lambda payload: "<h1>hi</h1>"))
     assert route.instance is not None
-    reply = cluster.result(cluster.http().request(b"GET", (route.instance.location + "/page").encode()))
+    reply = cluster.result(cluster._http().request(b"GET", (route.instance.location + "/page").encode()))
     assert (reply.code, reply.body) == (200, b"<h1>hi</h1>")
     assert reply.header(b"content-type") == b"text/html; charset=utf-8"
 
@@ -119,7 +119,7 @@ def test_calls_and_framework_endpoints_still_work_beside_routes(cluster: MemoryC
     node = cluster.node()
     assert cluster.result(node.call("echo", {"x": 1}))["payload"] == {"x": 1}
     location = node.table.locations("echo")[0]
-    reply = cluster.result(cluster.http().request(b"GET", f"{location}/_micro/health".encode()))
+    reply = cluster.result(cluster._http().request(b"GET", f"{location}/_micro/health".encode()))
     assert loads(reply.body)["service"] == "echo"
 
 

@@ -55,6 +55,13 @@ class MessageContext:
         return f"<MessageContext of {self.channel!r} for {self.subscription}, request {self.request_id}>"
 
     @property
+    def clock(self) -> Any:
+        """
+        The node's clock, as C{ctx.clock} of a service.
+        """
+        return self._node.reactor
+
+    @property
     def request_id(self) -> str:
         """
         The request id of the request that published the message.

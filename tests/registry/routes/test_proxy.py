@@ -93,7 +93,7 @@ def test_route_without_live_instance_is_503_at_once(cluster: MemoryCluster) -> N
     A route to a service with no instance answers 503 without waiting for anything.
     """
     command(cluster, {"register": {"type": "route", "service": "ghost", "path": "/ghost"}})
-    d = cluster.http().request(b"POST", f"{REGISTRY_URL}/ghost".encode(), b"x" * 300_000)
+    d = cluster._http().request(b"POST", f"{REGISTRY_URL}/ghost".encode(), b"x" * 300_000)
     cluster.settle()  # moves bytes only: no time passes
     reply = cluster.result(d)
     assert reply.code == 503
@@ -125,7 +125,7 @@ def test_status_and_headers_of_a_response_come_back(cluster: MemoryCluster) -> N
     assert reply.header(b"content-type") == b"text/html; charset=utf-8"
     assert reply.header(b"x-content-type-options") == b"nosniff"
     # The length comes through as Content-Length, not as a chunked body.
-    response = cluster.result(cluster.http().response(b"GET", f"{REGISTRY_URL}/made".encode()))
+    response = cluster.result(cluster._http().response(b"GET", f"{REGISTRY_URL}/made".encode()))
     assert response.length == 10
 
 
@@ -215,7 +215,7 @@ def test_slow_instance_times_out_with_504(cluster: MemoryCluster) -> None:
     never: Deferred[None] = Deferred()
     cluster.result(cluster.node().create_route("/slow", lambda payload: never))
     outcome: list[FullResponse] = []
-    cluster.http().request(b"GET", f"{REGISTRY_URL}/slow".encode()).addCallback(outcome.append)
+    cluster._http().request(b"GET", f"{REGISTRY_URL}/slow".encode()).addCallback(outcome.append)
     cluster.settle()
     for _ in range(29):
         cluster.advance(1)  # in steps, so that leases are renewed meanwhile
@@ -265,7 +265,7 @@ def test_running_route_requests_hold_back_terminate(cluster: MemoryCluster) -> N
     release: Deferred[str] = Deferred()
     route = cluster.result(cluster.node().create_route("/wait", lambda payload: release))
     assert route.instance is not None
-    d = cluster.http().request(b"GET", f"{REGISTRY_URL}/wait".encode())
+    d = cluster._http().request(b"GET", f"{REGISTRY_URL}/wait".encode())
     cluster.settle()
     assert route.instance.in_flight == 1
     stopping = cluster.run(route.terminate())
