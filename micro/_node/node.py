@@ -27,7 +27,7 @@ from micro._http.limits import CALL_LIMIT
 from micro._http.site import make_site
 from micro._kernel.config import Settings, check_service_url
 from micro._kernel.deferreds import Once, wait_at_most
-from micro._kernel.errors import HttpError, counted
+from micro._kernel.errors import HttpError, InvalidArgument, counted
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._node.calls import READY_TIMEOUT, CallRouter
@@ -198,6 +198,10 @@ class NodeCore:
             of (C{ctx.call} passes its own); by default the call starts a
             request of its own, with a new request id.
         """
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+            return fail(InvalidArgument(f"timeout must be a number of seconds above 0, not {timeout!r}"))
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            return fail(InvalidArgument(f"retries must be a whole number, 0 or more, not {retries!r}"))
         return self._calls.call(service, payload, timeout, retries, propagation)
 
     def publish(self, channel: str, message: Any, *, timeout: float | None = None,

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 from twisted.web.iweb import IRequest
 
 from micro._http.respond import write_error
-from micro._kernel.codec import JSON_TYPE, MalformedBody, loads, media_type
+from micro._kernel.codec import JSON_TYPE, MalformedBody, charset, loads, media_type
 from micro._kernel.errors import HttpError
 from micro._kernel.route_paths import DYNAMIC, check_data_type
 from micro._node.instance import ServiceInstance
@@ -48,10 +48,13 @@ def route_payload(request: IRequest) -> Any:
     if kind == JSON_TYPE or kind.endswith(b"+json"):
         return loads(body)
     if kind.startswith(b"text/"):
+        encoding = charset(request.getHeader(b"content-type"))
         try:
-            return body.decode("utf-8")
+            return body.decode(encoding)
+        except LookupError:
+            raise MalformedBody(f"unknown charset {encoding!r}") from None
         except UnicodeDecodeError as e:
-            raise MalformedBody(f"text body is not UTF-8: {e}") from None
+            raise MalformedBody(f"text body is not {'UTF-8' if encoding == 'utf-8' else encoding}: {e}") from None
     if kind == FORM_TYPE:
         return parameters(body)
     if not kind:

@@ -243,3 +243,24 @@ def test_create_service_checks_its_home(cluster: MemoryCluster) -> None:
     node = cluster.node()
     with pytest.raises(ValueError, match="home 'http://0.0.0.0' names 0.0.0.0"):
         cluster.result(node.create_service(lambda p: p, "svc", home="http://0.0.0.0"))
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"timeout": -1}, "timeout must be a number of seconds above 0, not -1"),
+    ({"timeout": 0}, "timeout must be a number of seconds above 0, not 0"),
+    ({"timeout": float("nan")}, "timeout must be a number of seconds above 0, not nan"),
+    ({"timeout": "5"}, "timeout must be a number of seconds above 0, not '5'"),
+    ({"retries": -1}, "retries must be a whole number, 0 or more, not -1"),
+    ({"retries": 1.5}, "retries must be a whole number, 0 or more, not 1.5"),
+])
+def test_call_options_out_of_range_are_value_errors(cluster: MemoryCluster, options: dict[str, Any],
+                                                    message: str) -> None:
+    """
+    A call with a timeout that is not above 0, or negative retries, fails
+    with a ValueError saying so, instead of running without a deadline.
+    """
+    node = cluster.node()
+    cluster.result(node.create_service(lambda p: p, "echo"))
+    with pytest.raises(ValueError) as caught:
+        cluster.result(node.call("echo", "x", **options))
+    assert str(caught.value) == message

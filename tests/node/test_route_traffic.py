@@ -78,6 +78,27 @@ def test_body_is_decoded_by_its_content_type(cluster: MemoryCluster, body: bytes
     assert seen(cluster, b"POST", "/echo/x", body, content_type)["payload"] == payload
 
 
+@pytest.mark.parametrize("body, content_type, payload", [
+    (b"caf\xe9", b"text/plain; charset=latin-1", "café"),
+    (b"caf\xe9", b'text/plain; charset="ISO-8859-1"', "café"),
+    (b"\xff\xfeh\x00i\x00", b"text/plain;charset=utf-16", "hi"),
+])
+def test_text_is_decoded_by_its_declared_charset(cluster: MemoryCluster, body: bytes, content_type: bytes,
+                                                 payload: str) -> None:
+    """
+    A text body in another charset than UTF-8 arrives as the text it is.
+    """
+    assert seen(cluster, b"POST", "/echo/x", body, content_type)["payload"] == payload
+
+
+def test_an_unknown_charset_is_400(cluster: MemoryCluster) -> None:
+    """
+    A charset Python does not know is a 400 naming it.
+    """
+    reply = fetch(cluster, b"POST", "/echo/x", b"hi", {b"content-type": b"text/plain; charset=klingon"})
+    assert (reply.code, loads(reply.body)["error"]) == (400, "bad body for 'echo': unknown charset 'klingon'")
+
+
 def test_malformed_json_is_400(cluster: MemoryCluster) -> None:
     """
     A body labelled JSON that is not JSON is a 400 naming the service.
