@@ -5,7 +5,8 @@ and path, answered by the service's handler.
 
 The handler gets C{ctx.request} (method, path, url, query, headers) and a
 payload: for GET and HEAD, and for any request without a body, the query
-parameters; otherwise the body, decoded by its content type.
+parameters; otherwise the body, decoded by its content type (a JSON
+object or array sent as a form, as C{curl -d} does, is read as JSON).
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ def route_payload(request: IRequest) -> Any:
         except UnicodeDecodeError as e:
             raise MalformedBody(f"text body is not {'UTF-8' if encoding == 'utf-8' else encoding}: {e}") from None
     if kind == FORM_TYPE:
+        if body.lstrip()[:1] in (b"{", b"["):
+            # curl -d '{"x": 1}' labels JSON as a form (its default type);
+            # no form starts with a brace or a bracket.
+            try:
+                return loads(body)
+            except MalformedBody:
+                pass
         return parameters(body)
     if not kind:
         # No content type: JSON if it is JSON (curl -d '{...}'), else bytes.
