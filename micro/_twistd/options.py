@@ -66,3 +66,17 @@ def listen_port(description: str) -> int | None:
         if not equals:
             return None
     return None
+
+
+def read_token_file(program: str, path: str) -> str:
+    """
+    The registry token in the file at C{path}, or leave twistd with one line.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.read().strip()
+    except OSError as e:
+        exit_with(f"{program}: cannot read --token-file {path}: {e.strerror}")
+    if not token:
+        exit_with(f"{program}: --token-file {path} is empty")
+    return token

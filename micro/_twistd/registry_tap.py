@@ -23,7 +23,7 @@ from micro._kernel.config import Settings, check_registry_url, listen_interface
 from micro._registry.server import LISTEN_BACKLOG
 from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL
-from micro._twistd.options import byte_count, checked_url, listen_port, positive_float
+from micro._twistd.options import byte_count, checked_url, listen_port, positive_float, read_token_file
 from micro._twistd.process import exit_with, freeze_loaded_objects, run_without_pidfile_in_foreground
 
 
@@ -85,7 +85,7 @@ class Options(usage.Options):
             _check_agrees(self["listen"], settings.registry_url)
         self["token"] = settings.token
         if self["token-file"]:
-            self["token"] = _read_token(self["token-file"])
+            self["token"] = read_token_file(PROGRAM, self["token-file"])
         if settings.production and not self["token"]:
             exit_with("twistd micro-registry: MICRO_ENV=production needs a registry token "
                       "(MICRO_REGISTRY_TOKEN or --token-file); refusing to start an open registry")
@@ -103,17 +103,6 @@ def _check_agrees(listen: str, registry_url: str) -> None:
         exit_with(f"twistd micro-registry: --listen {listen} is port {port}, but MICRO_REGISTRY_URL "
                   f"{registry_url} says {url_port}: processes of this cluster would dial {url_port}; "
                   "make them agree (or leave out --listen)")
-
-
-def _read_token(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            token = f.read().strip()
-    except OSError as e:
-        exit_with(f"twistd micro-registry: cannot read --token-file {path}: {e.strerror}")
-    if not token:
-        exit_with(f"twistd micro-registry: --token-file {path} is empty")
-    return token
 
 
 class RegistryService(Service):

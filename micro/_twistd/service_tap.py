@@ -18,7 +18,7 @@ from micro._http.limits import CALL_LIMIT
 from micro._kernel.config import Settings, check_registry_url, check_service_url
 from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
 from micro._twistd.node_service import NodeService
-from micro._twistd.options import byte_count, checked_url, positive_float
+from micro._twistd.options import byte_count, checked_url, positive_float, read_token_file
 from micro._twistd.process import exit_after_shutdown, exit_with, run_without_pidfile_in_foreground
 
 
@@ -28,19 +28,22 @@ PROGRAM = "twistd micro-service"
 class Options(usage.Options):
     synopsis = "--module MODULE [--registry URL] [--home URL] [--drain-timeout SECONDS]"
     longdesc = (
-        "Host every function of MODULE marked with @micro.service, each at its own port "
-        "allocated by the registry, and keep them registered; subscribe those marked with "
-        "@micro.subscribe(channel). SIGTERM or SIGINT unregisters "
-        "them, waits until callers stop using them, lets running calls finish, and exits. "
-        "MODULE is a dotted module name, importable from the current directory, or a path "
-        "to a .py file."
+        "Host the app MODULE in this process: run its @micro.on_start hooks, then host every "
+        "function marked @micro.service or @micro.route(path), each at its own port allocated by "
+        "the registry, and subscribe those marked @micro.subscribe(channel). SIGTERM or SIGINT "
+        "unregisters them, waits until callers stop using them, lets running calls finish, runs "
+        "the @micro.on_stop hooks and exits. A start that fails for good (the registry refuses "
+        "the token, a hook raises) exits with status 1. MODULE is a dotted module name, "
+        "importable from the current directory, or a path to a .py file."
     )
     optParameters = [
-        ["module", "m", None, "The app module whose @micro.service (and @micro.subscribe) functions to host (required)."],
+        ["module", "m", None, "The app module to host (required)."],
         ["registry", "r", None, "Registry URL. Default: $MICRO_REGISTRY_URL, else http://localhost:9999."],
         ["home", None, None,
          "Base URL to advertise for this process's services, like http://10.0.0.5. "
          "Default: $MICRO_SERVICE_URL, else the registry's host."],
+        ["token-file", None, None,
+         "File holding the registry token. Default: $MICRO_REGISTRY_TOKEN."],
         ["drain-timeout", None, DRAIN_TIMEOUT, "Seconds to let running calls finish on shutdown.", positive_float],
         ["settle-timeout", None, SETTLE_TIMEOUT,
          "Seconds to wait, on shutdown, for callers to drop this process's instances.", positive_float],
@@ -58,12 +61,14 @@ class Options(usage.Options):
             checked_url(PROGRAM, check_service_url, self["home"], "--home")
         elif settings.service_url:
             checked_url(PROGRAM, check_service_url, settings.service_url, "MICRO_SERVICE_URL")
+        if self["token-file"]:
+            self["token"] = read_token_file(PROGRAM, self["token-file"])
         if not self["module"]:
             raise usage.UsageError("--module is required: the Python module that holds your @micro.service functions")
         try:
             module = load_app_module(self["module"])
         except AppLoadError as e:
-            exit_with(f"twistd micro-service: {e}")
+            exit_with(f"{PROGRAM}: {e}")
         app = self["app"] = App.of(module)
         self["services"], self["routes"], self["subscriptions"] = app.services, app.routes, app.subscriptions
         if app.empty:
@@ -84,6 +89,8 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         overrides["registry_url"] = options["registry"]
     if options["home"]:
         overrides["service_url"] = options["home"]
+    if options.get("token"):
+        overrides["token"] = options["token"]
     if overrides:
         from attrs import evolve
 

@@ -20,7 +20,7 @@ def _run(processes: Processes, *argv: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("command, options", [
     ("micro-registry", ["--listen", "--ttl"]),
-    ("micro-service", ["--module", "--registry", "--home", "--drain-timeout", "--settle-timeout"]),
+    ("micro-service", ["--module", "--registry", "--home", "--drain-timeout", "--settle-timeout", "--token-file"]),
 ])
 def test_help_documents_every_option(processes: Processes, command: str, options: list[str]) -> None:
     """

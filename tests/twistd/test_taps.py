@@ -259,3 +259,29 @@ def test_listen_port_reads_strports(description: str, port: int | None) -> None:
     The port of a listen description, where it says one.
     """
     assert _options.listen_port(description) == port
+
+
+def test_a_service_takes_its_token_from_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    micro-service --token-file, as the registry has: the node carries the
+    file's token; a missing file is a one-line error.
+    """
+    _app(tmp_path, monkeypatch, "import micro\n\n@micro.service\ndef s(p):\n    return p\n", "token_app_x")
+    monkeypatch.setenv("MICRO_REGISTRY_TOKEN", "from-env")
+    (tmp_path / "token").write_text("from-file\n")
+    options = _service_tap.Options()
+    options.parseOptions(["--module", "token_app_x", "--token-file", str(tmp_path / "token")])
+    node = _service_tap.makeService(options, reactor=MemoryReactorClock()).node  # type: ignore[attr-defined]
+    assert node.settings.token == "from-file"
+    with pytest.raises(SystemExit) as caught:
+        _service_tap.Options().parseOptions(["--module", "token_app_x", "--token-file", str(tmp_path / "nope")])
+    assert str(caught.value.code).startswith("twistd micro-service: cannot read --token-file")
+
+
+def test_service_help_names_every_mark() -> None:
+    """
+    --help of micro-service names each mark a module may use.
+    """
+    text = str(_service_tap.Options())
+    for mark in ("@micro.service", "@micro.route", "@micro.subscribe", "@micro.on_start", "@micro.on_stop"):
+        assert mark in text
