@@ -7,7 +7,10 @@ counts, URLs and endpoints.
 from __future__ import annotations
 
 import re
-from typing import Callable
+import sys
+from typing import Callable, NoReturn
+
+from twisted.python import usage
 
 from micro._http.limits import MIB
 from micro._kernel.errors import InvalidArgument
@@ -80,3 +83,21 @@ def read_token_file(program: str, path: str) -> str:
     if not token:
         exit_with(f"{program}: --token-file {path} is empty")
     return token
+
+
+class MicroOptions(usage.Options):
+    """
+    Options of a micro twistd command: C{--version} names micro's version
+    (twistd's own names only Twisted's).
+    """
+
+    def opt_version(self) -> NoReturn:
+        """
+        Display micro's and Twisted's versions and exit.
+        """
+        import twisted
+
+        from micro import __version__
+
+        print(f"micro (txmicro) {__version__}, Twisted {twisted.__version__}")
+        sys.exit(0)

@@ -13,7 +13,6 @@ from twisted.application.service import IService, Service
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
-from twisted.python import usage
 from twisted.python.failure import Failure
 
 from micro._app.run import ignore_repeated_signals
@@ -23,7 +22,7 @@ from micro._kernel.config import Settings, check_registry_url, listen_interface
 from micro._registry.server import LISTEN_BACKLOG
 from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL
-from micro._twistd.options import byte_count, checked_url, listen_port, positive_float, read_token_file
+from micro._twistd.options import MicroOptions, byte_count, checked_url, listen_port, positive_float, read_token_file
 from micro._twistd.process import exit_with, freeze_loaded_objects, run_without_pidfile_in_foreground
 
 
@@ -53,7 +52,7 @@ def default_listen(settings: Settings) -> str:
 PROGRAM = "twistd micro-registry"
 
 
-class Options(usage.Options):
+class Options(MicroOptions):
     synopsis = "[--listen ENDPOINT] [--ttl SECONDS]"
     longdesc = (
         "Run the micro registry: service discovery, port allocation, load-balanced calls, "

@@ -18,14 +18,14 @@ from micro._http.limits import CALL_LIMIT
 from micro._kernel.config import Settings, check_registry_url, check_service_url
 from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
 from micro._twistd.node_service import NodeService
-from micro._twistd.options import byte_count, checked_url, positive_float, read_token_file
+from micro._twistd.options import MicroOptions, byte_count, checked_url, positive_float, read_token_file
 from micro._twistd.process import exit_after_shutdown, exit_with, run_without_pidfile_in_foreground
 
 
 PROGRAM = "twistd micro-service"
 
 
-class Options(usage.Options):
+class Options(MicroOptions):
     synopsis = "--module MODULE [--registry URL] [--home URL] [--drain-timeout SECONDS]"
     longdesc = (
         "Host the app MODULE in this process: run its @micro.on_start hooks, then host every "

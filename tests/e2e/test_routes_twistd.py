@@ -12,7 +12,6 @@ import http.client
 import json
 import signal
 import time
-from pathlib import Path
 from typing import Iterator
 
 import pytest

@@ -285,3 +285,18 @@ def test_service_help_names_every_mark() -> None:
     text = str(_service_tap.Options())
     for mark in ("@micro.service", "@micro.route", "@micro.subscribe", "@micro.on_start", "@micro.on_stop"):
         assert mark in text
+
+
+def test_version_names_micro(capsys: pytest.CaptureFixture[str]) -> None:
+    """
+    --version of either command prints micro's version beside Twisted's.
+    """
+    import twisted
+
+    import micro
+
+    for options in (_registry_tap.Options(), _service_tap.Options()):
+        with pytest.raises(SystemExit) as caught:
+            options.parseOptions(["--version"])
+        assert caught.value.code == 0
+        assert capsys.readouterr().out == f"micro (txmicro) {micro.__version__}, Twisted {twisted.__version__}\n"
