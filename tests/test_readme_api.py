@@ -25,19 +25,15 @@ def _api_section() -> str:
 
 def _first_column_entries() -> list[str]:
     """
-    The ``...`` spans of the table's first column, rows that wrap joined.
+    The ``...`` spans of the table's first column.
     """
-    table = _api_section().split("\n=====")[1:3]
-    rows: list[str] = []
-    for line in "\n".join(table).splitlines()[1:]:
-        if not line.strip() or line.startswith("="):
-            continue
-        cell = line[:76].rstrip()
-        if cell and rows and rows[-1].count("``") % 2:
-            rows[-1] += " " + cell
-        elif cell:
-            rows.append(cell)
-    return [span for row in rows for span in re.findall(r"``([^`]+)``", row)]
+    lines = _api_section().splitlines()
+    border = next(line for line in lines if line.startswith("====") and "  =" in line)
+    width = len(border.split("  ")[0])
+    start = lines.index(border)
+    end = lines.index(border, start + 2 + 1)
+    cells = [line[:width].strip() for line in lines[start + 3:end]]
+    return [span for cell in cells for span in re.findall(r"``([^`]+)``", cell)]
 
 
 def render(fn: Any) -> str:
