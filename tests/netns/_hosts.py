@@ -115,16 +115,23 @@ class Host:
         return self.start(name, [sys.executable, script, *args], env)
 
 
+def faketime_library() -> str | None:
+    """
+    libfaketime's multi-threaded library, if it is installed.
+    """
+    libraries = sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))
+    return libraries[0] if libraries else None
+
+
 def skewed_clock(offset: str) -> dict[str, str]:
     """
     The environment that runs a process with its clock set off by
     C{offset} (libfaketime's syntax: C{"+1d"}, C{"-2h"}): every time
     function it calls, monotonic ones included, is skewed.
     """
-    libraries = sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))
-    if not libraries:
-        raise RuntimeError("libfaketime is not installed (apt-get install faketime)")
-    return {"LD_PRELOAD": libraries[0], "FAKETIME": offset, "FAKETIME_DONT_RESET": "1"}
+    library = faketime_library()
+    assert library is not None, "libfaketime is not installed"
+    return {"LD_PRELOAD": library, "FAKETIME": offset, "FAKETIME_DONT_RESET": "1"}
 
 
 @define(eq=False)

@@ -24,7 +24,7 @@ from typing import Callable
 import pytest
 
 from tests.netns._cluster import Cluster, calls_between
-from tests.netns._hosts import Network, skewed_clock
+from tests.netns._hosts import Network, faketime_library, skewed_clock
 
 pytestmark = pytest.mark.netns
 
@@ -39,6 +39,8 @@ def test_skewed_clocks_keep_their_leases(network: Callable[[int], Network], repo
     different clock, for four leases: both instances stay in the
     registry's table and the caller's, and every call succeeds at both.
     """
+    if faketime_library() is None:
+        pytest.skip("libfaketime is not installed (apt-get install faketime)")
     hosts = network(4)
     cluster = Cluster(hosts, hosts[1])
     registry = cluster.start_registry("--ttl", str(TTL), env=skewed_clock(SKEW[1][0]))
