@@ -104,7 +104,7 @@ def test_unplugged_host_leaves_every_table_and_comes_back(network: Callable[[int
            f"{sum('failed' in line for line in after_back)}, {sum(line.get('ok') == h3 for line in after_back)} "
            f"at host 3; whole run ok {summary['ok']}, failed {summary['failed']}")
 
-    assert registry_right - unplugged <= TTL + 0.5
+    assert registry_right - unplugged <= TTL + 1.0
     assert host2_right - unplugged <= TTL + 1.0
     assert caller_right - unplugged <= TTL + 1.0
     assert failed, "no call was in flight to host 3 when it was unplugged"
@@ -112,13 +112,14 @@ def test_unplugged_host_leaves_every_table_and_comes_back(network: Callable[[int
         assert line["failed"][0] == 504, line
         assert line["failed"][1] == f"call to 'work' failed: no reply from {h3} within {CALL_TIMEOUT:g}s", line
         assert line["target"] == h3 and line["t"] < first_timeout, line
-        assert CALL_TIMEOUT - 0.05 <= line["done"] - line["t"] <= CALL_TIMEOUT + 0.5, line
+        assert CALL_TIMEOUT - 0.05 <= line["done"] - line["t"] <= CALL_TIMEOUT + 1.0, line
     assert after_timeout and all(line.get("ok") == h2 for line in after_timeout), after_timeout
     assert _slowest(after_timeout) < 1.0
     assert all("ok" in line for line in after_back)
     assert any(line["ok"] == h3 for line in after_back)
     assert summary["failed"] == len(failed)
     assert "its lease expired" in hosts[1].processes[0].log()
+    assert "instances again" in cluster.services[3].log()
 
 
 def _slowest(calls: list[dict[str, float]]) -> float:
