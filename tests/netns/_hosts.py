@@ -83,6 +83,7 @@ class Host:
         LEDGER.add_process(popen)
         process = Process(f"h{self.number}-{name}", popen, log_path)
         self.processes.append(process)
+        self.network.started.append(process)
         return process
 
     def command(self, url: str, document: Any, **kwargs: Any) -> tuple[int, Any]:
@@ -144,6 +145,7 @@ class Network:
     index: int
     bridge: str
     hosts: dict[int, Host] = field(factory=dict)
+    started: list[Process] = field(factory=list)
 
     @classmethod
     def create(cls, workdir: Path, count: int) -> Network:
@@ -176,13 +178,12 @@ class Network:
 
     def close(self) -> None:
         """
-        Stop every process (by PID), then delete the hosts and the bridge.
+        Stop every process by PID (all at once), then delete the hosts and
+        the bridge.
         """
+        LEDGER.stop_processes([process.popen for process in self.started])
         for host in self.hosts.values():
-            for process in reversed(host.processes):
-                LEDGER.stop_process(process.popen)
             host.inside.close()
-        for host in self.hosts.values():
             LEDGER.delete_namespace(host.namespace)
         LEDGER.delete_namespace(self.bridge)
 

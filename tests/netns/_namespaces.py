@@ -154,6 +154,17 @@ class Ledger:
                 self.stopped += 1
         return process.returncode
 
+    def stop_processes(self, processes: list[subprocess.Popen[bytes]], timeout: float = 10.0) -> None:
+        """
+        SIGTERM all of C{processes} at once, then wait for each (SIGKILL
+        after C{timeout} seconds).
+        """
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            self.stop_process(process, timeout)
+
     def delete_namespace(self, name: str) -> None:
         with self._lock:
             if name not in self.namespaces:
@@ -170,8 +181,7 @@ class Ledger:
         Stop every process, then delete every namespace, this run created.
         """
         with self._lock:
-            for process in list(reversed(self.processes)):
-                self.stop_process(process, timeout=5.0)
+            self.stop_processes(list(self.processes), timeout=5.0)
             for name in list(reversed(self.namespaces)):
                 self.delete_namespace(name)
 
