@@ -72,7 +72,8 @@ class Caller:
     never read it) is sent to the next instance.  A request that may have
     reached an instance is not sent again unless the caller asked for
     C{retries}.  Either way the failed instance becomes a suspect
-    that other calls avoid until the registry says what became of it.
+    that other calls avoid until the registry says what became of it; so
+    does one that let a call run out of time.
 
     The timeout bounds the whole call, failovers included; when it runs out
     the request in flight is cancelled and the call fails with a 504.
@@ -126,6 +127,9 @@ class Caller:
             if outcome.kind is Kind.CANCELLED:
                 return failure
             if outcome.kind is Kind.TIMED_OUT:
+                # A host that vanished gives no other sign: without this, new
+                # calls would keep going to it until its lease ran out.
+                self._balancer.suspect(location)
                 return call.failure(504, f"no reply from {location} within {_seconds(call.timeout)}")
             self._balancer.suspect(location)
             if outcome.kind is Kind.NOT_SENT:
