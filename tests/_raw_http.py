@@ -34,12 +34,16 @@ def send(port: int, method: bytes, path: bytes, headers: list[tuple[bytes, bytes
     data = b"\r\n".join(head) + b"\r\n\r\n" + body
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(data)
-        chunks = []
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
+        return read_reply(s)
+
+
+def read_reply(sock: socket.socket) -> CommandReply:
+    """
+    Read a reply until the server closes the connection.
+    """
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
     return parse_reply(b"".join(chunks))
 
 

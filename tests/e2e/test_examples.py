@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests._processes import BIN, ROOT, Processes, command, free_port, instances, wait_until
+from tests._rst import code_blocks, literal_blocks
 
 pytestmark = pytest.mark.e2e
 
@@ -50,20 +51,7 @@ def test_a_busy_port_ends_a_script_in_one_line(processes: Processes) -> None:
 
 
 def _literal_blocks(path: Path) -> list[list[str]]:
-    """
-    The literal blocks (after "::") of an rst file, as lists of lines.
-    """
-    blocks: list[list[str]] = []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for index, line in enumerate(lines):
-        if line.rstrip().endswith("::") and not line.lstrip().startswith(".."):
-            block = []
-            for following in lines[index + 2:]:
-                if following and not following.startswith("    "):
-                    break
-                block.append(following[4:])
-            blocks.append([b for b in block if b.strip()])
-    return blocks
+    return literal_blocks(path.read_text(encoding="utf-8"))
 
 
 def _fresh_clone(processes: Processes) -> Path:
@@ -169,8 +157,7 @@ def test_many_processes_section_of_the_readme(processes: Processes) -> None:
     """
     readme = (ROOT / "README.rst").read_text(encoding="utf-8")
     section = readme[readme.index("Many processes: twistd\n"):readme.index("Start-up and shut-down code\n")]
-    code = section[section.index(".. code-block:: python\n"):section.index("This is ``examples/multi_process/shop.py``")]
-    shown = "\n".join(line[4:] for line in code.splitlines()[2:]).strip()
+    [shown] = code_blocks(section[:section.index("This is ``examples/multi_process/shop.py``")])
     assert shown in (ROOT / "examples" / "multi_process" / "shop.py").read_text(encoding="utf-8")
     commands = section[section.index("module::\n"):].split("\n\n")[1].splitlines()
     commands = [line[4:] for line in commands if line.strip()]

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests._processes import Processes, command, free_port, proc_status, reset_peak
-from tests._raw_http import CommandReply, parse_reply
+from tests._raw_http import CommandReply, read_reply
 
 pytestmark = pytest.mark.e2e
 
@@ -41,10 +41,7 @@ def _send_large_lookup(port: int) -> CommandReply:
             s.sendall(b'"}')
         except OSError:
             pass  # refused and cut off: the reply is already there
-        chunks = []
-        while chunk := s.recv(65536):
-            chunks.append(chunk)
-    return parse_reply(b"".join(chunks))
+        return read_reply(s)
 
 
 def test_large_commands_are_refused_without_being_held(processes: Processes) -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
 from tests._processes import ROOT, Processes
+from tests._rst import code_blocks
 
 pytestmark = pytest.mark.e2e
 
@@ -45,26 +45,13 @@ def test_the_trial_example_passes_with_a_clean_reactor(processes: Processes) -> 
     assert "PASSED (successes=5)" in output and "DirtyReactor" not in output
 
 
-def _code_blocks(section: str) -> list[str]:
-    blocks, lines = [], section.splitlines()
-    for index, line in enumerate(lines):
-        if line.strip() == ".. code-block:: python":
-            body = []
-            for following in lines[index + 2:]:
-                if following and not following.startswith("    "):
-                    break
-                body.append(following)
-            blocks.append(textwrap.dedent("\n".join(body)).strip())
-    return blocks
-
-
 def test_the_readme_shows_the_examples_code() -> None:
     """
     Each code block of "Testing your services" is, line for line, a part of an example file.
     """
     readme = (ROOT / "README.rst").read_text(encoding="utf-8")
     section = readme[readme.index("Testing your services\n====="):readme.index("\nPerformance\n=====")]
-    blocks = _code_blocks(section)
+    blocks = code_blocks(section)
     sources = {name: (EXAMPLES / name).read_text(encoding="utf-8") for name in
                ("test_inventory.py", "test_inventory_trial.py")}
     assert len(blocks) == 2

@@ -14,7 +14,7 @@ import pytest
 import pytest_twisted
 from twisted.internet.threads import deferToThread
 
-from tests._raw_http import CommandReply, parse_reply
+from tests._raw_http import CommandReply, read_reply
 
 pytestmark = pytest.mark.integration
 
@@ -34,10 +34,7 @@ def _send_big_head(port: int, method: bytes, path: bytes, pieces: int) -> Comman
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         for start in range(0, len(data), step):
             s.sendall(data[start:start + step])
-        chunks = []
-        while chunk := s.recv(65536):
-            chunks.append(chunk)
-    return parse_reply(b"".join(chunks))
+        return read_reply(s)
 
 
 def _port(url: str) -> int:
