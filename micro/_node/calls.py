@@ -53,10 +53,9 @@ class CallRouter:
         failures are L{HttpError}s.
 
         @param propagation: The context of the request this call is part
-            of; a new one if C{None}.
+            of; if C{None}, the call starts a request, with a new one made
+            when it is needed (over HTTP always, in-process for C{ctx}).
         """
-        if propagation is None:
-            propagation = Propagation.new()
         if not self._table.loaded:
             return self._when_ready(service, payload, timeout, retries, propagation)
         location = self._caller.pick(service)
@@ -76,12 +75,12 @@ class CallRouter:
         return d.addCallback(decode_reply, f"service {service!r}")
 
     def _when_ready(self, service: str, payload: Any, timeout: float, retries: int,
-                    propagation: Propagation) -> Deferred[Any]:
+                    propagation: Propagation | None) -> Deferred[Any]:
         d = self._ready(min(timeout, READY_TIMEOUT))
         return d.addCallback(lambda _: self.call(service, payload, timeout, retries, propagation))
 
     def _missing_service(self, service: str, body: bytes, content_type: bytes, timeout: float,
-                         retries: int, propagation: Propagation) -> Deferred[Any]:
+                         retries: int, propagation: Propagation | None) -> Deferred[Any]:
         """
         Not in our table: ask the registry once per table version, in case
         the service registered a moment ago and its change is on its way.

@@ -117,7 +117,11 @@ def as_http_error(failure: Failure, service: str, *, development: bool, producti
         if error.traceback and not development:
             return HttpError(error.status, error.message)
         return error
-    _log.failure("service {service} failed (request {request_id})", failure, service=service, request_id=request_id)
+    if request_id is None:  # an in-process call that no request led to
+        _log.failure("service {service} failed", failure, service=service)
+    else:
+        _log.failure("service {service} failed (request {request_id})", failure, service=service,
+                     request_id=request_id)
     if production:
         message = f"internal error in service {service!r}"
     else:

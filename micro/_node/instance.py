@@ -156,7 +156,7 @@ class ServiceInstance:
     # -- in-process calls ---------------------------------------------------
 
     def call_in_process(self, payload: Any, content_type: bytes, size: int, timeout: float,
-                        propagation: Propagation) -> Deferred[Any]:
+                        propagation: Propagation | None) -> Deferred[Any]:
         """
         Run a call without HTTP, with the same results: C{payload} has
         crossed the encoding already (L{across}: C{size} bytes of
@@ -169,8 +169,7 @@ class ServiceInstance:
             return fail(HttpError(413, too_large(limit)))
         self._in_flight += 1
         try:
-            result = self.handler.invoke(payload, lambda: Context(
-                self._node, self.name, RequestInfo.in_process(self.location, content_type, propagation), propagation))
+            result = self.handler.invoke(payload, lambda: self._in_process_context(content_type, propagation))
         except Exception:
             self._finished()
             return fail(self._as_error(Failure(), propagation))
@@ -191,12 +190,22 @@ class ServiceInstance:
         except TypeError as e:
             raise self._unencodable(e) from None
 
-    def _as_error(self, failure: Failure, propagation: Propagation) -> HttpError:
-        settings = self._node.settings
-        return as_http_error(failure, self.name, development=settings.development, production=settings.production,
-                             request_id=propagation.request_id)
+    def _in_process_context(self, content_type: bytes, propagation: Propagation | None) -> Context:
+        """
+        The C{ctx} of an in-process call: what it would carry over HTTP,
+        with a new request id if the call started a request.
+        """
+        carried = propagation or Propagation.new()
+        return Context(self._node, self.name, RequestInfo.in_process(self.location, content_type, carried), carried)
 
-    def _failed_in_process(self, failure: Failure, timer: Any, timeout: float, propagation: Propagation) -> Failure:
+    def _as_error(self, failure: Failure, propagation: Propagation | None) -> HttpError:
+        settings = self._node.settings
+        request_id = propagation.request_id if propagation is not None else None
+        return as_http_error(failure, self.name, development=settings.development, production=settings.production,
+                             request_id=request_id)
+
+    def _failed_in_process(self, failure: Failure, timer: Any, timeout: float,
+                           propagation: Propagation | None) -> Failure:
         if failure.check(CancelledError) and timer.called:
             return Failure(HttpError(
                 504, f"call to {self.name!r} failed: no reply from {self.location} within {timeout:g}s"))

@@ -44,6 +44,11 @@ N = TypeVar("N", bound="NodeCore")
 
 BIND_ATTEMPTS = 20
 LISTED_TIMEOUT = 5.0
+_FOREVER = float("inf")
+
+
+def _positive_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 < value < _FOREVER
 
 @define(eq=False)
 class NodeCore:
@@ -198,9 +203,10 @@ class NodeCore:
             of (C{ctx.call} passes its own); by default the call starts a
             request of its own, with a new request id.
         """
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        # The defaults (a float, 0) pass the first test: calls are the hot path.
+        if not (type(timeout) is float and 0.0 < timeout < _FOREVER) and not _positive_number(timeout):
             return fail(InvalidArgument(f"timeout must be a number of seconds above 0, not {timeout!r}"))
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        if not (type(retries) is int and retries >= 0):
             return fail(InvalidArgument(f"retries must be a whole number, 0 or more, not {retries!r}"))
         return self._calls.call(service, payload, timeout, retries, propagation)
 
