@@ -17,7 +17,7 @@ from twisted.python.failure import Failure
 from micro._calls.caller import Caller, unknown_service
 from micro._calls.decoding import decode_reply
 from micro._kernel.codec import across, encode_value
-from micro._kernel.errors import HttpError
+from micro._kernel.errors import HttpError, InvalidArgument
 from micro._kernel.propagation import Propagation
 from micro._kernel.validation import check_service_name
 from micro._node.instance import ServiceInstance
@@ -25,6 +25,11 @@ from micro._node.registry_client import RegistryClient
 from micro._node.table import ServiceTable
 
 READY_TIMEOUT = 10.0
+_FOREVER = float("inf")
+
+
+def _positive_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 < value < _FOREVER
 
 
 @define
@@ -56,6 +61,11 @@ class CallRouter:
             of; if C{None}, the call starts a request, with a new one made
             when it is needed (over HTTP always, in-process for C{ctx}).
         """
+        # The defaults (a float, 0) pass the first test: calls are the hot path.
+        if not (type(timeout) is float and 0.0 < timeout < _FOREVER) and not _positive_number(timeout):
+            return fail(InvalidArgument(f"timeout must be a number of seconds above 0, not {timeout!r}"))
+        if not (type(retries) is int and retries >= 0):
+            return fail(InvalidArgument(f"retries must be a whole number, 0 or more, not {retries!r}"))
         if not self._table.loaded:
             return self._when_ready(service, payload, timeout, retries, propagation)
         location = self._caller.pick(service)

@@ -27,13 +27,14 @@ from micro._http.limits import CALL_LIMIT
 from micro._http.site import make_site
 from micro._kernel.config import Settings, check_service_url
 from micro._kernel.deferreds import Once, wait_at_most
-from micro._kernel.errors import HttpError, InvalidArgument, counted
+from micro._kernel.errors import HttpError, counted
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._node.calls import READY_TIMEOUT, CallRouter
 from micro._node.handler import ServiceHandler
 from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT, Endpoint, ServiceInstance
 from micro._node.instance_resource import InstanceResource
+from micro._node.leaving import unregister_and_settle
 from micro._node.listening import Listen, new_node_id, tcp_listener
 from micro._node.registry_client import RegistryClient
 from micro._node.table import ServiceTable
@@ -44,11 +45,6 @@ N = TypeVar("N", bound="NodeCore")
 
 BIND_ATTEMPTS = 20
 LISTED_TIMEOUT = 5.0
-_FOREVER = float("inf")
-
-
-def _positive_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 < value < _FOREVER
 
 @define(eq=False)
 class NodeCore:
@@ -199,15 +195,9 @@ class NodeCore:
         Call an instance of C{service} and return its decoded result;
         failures are L{HttpError}s.
 
-        @param propagation: The context of the request this call is part
-            of (C{ctx.call} passes its own); by default the call starts a
-            request of its own, with a new request id.
+        @param propagation: The context of the request the call is part of
+            (C{ctx.call} passes its own); by default, a new request's.
         """
-        # The defaults (a float, 0) pass the first test: calls are the hot path.
-        if not (type(timeout) is float and 0.0 < timeout < _FOREVER) and not _positive_number(timeout):
-            return fail(InvalidArgument(f"timeout must be a number of seconds above 0, not {timeout!r}"))
-        if not (type(retries) is int and retries >= 0):
-            return fail(InvalidArgument(f"retries must be a whole number, 0 or more, not {retries!r}"))
         return self._calls.call(service, payload, timeout, retries, propagation)
 
     def publish(self, channel: str, message: Any, *, timeout: float | None = None,
@@ -286,20 +276,7 @@ class NodeCore:
         """
         Unregister C{instance} and wait until callers have dropped it.
         """
-        try:
-            reply = await self.registry_client.unregister(instance.name, instance.location)
-            settled = await self.registry_client.settle(reply["version"], settle_timeout)
-        except HttpError as e:
-            if e.status == 503:
-                self._log.info("registry unreachable; {service} at {location} leaves without unregistering",
-                               service=instance.name, location=instance.location)
-            elif e.status != 404:
-                self._log.warn("could not unregister {service} at {location}: {error}",
-                               service=instance.name, location=instance.location, error=e)
-            return
-        if not settled.get("settled"):
-            self._log.info("{lagging} nodes had not dropped {location} after {timeout}s",
-                           lagging=settled.get("lagging"), location=instance.location, timeout=settle_timeout)
+        await unregister_and_settle(self.registry_client, instance.name, instance.location, settle_timeout)
 
     def forget(self, instance: ServiceInstance) -> None:
         self._instances.pop(instance.location, None)
