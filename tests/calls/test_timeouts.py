@@ -213,7 +213,7 @@ def _node_of_a_frozen_registry() -> tuple[MemoryCluster, Any]:
     A node watching a registry that then hangs.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry()
+    stack = cluster.registry().stack
     cluster.result(cluster.node().ready())
     cluster.advance(0.01)
     cluster.freeze("http://registry.test")
