@@ -16,6 +16,7 @@ from micro._calls.decoding import decode_reply, transport_error
 from micro._http.client import HttpClient
 from micro._kernel.codec import JSON_TYPE, dumps
 from micro._kernel.errors import HttpError
+from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import DELIVERY_TIMEOUT, NOT_READY, TOKEN_HEADER
 from micro._node.registry_endpoints import RegistryEndpoints
 
@@ -59,22 +60,30 @@ class RegistryClient:
         """
         return self.endpoints.current
 
-    def command(self, name: str, argument: Any, timeout: float | None = None) -> Deferred[Any]:
+    def command(self, name: str, argument: Any, timeout: float | None = None,
+                propagation: Propagation | None = None) -> Deferred[Any]:
         """
         Run a command; fail with L{HttpError} for an error reply, 503 if no
         registry can be reached and 504 if one does not answer in time.
 
+        @param propagation: The context of the request the command is part
+            of, for those that pass it on (C{publish}).
         @raise TypeError: C{argument} is not JSON.
         """
         body = dumps({name: argument})
-        return Deferred.fromCoroutine(self._command(name, body, timeout or self.timeout))
+        headers = self._headers
+        if propagation is not None:
+            headers = headers.copy()
+            for header, value in propagation.headers().items():
+                headers.setRawHeaders(header, [value])
+        return Deferred.fromCoroutine(self._command(name, body, timeout or self.timeout, headers))
 
-    async def _command(self, name: str, body: bytes, timeout: float) -> Any:
+    async def _command(self, name: str, body: bytes, timeout: float, headers: Headers) -> Any:
         endpoints = self.endpoints
         for attempt in range(len(endpoints.urls)):
             url = endpoints.current
             try:
-                return await self.send(url, name, body, timeout)
+                return await self.send(url, name, body, timeout, headers)
             except MoveOn:
                 endpoints.failed(url)
                 if attempt + 1 >= len(endpoints.urls):
@@ -85,12 +94,12 @@ class RegistryClient:
                 raise
         raise AssertionError("unreachable")
 
-    def send(self, url: str, name: str, body: bytes, timeout: float) -> Deferred[Any]:
+    def send(self, url: str, name: str, body: bytes, timeout: float, headers: Headers | None = None) -> Deferred[Any]:
         """
         Send one encoded command to the registry at C{url}; a failure that
         another registry would not have is a L{MoveOn}.
         """
-        d = self._http.request(b"POST", url.encode("utf-8"), body, self._headers, timeout)
+        d = self._http.request(b"POST", url.encode("utf-8"), body, headers or self._headers, timeout)
         return d.addCallbacks(decode_reply, _transport_failure, callbackArgs=(f"registry ({name})",),
                               errbackArgs=(f"registry command {name} at {url}",)).addErrback(_not_ready)
 
@@ -140,7 +149,7 @@ class RegistryClient:
         return self.command("unsubscribe", {"channel": channel, "location": location})
 
     def publish(self, channel: str, message: Any, *, publisher: str, seq: int,
-                timeout: float | None = None) -> Deferred[dict[str, Any]]:
+                timeout: float | None = None, propagation: Propagation | None = None) -> Deferred[dict[str, Any]]:
         """
         Publish through the registry, numbered C{seq} among the publishes of
         node C{publisher} so that they go out in order; the command waits
@@ -151,7 +160,8 @@ class RegistryClient:
         argument: dict[str, Any] = {"channel": channel, "message": message, "publisher": publisher, "seq": seq}
         if timeout is not None:
             argument["timeout"] = timeout
-        return self.command("publish", argument, timeout=(timeout or DELIVERY_TIMEOUT) + COMMAND_TIMEOUT)
+        return self.command("publish", argument, timeout=(timeout or DELIVERY_TIMEOUT) + COMMAND_TIMEOUT,
+                            propagation=propagation)
 
 
 class MoveOn(HttpError):

@@ -14,12 +14,12 @@ from twisted.application.service import IService, MultiService, Service
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
-from twisted.python import usage
 from twisted.python.failure import Failure
 
+from micro._app.run import ignore_repeated_signals
 from micro._http.limits import CALL_LIMIT, COMMAND_LIMIT, BodyLimits
 from micro._http.site import make_site
-from micro._kernel.config import Settings, listen_interface, split_registry_urls
+from micro._kernel.config import Settings, check_registry_url, listen_interface, split_registry_urls
 from micro._kernel.errors import InvalidArgument
 from micro._registry.server import LISTEN_BACKLOG
 from micro._registry.stack import RegistryStack
@@ -27,7 +27,8 @@ from micro._registry.state import DEFAULT_TTL
 from micro._registry.store.preflight import StoreUnusable, check_client, check_redis
 from micro._registry.store.redis import RedisStore
 from micro._registry.store.redis_address import RedisAddress, parse_store_url
-from micro._twistd.options import byte_count, positive_float, positive_int
+from micro._twistd.options import (MicroOptions, byte_count, checked_url, listen_port, positive_float, positive_int,
+                                   read_token_file)
 from micro._twistd.process import exit_with, freeze_loaded_objects, run_without_pidfile_in_foreground
 from micro._twistd.reuseport import listen_reusing_port, parse_tcp
 from micro._twistd.workers import Workers, worker_argv
@@ -56,7 +57,10 @@ def default_listen(settings: Settings) -> str:
     return f"tcp:{port}:interface={interface.replace(':', chr(92) + ':')}"
 
 
-class Options(usage.Options):
+PROGRAM = "twistd micro-registry"
+
+
+class Options(MicroOptions):
     synopsis = "[--listen ENDPOINT] [--ttl SECONDS] [--store redis://HOST:PORT/DB] [--workers N]"
     longdesc = (
         "Run the micro registry: service discovery, port allocation, load-balanced calls, "
@@ -75,7 +79,7 @@ class Options(usage.Options):
         ["max-command-bytes", None, COMMAND_LIMIT,
          "Largest body of a registry command other than call (413 past it).", byte_count],
         ["max-call-bytes", None, CALL_LIMIT, "Largest body of a call command (413 past it).", byte_count],
-        ["max-route-bytes", None, None, "Largest body of route traffic (413 past it). Default: no limit.",
+        ["max-route-bytes", None, None, "Largest body of route traffic (413 past it); no limit by default",
          byte_count],
         ["store", None, None,
          "Where the cluster's state is kept: memory (this process only), or redis://[:PASSWORD@]HOST:PORT/DB"
@@ -91,11 +95,14 @@ class Options(usage.Options):
 
     def postOptions(self) -> None:
         settings = Settings.from_environ()
+        checked_url(PROGRAM, check_registry_url, settings.registry_url, "MICRO_REGISTRY_URL")
         if not self["listen"]:
             self["listen"] = default_listen(settings)
+        elif "MICRO_REGISTRY_URL" in os.environ:
+            _check_agrees(self["listen"], settings.registry_url)
         self["token"] = settings.token
         if self["token-file"]:
-            self["token"] = _read_token(self["token-file"])
+            self["token"] = read_token_file(PROGRAM, self["token-file"])
         if settings.production and not self["token"]:
             exit_with("twistd micro-registry: MICRO_ENV=production needs a registry token "
                       "(MICRO_REGISTRY_TOKEN or --token-file); refusing to start an open registry")
@@ -108,15 +115,19 @@ class Options(usage.Options):
         run_without_pidfile_in_foreground(self)
 
 
-def _read_token(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            token = f.read().strip()
-    except OSError as e:
-        exit_with(f"twistd micro-registry: cannot read --token-file {path}: {e.strerror}")
-    if not token:
-        exit_with(f"twistd micro-registry: --token-file {path} is empty")
-    return token
+def _check_agrees(listen: str, registry_url: str) -> None:
+    """
+    A registry told to listen on one port while this environment's nodes
+    dial another is a mistake: say so in one line rather than start a
+    registry nobody reaches.
+    """
+    port = listen_port(listen)
+    url_ports = {urlsplit(url).port for url in split_registry_urls(registry_url)}
+    if port is not None and port != 0 and None not in url_ports and port not in url_ports:
+        dialed = ", ".join(str(p) for p in sorted(url_ports))  # type: ignore[type-var]
+        exit_with(f"twistd micro-registry: --listen {listen} is port {port}, but MICRO_REGISTRY_URL "
+                  f"{registry_url} says {dialed}: processes of this cluster would dial {dialed}; "
+                  "make them agree (or leave out --listen)")
 
 
 class RegistryService(Service):
@@ -158,6 +169,7 @@ class RegistryService(Service):
 
     def stopService(self) -> Deferred[None]:
         super().stopService()
+        ignore_repeated_signals(self._reactor)
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:

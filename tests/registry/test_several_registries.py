@@ -10,7 +10,8 @@ from typing import Any
 
 from micro._kernel.config import Settings
 from micro._registry.stack import RegistryStack
-from micro.testing import MemoryCluster, MemoryStore
+from micro._registry.store.memory import MemoryStore
+from micro.testing import MemoryCluster
 from tests._helpers import fired
 from tests._memory import recorder
 
@@ -22,13 +23,15 @@ A, B = "http://registry-a.test:9999", "http://registry-b.test:9999"
 def _two() -> tuple[MemoryCluster, RegistryStack, RegistryStack]:
     cluster = MemoryCluster(settings=Settings(registry_url=f"{A},{B}"))
     store = MemoryStore(cluster.clock, TTL)
-    return cluster, cluster.registry(ttl=TTL, url=A, store=store), cluster.registry(ttl=TTL, url=B, store=store)
+    a = cluster.registry(ttl=TTL, url=A, store=store)
+    b = cluster.registry(ttl=TTL, url=B, store=store)
+    return cluster, a.stack, b.stack
 
 
 def _command(cluster: MemoryCluster, url: str, document: Any) -> Any:
     from micro._node.registry_client import RegistryClient
 
-    return cluster.result(RegistryClient(cluster.http(), url).command(*next(iter(document.items()))))
+    return cluster.result(RegistryClient(cluster._http(), url).command(*next(iter(document.items()))))
 
 
 def test_what_is_registered_at_one_registry_is_served_by_the_other() -> None:
@@ -43,7 +46,7 @@ def test_what_is_registered_at_one_registry_is_served_by_the_other() -> None:
     caller = cluster.node(home="http://caller.test", registry_url=B)
     assert cluster.result(caller.call("users", {})) == {"path": "/"}
     assert caller.table.snapshot() == {"users": [instance.location]}
-    reply = cluster.result(cluster.http().request(b"GET", f"{B}/api/x".encode()))
+    reply = cluster.result(cluster._http().request(b"GET", f"{B}/api/x".encode()))
     assert (reply.code, reply.body) == (200, b'{"path":"/api/x"}')
     assert a.state.version == b.state.version
 
@@ -96,7 +99,7 @@ def test_a_node_moves_to_the_next_registry_when_its_registry_dies() -> None:
     cluster.result(caller.ready())
     assert host.registry_client.current == A
     version = b.state.version
-    cluster.stop_registry(a, A)
+    cluster.stop_registry(a)
     cluster.settle()
     assert host.registry_client.current == B and caller.registry_client.current == B
     assert {n.id for n in b.state.nodes() if n.watching} >= {host.id, caller.id}
@@ -133,7 +136,7 @@ def test_commands_go_to_the_next_registry_when_one_is_down() -> None:
     """
     cluster, a, b = _two()
     node = cluster.node(home="http://host.test")
-    cluster.stop_registry(a, A)
+    cluster.stop_registry(a)
     instance = cluster.result(node.create_service(lambda p: "ok", "late"))
     assert b.state.table() == {"late": [instance.location]}
     cluster.result(instance.terminate())

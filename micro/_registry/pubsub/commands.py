@@ -19,6 +19,7 @@ from twisted.internet.defer import Deferred
 
 from micro._kernel.channels import check_channel, check_pattern
 from micro._kernel.errors import InvalidArgument
+from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import MAX_DELIVERY_TIMEOUT
 from micro._kernel.validation import check_location
 from micro._registry.arguments import as_object, integer, node_id, number, only, required
@@ -42,11 +43,11 @@ class PubSubCommands:
     store: ClusterStore
 
     def install(self, commands: RegistryCommands) -> None:
-        commands.add("publish", self.publish, protected=True)
+        commands.add("publish", self.publish, protected=True, passes_on=True)
         commands.add("subscribe", self.subscribe, protected=True)
         commands.add("unsubscribe", self.unsubscribe, protected=True)
 
-    def publish(self, argument: Any) -> Deferred[Outcome]:
+    def publish(self, argument: Any, propagation: Propagation) -> Deferred[Outcome]:
         argument = as_object(argument, "publish", '{"channel": "orders", "message": {...}}')
         only(argument, PUBLISH_KEYS, "publish")
         channel = check_channel(argument.get("channel"))
@@ -63,7 +64,8 @@ class PubSubCommands:
         if publisher is not None:
             publisher = node_id(publisher)
             seq = integer(seq, "publish seq")
-        return self.hub.publish(channel, argument["message"], timeout=timeout, publisher=publisher, seq=seq)
+        return self.hub.publish(channel, argument["message"], timeout=timeout, publisher=publisher, seq=seq,
+                                propagation=propagation)
 
     def subscribe(self, argument: Any) -> Deferred[dict[str, Any]]:
         argument = as_object(argument, "subscribe", '{"channel": "orders", "location": "http://host:port", "node": "id"}')
