@@ -100,3 +100,30 @@ class Latch:
         waiting, self._waiting = self._waiting, []
         for d in waiting:
             d.callback(None)
+
+
+@define
+class Loop:
+    """
+    A coroutine that runs until it is stopped (a watch loop, a feed
+    follower): it keeps what it waits on now in C{current}, which
+    L{stop} cancels before it waits for the coroutine to end.
+    """
+
+    running: bool = False
+    current: Deferred[Any] | None = None
+    _done: Deferred[None] | None = None
+
+    def start(self, run: Callable[[], Coroutine[Any, Any, None]], failed: Callable[[Failure], None]) -> None:
+        if self.running:
+            return
+        self.running = True
+        self._done = Deferred.fromCoroutine(run())
+        self._done.addErrback(failed)
+
+    async def stop(self) -> None:
+        self.running = False
+        if self.current is not None:
+            self.current.cancel()
+        if self._done is not None:
+            await self._done

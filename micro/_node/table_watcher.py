@@ -14,7 +14,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from micro._calls.balancer import RoundRobin
-from micro._kernel.deferreds import Latch
+from micro._kernel.deferreds import Latch, Loop
 from micro._node.registry_client import WATCH_TIMEOUT, RegistryClient
 from micro._node.table import ServiceTable
 
@@ -57,32 +57,22 @@ class TableWatcher:
     _clock: Any
     _rejoin: Callable[[], Deferred[None]]
     _random: Callable[[], float] = random.random
-    _running: bool = field(default=False, init=False)
     _must_rejoin: bool = field(default=False, init=False)
     _timeout: float = field(default=WATCH_TIMEOUT, init=False)
-    _current: Deferred[Any] | None = field(default=None, init=False)
-    _loop: Deferred[None] | None = field(default=None, init=False)
+    _loop: Loop = field(factory=Loop, init=False)
     _loaded: Latch = field(factory=Latch, init=False)
 
     _log = Logger()
 
     @property
     def running(self) -> bool:
-        return self._running
+        return self._loop.running
 
     def start(self) -> None:
-        if self._running:
-            return
-        self._running = True
-        self._loop = Deferred.fromCoroutine(self._run())
-        self._loop.addErrback(lambda f: self._log.failure("table watcher stopped", f))
+        self._loop.start(self._run, lambda f: self._log.failure("table watcher stopped", f))
 
     async def stop(self) -> None:
-        self._running = False
-        if self._current is not None:
-            self._current.cancel()
-        if self._loop is not None:
-            await self._loop
+        await self._loop.stop()
 
     def loaded(self) -> Deferred[None]:
         """
@@ -95,25 +85,25 @@ class TableWatcher:
     async def _run(self) -> None:
         failures = 0
         moves = 0
-        while self._running:
+        while self._loop.running:
             table = self._table
             url = self._client.current
             try:
                 if self._must_rejoin:
-                    self._current = self._rejoin()
-                    await self._current
+                    self._loop.current = self._rejoin()
+                    await self._loop.current
                     self._must_rejoin = False
                 url = self._client.current
-                self._current = self._client.watch(self._node_id, table.epoch, table.version, self._timeout)
-                reply = await self._current
+                self._loop.current = self._client.watch(self._node_id, table.epoch, table.version, self._timeout)
+                reply = await self._loop.current
                 if self._apply(reply):
                     self._must_rejoin = True
             except CancelledError:
-                if not self._running:
+                if not self._loop.running:
                     return
                 continue
             except Exception as e:
-                if not self._running:
+                if not self._loop.running:
                     return
                 endpoints = self._client.endpoints
                 if endpoints.several and moves < len(endpoints.urls) - 1:
@@ -134,16 +124,16 @@ class TableWatcher:
                     log("{what} failed ({count}x): {error}", what=what, count=failures + 1, error=e)
                 delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)] * (1 + RETRY_JITTER * self._random())
                 failures += 1
-                self._current = deferLater(self._clock, delay)
+                self._loop.current = deferLater(self._clock, delay)
                 try:
-                    await self._current
+                    await self._loop.current
                 except CancelledError:
                     return
                 continue
             if failures:
                 self._log.info("registry answers again after {count} failed watches", count=failures)
             failures = moves = 0
-        self._current = None
+        self._loop.current = None
 
     def _apply(self, reply: dict[str, Any]) -> bool:
         """

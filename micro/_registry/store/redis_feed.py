@@ -19,7 +19,7 @@ from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
-from micro._kernel.deferreds import Latch
+from micro._kernel.deferreds import Latch, Loop
 from micro._kernel.errors import HttpError
 from micro._registry.store.interface import Entry, StoreUnavailable
 from micro._registry.store.redis_link import RedisLink
@@ -68,19 +68,15 @@ class FeedFollower:
     last_id: str = "0-0"
     synced: bool = field(default=False, init=False)
     stale: bool = field(default=True, init=False)
-    _running: bool = field(default=False, init=False)
     _results: dict[int, Any] = field(factory=dict, init=False)
     _waiting: dict[int, Deferred[Any]] = field(factory=dict, init=False)
     _loaded: Latch = field(factory=Latch, init=False)
-    _loop: Deferred[None] | None = field(default=None, init=False)
-    _current: Deferred[Any] | None = field(default=None, init=False)
+    _loop: Loop = field(factory=Loop, init=False)
 
     _log = Logger()
 
     def start(self) -> None:
-        self._running = True
-        self._loop = Deferred.fromCoroutine(self._run())
-        self._loop.addErrback(lambda f: self._log.failure("the feed follower stopped", f))
+        self._loop.start(self._run, lambda f: self._log.failure("the feed follower stopped", f))
 
     def loaded(self) -> Deferred[None]:
         """
@@ -89,11 +85,7 @@ class FeedFollower:
         return self._loaded.wait()
 
     async def stop(self) -> None:
-        self._running = False
-        if self._current is not None:
-            self._current.cancel()
-        if self._loop is not None:
-            await self._loop
+        await self._loop.stop()
         self._fail_waiting("the registry is stopping")
 
     def result_of(self, position: int) -> Deferred[Any]:
@@ -114,26 +106,26 @@ class FeedFollower:
 
     async def _run(self) -> None:
         failures = 0
-        while self._running:
+        while self._loop.running:
             try:
                 if self.stale:
-                    self._current = self._link.script("snapshot", self._candidate_epoch())
-                    self._load(await self._current)
-                if not self._running:
+                    self._loop.current = self._link.script("snapshot", self._candidate_epoch())
+                    self._load(await self._loop.current)
+                if not self._loop.running:
                     break  # stopped by someone the load woke
-                self._current = self._link.read_feed(self.last_id)
-                reply = await self._current
+                self._loop.current = self._link.read_feed(self.last_id)
+                reply = await self._loop.current
             except CancelledError:
                 continue
             except Exception as e:
-                if not self._running:
+                if not self._loop.running:
                     return
                 if failures % 20 == 0:
                     self._log.warn("following the store failed ({count}x): {error}", count=failures + 1, error=e)
-                self._current = deferLater(self._clock, RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
+                self._loop.current = deferLater(self._clock, RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
                 failures += 1
                 try:
-                    await self._current
+                    await self._loop.current
                 except CancelledError:
                     pass
                 continue
@@ -144,7 +136,7 @@ class FeedFollower:
                 self.last_id = stream_id
                 if not self.stale:
                     self._take(json.loads(dict(zip(fields[::2], fields[1::2]))["e"]))
-        self._current = None
+        self._loop.current = None
 
     def _load(self, reply: list[Any]) -> None:
         snapshot, last_id, age = snapshot_of(reply)
@@ -192,8 +184,8 @@ class FeedFollower:
         progress is dropped.
         """
         self.stale = True
-        if self._current is not None and not self._current.called:
-            self._current.cancel()
+        if self._loop.current is not None and not self._loop.current.called:
+            self._loop.current.cancel()
 
     def _reload(self, why: str) -> None:
         self._log.warn("reloading the view from the store: {why}", why=why)
