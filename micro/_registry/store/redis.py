@@ -20,7 +20,7 @@ import json
 import os
 import secrets
 import socket
-from collections import Counter, deque
+from collections import Counter
 from typing import Any, Callable
 
 from attrs import define, field
@@ -70,9 +70,6 @@ class RedisStore:
     _drops: dict[str, Any] = field(factory=dict, init=False)
     _unready: list[Callable[[], None]] = field(factory=list, init=False)
     _was_ready: bool = field(default=False, init=False)
-    # The store's feed position at the last beats: a view still short of
-    # what the store had two beats ago missed entries (trimmed away).
-    _positions: deque[int] = field(factory=lambda: deque(maxlen=2), init=False)
 
     _log = Logger()
 
@@ -247,19 +244,20 @@ class RedisStore:
         return d.addCallbacks(self._beaten, self._beat_failed)
 
     def _beaten(self, reply: list[Any]) -> None:
-        epoch, new, reaped, position = reply[1], int(reply[4]), int(reply[5]), int(reply[6])
+        epoch, new, reaped = reply[1], int(reply[4]), int(reply[5])
+        position, length = int(reply[6]), int(reply[7])
         feed = self._feed
         assert feed is not None
         if new:
             self._log.warn("the store had lost the cluster's state: new epoch {epoch}", epoch=epoch)
         if epoch != self.state.epoch and feed.synced:
             feed.reload()
-            self._positions.clear()
-        elif feed.synced and not feed.stale and len(self._positions) == 2 and self.state.position < self._positions[0]:
-            self._log.warn("the feed did not bring change {position}; reloading", position=self._positions[0])
+        elif feed.synced and not feed.stale and self.state.position + 1 < position - length + 1:
+            # The next change this view needs was trimmed from the feed (a
+            # registry cut off for long, or a feed trimmed by hand): no entry
+            # will come to show the gap.
+            self._log.warn("change {next} is no longer in the feed; reloading", next=self.state.position + 1)
             feed.reload()
-            self._positions.clear()
-        self._positions.append(position)
         if reaped:
             self._log.info("reaped {count} expired leases", count=reaped)
 

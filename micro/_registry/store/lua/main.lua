@@ -71,8 +71,9 @@ local function op_beat()
       reaped = reaped + 1
     end
   end
+  -- The feed holds positions position - length + 1 .. position (each change one entry).
   return {'ok', epoch, tonumber(redis.call('GET', P .. 'epoch_at') or '0'), now, new and 1 or 0, reaped,
-          tonumber(redis.call('GET', P .. 'position') or '0')}
+          tonumber(redis.call('GET', P .. 'position') or '0'), redis.call('XLEN', P .. 'changes')}
 end
 
 -- ARGV: op, candidate epoch
