@@ -72,6 +72,7 @@ class MemoryCluster:
         """
         self.network.kill(urlsplit(self.settings.registry_url).hostname or REGISTRY_HOST)
         stack.hub.stop()
+        stack.reads.stop()
         stack.pubsub.stop()
         stack.state.stop()
 

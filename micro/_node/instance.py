@@ -24,6 +24,7 @@ from micro._kernel.config import Settings
 from micro._kernel.deferreds import Once, stop_timer, wait_at_most
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
+from micro._node.call_stats import CallCounts, CallStats
 from micro._node.context import Context, Member
 from micro._node.handler import ServiceHandler, as_http_error
 from micro._node.request_info import RequestInfo
@@ -38,6 +39,7 @@ class Host(Member, Protocol):
     settings: Settings
     max_payload_bytes: int | None
     endpoints: dict[bytes, Endpoint]
+    call_stats: CallStats
 
     async def leave(self, instance: ServiceInstance, settle_timeout: float) -> None: ...
 
@@ -56,7 +58,8 @@ class ServiceInstance:
     """
     One instance of a service, hosted by a node at C{location}.
 
-    Calls are counted while they run so that L{terminate} can wait for them.
+    Calls are counted while they run so that L{terminate} can wait for
+    them, and when they end, in the node's L{CallStats}.
     """
 
     handler: ServiceHandler
@@ -65,10 +68,14 @@ class ServiceInstance:
     port: IListeningPort | None = None
     site: MicroSite | None = None
     _in_flight: int = field(default=0, init=False)
+    _counts: CallCounts = field(init=False)
     _idle: list[Deferred[None]] = field(factory=list, init=False)
     _stopping: Once = field(factory=Once, init=False)
 
     _log = Logger()
+
+    def __attrs_post_init__(self) -> None:
+        self._counts = self._node.call_stats.of(self.handler.name)
 
     @property
     def name(self) -> str:
@@ -114,14 +121,18 @@ class ServiceInstance:
         waiting for it closes the connection as soon as the count drops.
         """
         self._in_flight += 1
+        started = self._node.reactor.seconds()
         try:
             result = self.handler.invoke(payload, lambda: Context(self._node, self.name, request))
         except Exception:
             self._finished()
+            self._counts.record(self._node.reactor.seconds() - started, True)
             return self._write_error(request, Failure())
         if not isinstance(result, Deferred):
             self._finished()
+            self._counts.record(self._node.reactor.seconds() - started, False)
             return write_result(request, result)
+        result.addBoth(self._counted, started)
         answered = respond_later(request, result, lambda value: write_result(request, value),
                                  lambda failure: self._write_error(request, failure), f"service {self.name!r}")
         result.addBoth(self._finished_async)
@@ -161,19 +172,23 @@ class ServiceInstance:
         if limit is not None and size > limit:
             return fail(HttpError(413, too_large(limit)))
         self._in_flight += 1
+        started = self._node.reactor.seconds()
         try:
             result = self.handler.invoke(
                 payload, lambda: Context(self._node, self.name, RequestInfo.in_process(self.location, content_type)))
         except Exception:
             self._finished()
+            self._counts.record(self._node.reactor.seconds() - started, True)
             return fail(self._as_error(Failure()))
         if not isinstance(result, Deferred):
             self._finished()
+            self._counts.record(self._node.reactor.seconds() - started, False)
             try:
                 return succeed(self._across(result))
             except HttpError as e:
                 return fail(e)
         timer = self._node.reactor.callLater(timeout, result.cancel)
+        result.addBoth(self._counted, started)
         result.addBoth(self._finished_async)
         result.addBoth(stop_timer, timer)
         return result.addCallbacks(self._across, self._failed_in_process, errbackArgs=(timer, timeout))
@@ -205,6 +220,10 @@ class ServiceInstance:
 
     def _finished_async(self, result: Any) -> Any:
         self._finished()
+        return result
+
+    def _counted(self, result: Any, started: float) -> Any:
+        self._counts.record(self._node.reactor.seconds() - started, isinstance(result, Failure))
         return result
 
     def idle(self) -> Deferred[None]:
