@@ -37,7 +37,7 @@ def run(main: Callable[..., Any]) -> NoReturn:
     """
     from twisted.internet import task
 
-    _log_to_stderr(os.environ.get("MICRO_LOG_LEVEL", "warn"))
+    log_to_stderr(os.environ.get("MICRO_LOG_LEVEL", "warn"))
     task.react(lambda reactor: run_main(reactor, main))
     raise SystemExit(0)  # react() exits itself; this line only satisfies NoReturn
 
@@ -65,7 +65,7 @@ def run_main(reactor: Any, main: Callable[..., Any]) -> Deferred[Any]:
     def on_signal_or_stop() -> Deferred[Any]:
         nonlocal stopping
         stopping = True
-        _ignore_repeated_signals(reactor)
+        ignore_repeated_signals(reactor)
         running.cancel()
         return observe(outcome).addErrback(lambda _: None)  # react() reports main's failure itself
 
@@ -73,7 +73,7 @@ def run_main(reactor: Any, main: Callable[..., Any]) -> Deferred[Any]:
     return outcome
 
 
-def _ignore_repeated_signals(reactor: Any) -> None:
+def ignore_repeated_signals(reactor: Any) -> None:
     """
     While micro shuts down, a second SIGINT or SIGTERM would only make the
     reactor log a traceback for stopping twice; say what is going on instead.
@@ -91,7 +91,11 @@ def _ignore_repeated_signals(reactor: Any) -> None:
         signal.signal(signum, still_stopping)
 
 
-def _log_to_stderr(level_name: str) -> None:
+def log_to_stderr(level_name: str) -> None:
+    """
+    Send log events of C{level_name} (C{"warn"}, C{"info"}, ...) and above
+    to standard error.
+    """
     from twisted.logger import (
         FilteringLogObserver,
         LogLevel,

@@ -19,7 +19,7 @@ from micro._app import run as _run
 @pytest.fixture
 def reactor(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryReactorClock]:
     # Unit tests must not replace the test process's signal handlers.
-    monkeypatch.setattr(_run, "_ignore_repeated_signals", lambda reactor: None)
+    monkeypatch.setattr(_run, "ignore_repeated_signals", lambda reactor: None)
     monkeypatch.setenv("MICRO_REGISTRY_URL", "http://127.0.0.1:9")
     yield MemoryReactorClock()
     _default.use_node(None)
