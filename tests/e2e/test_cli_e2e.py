@@ -1,13 +1,15 @@
 """
 End to end: the installed C{micro} console script (and C{python -m micro})
-against a twistd registry with a token, a twistd service process and a
-process hosting the cache; every command once, and the bad inputs.
+against a twistd registry with a token, a twistd service process of
+examples/shell/store.py and examples/shell/cache_host.py; every command
+once, and the bad inputs.
 """
 
 from __future__ import annotations
 
 import json
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,43 +19,14 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests._processes import BIN, Processes, command, free_port, wait_until
+from tests._processes import BIN, ROOT, Processes, command, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 
 MICRO = str(BIN / "micro")
 TOKEN = "e2e-s3cret"
 
-APP = """
-import micro
-
-@micro.service
-def hello(payload):
-    return {"message": "Hello, " + (payload or {}).get("name", "World")}
-
-@micro.service
-def blob(payload):
-    return bytes(range(256))
-
-@micro.route("/api/hello")
-def api_hello(payload, ctx):
-    return {"path": ctx.request.path, "got": payload}
-
-@micro.subscribe("orders.*")
-def ship(order, ctx):
-    return "shipping %s" % order["id"]
-"""
-
-CACHE_HOST = """
-import micro
-from twisted.internet.defer import Deferred
-
-async def main():
-    await micro.cache_service()
-    await Deferred()
-
-micro.run(main)
-"""
+EXAMPLE = ROOT / "examples" / "shell"
 
 
 class Cluster:
@@ -93,17 +66,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 def _started(processes: Processes) -> Iterator[Cluster]:
-    (processes.workdir / "shell_app.py").write_text(APP)
-    (processes.workdir / "cache_host.py").write_text(CACHE_HOST)
+    for name in ("store.py", "cache_host.py"):
+        shutil.copy(EXAMPLE / name, processes.workdir / name)
     token_file = processes.workdir / "token"
     token_file.write_text(TOKEN + "\n")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {"MICRO_REGISTRY_TOKEN": TOKEN, "MICRO_REGISTRY_URL": url}
     processes.registry(port, env=env)
-    processes.service("shell_app", url, env=env)
+    processes.service("store", url, env=env)
     processes.python("cache", str(processes.workdir / "cache_host.py"), env=env)
-    wait_until(lambda: {"hello", "blob", "cache", "_micro.subscriber"} <= set(command(url, {"lookup": "all"})[1]),
+    wait_until(lambda: {"quote", "label", "cache", "_micro.subscriber"} <= set(command(url, {"lookup": "all"})[1]),
                what="services")
     yield Cluster(processes, url, token_file)
 
@@ -118,38 +91,41 @@ def test_every_command_through_the_console_script(cluster: Cluster) -> None:
     """
     reads = {  # independent of each other: run side by side, each in its own process
         "health": ("health",), "ls": ("--json", "ls", "-l"), "nodes": ("nodes",), "routes": ("routes",),
-        "channels": ("channels",), "lookup": ("lookup", "hello"), "call": ("call", "hello", '{"name": "shell"}'),
-        "bytes": ("call", "blob"), "get": ("get", "/api/hello?x=1"), "post": ("post", "/api/hello", '{"a": 1}'),
+        "channels": ("channels",), "lookup": ("lookup", "quote"), "call": ("call", "quote", '{"items": ["pear"]}'),
+        "bytes": ("call", "label", '{"item": "apple"}'), "get": ("get", "/api/prices?x=1"),
+        "post": ("post", "/api/prices", '{"a": 1}'),
     }
     with ThreadPoolExecutor(max_workers=4) as pool:
         done = dict(zip(reads, pool.map(lambda argv: cluster.run(*argv), reads.values())))
     assert done["health"].returncode == 0 and _lines(done["health"])[1].split()[:2] == [cluster.url, "ready"]
     long = [json.loads(line) for line in _lines(done["ls"])]
-    assert {d["service"] for d in long} >= {"hello", "blob", "api_hello", "cache"}
+    assert {d["service"] for d in long} >= {"prices", "quote", "label", "api_prices", "cache"}
     assert all(d["status"] == "serving" and d["node"] for d in long)
     assert len(_lines(done["nodes"])) == 3  # header, the service process, the cache host
-    assert _lines(done["routes"])[1].split()[:2] == ["/api/hello", "api_hello"]
+    assert _lines(done["routes"])[1].split()[:2] == ["/api/prices", "api_prices"]
     assert _lines(done["channels"])[1].split()[:2] == ["orders.*", "1"]
     assert done["lookup"].stdout.decode().startswith("http://127.0.0.1:")
-    assert json.loads(done["call"].stdout) == {"message": "Hello, shell"}
-    assert done["bytes"].stdout == bytes(range(256))
-    assert json.loads(done["get"].stdout) == {"path": "/api/hello", "got": {"x": "1"}}
-    assert json.loads(done["post"].stdout)["got"] == {"a": 1}
+    assert json.loads(done["call"].stdout) == {"total": 4}
+    assert done["bytes"].stdout == b"apple: 3\n"
+    assert json.loads(done["get"].stdout) == {"apple": 3, "pear": 4}
+    assert json.loads(done["post"].stdout) == {"apple": 3, "pear": 4}
     published = json.loads(cluster.run("--json", "publish", "orders.created", '{"id": 7}', token=True).stdout)
-    assert [r["result"] for r in published["results"]] == ["shipping 7"] and published["errors"] == []
+    assert [r["result"] for r in published["results"]] == ["shipping order 7 (orders.created)"]
+    assert published["errors"] == []
     assert cluster.run("cache", "set", "k", '{"v": 1}').returncode == 0
     assert json.loads(cluster.run("cache", "get", "k").stdout) == {"v": 1}
     assert _lines(cluster.run("cache", "keys")) == ["k"]
     assert _lines(cluster.run("cache", "del", "k")) == ["k"]
-    bench = json.loads(cluster.run("--json", "bench", "hello", "-n", "300", "-c", "4", "-q").stdout)
+    bench = json.loads(cluster.run("--json", "bench", "prices", "-n", "300", "-c", "4", "-q").stdout)
     assert (bench["calls"], bench["errors"]) == (300, 0) and bench["calls_per_second"] > 0
 
-    def hello_calls() -> int:
+    def prices_calls() -> int:
         stats = json.loads(cluster.run("--json", "top", "--count", "1").stdout)
-        return int(stats["services"]["hello"]["calls"])
+        return int(stats["services"]["prices"]["calls"])
 
-    # The call, the bench's warm-up and its calls reach top with the node's next watch.
-    wait_until(lambda: hello_calls() >= 401, what="the counts reported")
+    # The bench's warm-up and calls (and the quote's and the route's calls)
+    # reach top with the node's next watch.
+    wait_until(lambda: prices_calls() >= 403, what="the counts reported")
 
 
 def _first_line(stream: Any, timeout: float = 20.0) -> str:
@@ -180,7 +156,7 @@ def test_subscribe_and_watch_stream_until_stopped(cluster: Cluster) -> None:
 
 BAD_INPUT: list[tuple[list[str], dict[str, str], int, str]] = [
     (["dance"], {}, 2, "micro: unknown command 'dance'"),
-    (["call", "hello", "{name: 1}"], {}, 2, "micro call: the payload is not JSON"),
+    (["call", "quote", "{items: 1}"], {}, 2, "micro call: the payload is not JSON"),
     (["call", "ghost"], {}, 1, "micro: 404: no service named 'ghost' is registered"),
     (["--registry", "http://127.0.0.1:1", "ls"], {}, 1, "micro: cannot reach the registry at http://127.0.0.1:1"),
     (["publish", "news", "1"], {"MICRO_REGISTRY_TOKEN": "wrong"}, 1, "micro: 403: publish refused"),
@@ -212,6 +188,6 @@ def test_python_m_micro_is_the_same_command(cluster: Cluster) -> None:
     """
     runner = [sys.executable, "-m", "micro"]
     assert b"Usage: micro" in cluster.run("--help", runner=runner).stdout
-    assert json.loads(cluster.run("call", "hello", runner=runner).stdout) == {"message": "Hello, World"}
+    assert json.loads(cluster.run("call", "prices", runner=runner).stdout) == {"apple": 3, "pear": 4}
     for argv, env, status, start in BAD_INPUT[1:3]:
         _one_line_error(cluster, runner, argv, env, status, start)
