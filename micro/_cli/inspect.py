@@ -42,8 +42,7 @@ class Health(Command):
                          health.get("watching"), health.get("services"), health.get("instances"),
                          seconds(health.get("uptime"))])
         if self.json:
-            for document in documents:
-                session.out.document(document)
+            session.out.documents(documents)
         else:
             session.out.table(["REGISTRY", "STATUS", "EPOCH", "VERSION", "NODES", "WATCHING", "SERVICES",
                                "INSTANCES", "UPTIME"], rows, right=[8])
@@ -88,8 +87,7 @@ class List(Command):
             documents.append({"service": name, "location": location, "node": node, "lease_age": lease_age,
                               "status": health.get("status"), "in_flight": health.get("in_flight")})
         if self.json:
-            for document in documents:
-                out.document(document)
+            out.documents(documents)
         else:
             out.table(["SERVICE", "LOCATION", "NODE", "LEASE AGE", "STATUS", "IN FLIGHT"],
                       [[d["service"], d["location"], d["node"], seconds(d["lease_age"]), d["status"], d["in_flight"]]
@@ -110,8 +108,7 @@ class Nodes(Command):
     async def run(self, session: Session) -> int:
         nodes = await session.command("nodes")
         if self.json:
-            for node in nodes:
-                session.out.document(node)
+            session.out.documents(nodes)
             return OK
         rows = [[n["node"], len(n["instances"]), _services(n["instances"]), seconds(n["lease_age"]),
                  seconds(n["expires_in"]), n["watching"], n["version"]] for n in nodes]
@@ -138,8 +135,7 @@ class Routes(Command):
     async def run(self, session: Session) -> int:
         routes = await session.command("routes")
         if self.json:
-            for route in routes:
-                session.out.document(route)
+            session.out.documents(routes)
             return OK
         table = await session.command("lookup", "all")
         session.out.table(["PATH", "SERVICE", "DATA TYPE", "INSTANCES"],
@@ -158,8 +154,7 @@ class Channels(Command):
     async def run(self, session: Session) -> int:
         channels = await session.command("channels")
         if self.json:
-            for channel in channels:
-                session.out.document(channel)
+            session.out.documents(channels)
             return OK
         session.out.table(["CHANNEL", "SUBSCRIBERS", "LOCATIONS"],
                           [[c["channel"], len(c["subscribers"]), ", ".join(c["subscribers"])] for c in channels])

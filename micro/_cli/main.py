@@ -67,7 +67,8 @@ def usage_message(options: usage.Options, error: usage.UsageError) -> str:
     text = str(error).replace("Parameter type enforcement failed: ", "")
     if text.startswith("Unknown command: "):
         text = f"unknown command {text.split(': ', 1)[1]!r}"
-    return f"{where}: {one_line(text)} ('{where} --help' lists the commands and options)"
+    hint = "lists the commands" if getattr(options, "subCommands", None) else "shows its options"
+    return f"{where}: {one_line(text)} ('{where} --help' {hint})"
 
 
 async def execute(options: MicroOptions, session: Session) -> int:

@@ -49,6 +49,13 @@ class Output:
         """
         self.line(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
+    def documents(self, values: Sequence[Any]) -> None:
+        """
+        One JSON document a line, for each of C{values}.
+        """
+        for value in values:
+            self.document(value)
+
     def pretty(self, value: Any) -> None:
         """
         A JSON value for people (indented), or one line with C{--json}.

@@ -7,10 +7,10 @@ The bucket bounds are part of the wire format: a node reports a list of
 counts, one per bucket, and the registry sums the lists of every node.
 Bucket C{i} counts the calls that took at most C{BOUNDS[i]} seconds and
 more than C{BOUNDS[i - 1]} (Prometheus' C{le} buckets, not cumulated); the
-last one counts the calls slower than every bound.  Bounds grow by about
-1.5x, so an estimated percentile is within that factor, and usually much
-closer: it is interpolated inside its bucket, as Prometheus'
-C{histogram_quantile} does.
+last one counts the calls slower than every bound.  Bounds grow by at
+most 2x (mostly 1.5x), so an estimated percentile is within that factor,
+and usually much closer: it is interpolated inside its bucket, as
+Prometheus' C{histogram_quantile} does.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Sequence
 
-# Upper bounds in seconds, from a quarter of a millisecond to a minute.
+# Upper bounds in seconds, from 50 microseconds (a handler that answers at
+# once) to a minute.
 BOUNDS: tuple[float, ...] = (
-    0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075,
+    0.00005, 0.0001, 0.00015, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075,
     0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75,
     1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 30.0, 60.0,
 )

@@ -5,7 +5,7 @@ the node's watch.
 
 Per service, a node keeps running totals since it started: calls, calls
 that failed, and their latencies in the buckets of L{micro._kernel.latency}.
-Counting a call costs two increments and a bucket index (a bisection of 31
+Counting a call costs two increments and a bucket index (a bisection of 34
 bounds); nothing is sent per call.  The counts travel on the C{watch} the
 node sends anyway (every hold, 2 s by default, and after each change), as
 C{"stats"}, and only when they changed since the last report the registry

@@ -68,8 +68,10 @@ def test_options_after_arguments() -> None:
 
 
 @pytest.mark.parametrize("argv, message", [
-    ([], "micro: no command given ('micro --help' lists the commands and options)"),
-    (["dance"], "micro: unknown command 'dance' ('micro --help' lists the commands and options)"),
+    ([], "micro: no command given ('micro --help' lists the commands)"),
+    (["dance"], "micro: unknown command 'dance' ('micro --help' lists the commands)"),
+    (["ls", "a", "b"], "('micro ls --help' shows its options)"),
+    (["cache", "nope"], "micro cache: unknown command 'nope' ('micro cache --help' lists the commands)"),
     (["--registry", "ftp://x", "ls"], "micro: a registry URL 'ftp://x' must be an http:// or https:// URL with a host"),
     (["--token-file", "/no/such/file", "ls"], "micro: cannot read --token-file /no/such/file: No such file"),
     (["ls", "a", "b"], "micro ls: expected at most a SERVICE, got 2 arguments"),

@@ -44,7 +44,8 @@ def test_a_report_is_sent_only_when_it_changed() -> None:
     assert stats.report() is None  # nothing to say yet
     stats.of("svc").record(0.001, False)
     first = stats.report()
-    assert first == {"svc": {"calls": 1, "errors": 0, "in_flight": 0, "buckets": [0, 0, 0, 1]}}
+    buckets = [0] * bucket_of(0.001) + [1]
+    assert first == {"svc": {"calls": 1, "errors": 0, "in_flight": 0, "buckets": buckets}}
     assert stats.report() is None
     running[0].in_flight = 2
     assert stats.report() == {"svc": {**first["svc"], "in_flight": 2}}

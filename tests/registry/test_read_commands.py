@@ -122,7 +122,7 @@ def test_stats_serves_the_aggregate() -> None:
     cluster.advance(stack.hub.hold)
     stats = _command(cluster, "stats")
     assert stats["services"]["echo"]["calls"] == 3 and stats["services"]["echo"]["instances"] == 1
-    assert stats["window"] >= 2 * stack.hub.hold and stats["bounds"][0] == 0.00025
+    assert stats["window"] >= 2 * stack.hub.hold and stats["bounds"][0] == 0.00005
 
 
 def test_a_watch_with_malformed_stats_is_refused() -> None:
