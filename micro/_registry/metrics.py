@@ -159,9 +159,10 @@ class ServiceMetrics:
             elapsed = latest.at - base.at
             for service, counts in latest.services.items():
                 totals[service] = totals.get(service, Counts()).plus(counts)
-                before = base.services.get(service)
-                if elapsed <= 0 or before is None:
+                if elapsed <= 0:
                     continue
+                # A node leaves out a service it had served no call of.
+                before = base.services.get(service) or Counts()
                 delta = Counts(max(counts.calls - before.calls, 0), max(counts.errors - before.errors, 0), 0,
                                tuple(subtracted(counts.buckets, before.buckets)))
                 recent[service] = recent.get(service, Counts()).plus(delta)

@@ -70,6 +70,19 @@ def test_a_watch_without_a_report_means_no_change() -> None:
     state.stop()
 
 
+def test_a_service_first_called_within_the_window_has_its_rate() -> None:
+    """
+    A service missing from the older report had served no call then: all
+    its calls since count towards its rate.
+    """
+    clock, state, metrics = _metrics()
+    metrics.report("a", {"old": _counts(10)})
+    clock.advance(2)
+    metrics.report("a", {"old": _counts(10), "new": _counts(40)})
+    assert metrics.summary()["services"]["new"]["calls_per_second"] == pytest.approx(20.0)
+    state.stop()
+
+
 def test_totals_of_departed_nodes_are_kept_so_totals_never_drop() -> None:
     """
     An evicted node's last totals stay in the service's totals (a counter
