@@ -113,7 +113,8 @@ def payload(text: str | None, stdin: IO[bytes] | None = None) -> Any:
     try:
         return json.loads(source)
     except (ValueError, RecursionError) as e:
-        hint = " (a string needs quotes: '\"text\"')" if where == "the payload" else ""
+        bare_word = where == "the payload" and text.strip()[:1] not in tuple('{["-0123456789')
+        hint = " (a string needs quotes: '\"text\"')" if bare_word else ""
         raise usage.UsageError(f"{where} is not JSON: {e}{hint}") from None
 
 

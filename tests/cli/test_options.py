@@ -80,6 +80,7 @@ def test_options_after_arguments() -> None:
     (["call", "a b"], "micro call: invalid service name 'a b'"),
     (["call", "svc", "{nope"], "micro call: the payload is not JSON: Expecting property name"),
     (["call", "svc", "hello"], "(a string needs quotes: '\"text\"')"),
+    (["call", "svc", "{a: 1}"], "line 1 column 2 (char 1) ('micro call --help' shows its options)"),
     (["call", "svc", "@/no/such.json"], "micro call: cannot read /no/such.json: No such file"),
     (["call", "svc", "--timeout", "0"], "micro call: '0' is not a positive number of seconds"),
     (["bench", "svc", "-n", "5", "-t", "1"], "micro bench: give -n CALLS or -t SECONDS, not both"),
