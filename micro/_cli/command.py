@@ -68,6 +68,11 @@ class Group(usage.Options):
 
     subCommands: list[list[Any]] = []
 
+    def getSynopsis(self) -> str:
+        if self.subCommand and self.parent is not None:
+            return f"{self.parent.getSynopsis()} {self.parent.subCommand}"
+        return super().getSynopsis()
+
     def postOptions(self) -> None:
         if not self.subCommand:
             names = ", ".join(name for name, _, _, _ in self.subCommands)

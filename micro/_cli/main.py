@@ -25,7 +25,7 @@ from micro._app.node import Node
 from micro._app.run import ignore_repeated_signals, log_to_stderr
 from micro._cli.command import Command
 from micro._cli.options import GlobalUsageError, MicroOptions
-from micro._cli.output import REMOTE_ERROR, USAGE, Output, one_line
+from micro._cli.output import OK, REMOTE_ERROR, USAGE, Output, one_line
 from micro._cli.session import RegistryUnreachable, Session
 from micro._http.client import HttpClient
 from micro._kernel.config import Settings
@@ -79,6 +79,10 @@ async def execute(options: MicroOptions, session: Session) -> int:
     out = session.out
     try:
         return await command_of(options).run(session)
+    except BrokenPipeError:
+        # Whoever read the output has gone (micro watch | head): a normal end.
+        _stdout_to_devnull(out)
+        return OK
     except RegistryUnreachable as e:
         out.error(e.message)
     except HttpError as e:
@@ -90,6 +94,18 @@ async def execute(options: MicroOptions, session: Session) -> int:
         _log.failure("the command failed", level=_debug())
         out.error(f"failed: {type(e).__name__}: {e} (MICRO_LOG_LEVEL=debug shows the traceback)")
     return REMOTE_ERROR
+
+
+def _stdout_to_devnull(out: Output) -> None:
+    """
+    Send what is still to be written to standard output nowhere, so that
+    flushing it at exit does not fail again.
+    """
+    try:
+        fileno = out.stdout.fileno()
+    except (OSError, ValueError):
+        return
+    os.dup2(os.open(os.devnull, os.O_WRONLY), fileno)
 
 
 def _debug() -> Any:
@@ -155,6 +171,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except usage.UsageError as e:
         sys.stderr.write(usage_message(options, e) + "\n")
         raise SystemExit(USAGE) from None
+    except BrokenPipeError:  # micro --help | head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(OK) from None
     log_to_stderr(environ.get("MICRO_LOG_LEVEL", "warn"))
     task.react(react, (options, sys.stdout.buffer, sys.stderr, environ))
     raise SystemExit(0)  # react() exits itself; this line only satisfies NoReturn

@@ -94,6 +94,14 @@ class MicroOptions(usage.Options):
         self.registries: list[str] = []
         self.token: str | None = None
 
+    def getSynopsis(self) -> str:
+        """
+        The whole synopsis; a command's own starts with the global options only.
+        """
+        if self.subCommand:
+            return "Usage: micro [--registry URL[,URL]] [--token-file PATH] [--json]"
+        return str(self.synopsis)
+
     def opt_version(self) -> None:
         """
         Print the version of micro and exit.

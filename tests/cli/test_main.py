@@ -11,8 +11,9 @@ import pytest
 from twisted.internet.testing import MemoryReactorClock
 
 from micro._cli import main as cli
+from micro._cli.output import Output
 from micro._cli.session import Session
-from micro.testing import MemoryCluster
+from micro.testing import REGISTRY_URL, MemoryCluster
 from tests._cli import Shell
 
 
@@ -70,3 +71,19 @@ def test_react_exits_with_the_status_and_stops_cleanly_on_a_signal() -> None:
     assert outcome and outcome[0].check(SystemExit) and outcome[0].value.code == 130
     assert waiting.called
     assert stderr.getvalue() == "micro: interrupted\n"
+
+
+class _ClosedPipe(io.BytesIO):
+    def write(self, data: Any) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(cluster: MemoryCluster) -> None:
+    """
+    micro ls | head: when standard output is closed, the command ends with status 0 and no error.
+    """
+    options = cli.parse(["ls"], {"MICRO_REGISTRY_URL": REGISTRY_URL})
+    err = io.StringIO()
+    session = Session(options.registries, cluster.http("cli.test"), cluster.clock, Output(_ClosedPipe(), err))
+    assert cluster.result(cli.execute(options, session)) == 0
+    assert err.getvalue() == ""

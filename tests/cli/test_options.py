@@ -109,17 +109,23 @@ def test_stdin_payload() -> None:
         payload("-", io.BytesIO(b"print('no eval')"))
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["call", "--help"], ["cache", "--help"], ["cache", "set", "--help"],
-                                  ["bench", "svc", "--help"], ["top", "--help"]])
+EVERY_COMMAND = [[name] for name, _, _, _ in MicroOptions.subCommands] + [
+    ["cache", name] for name, _, _, _ in Cache.subCommands]
+
+
+@pytest.mark.parametrize("argv", [[]] + EVERY_COMMAND + [["bench", "svc"]], ids=" ".join)
 def test_help_on_every_command(argv: list[str], capsys: Any) -> None:
     """
     --help prints the command's synopsis and options and exits 0.
     """
     with pytest.raises(SystemExit) as caught:
-        parse(argv, {})
+        parse(argv + ["--help"], {})
     assert caught.value.code == 0
     text = capsys.readouterr().out
-    assert text.startswith("Usage: micro") and "--help" in text
+    first = text.splitlines()[0]
+    assert first.startswith("Usage: micro [--registry URL[,URL]] [--token-file PATH] [--json] ")
+    path = argv[:2] if argv[:1] == ["cache"] else argv[:1]
+    assert first.split("[--json] ")[1].startswith(" ".join(path) or "COMMAND") and "--help" in text
 
 
 def test_every_command_has_help_text() -> None:
