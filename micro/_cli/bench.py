@@ -17,7 +17,6 @@ from twisted.internet.task import LoopingCall
 from twisted.python import usage
 from twisted.python.failure import Failure
 
-from micro._calls.caller import Caller
 from micro._cli.calls import call
 from micro._cli.command import Command, arguments, count, not_negative, payload, seconds
 from micro._cli.output import OK, REMOTE_ERROR, rate
