@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import ROOT, client, environment, free_port, running, table, wait_port  # noqa: E402
 from bench._trees import Tree, this_tree, tree_at  # noqa: E402
+from tests._processes import instances, wait_until  # noqa: E402
 
 LOAD = str(ROOT / "bench" / "load.py")
 BARE = str(ROOT / "bench" / "bare_server.py")
@@ -101,7 +102,8 @@ def start_micro(servers: ExitStack, tree: Tree, work: Path) -> dict[str, str]:
     wait_port(port)
     servers.enter_context(running([tree.twistd, "-n", "micro-service", "--module", "bench.echo_app"], env=env,
                                   cwd=logs, log=logs / "service.log"))
-    wait_port(port + 1)
+    # Registered, wherever it listens (port + 1 may have been taken meanwhile).
+    wait_until(lambda: instances(f"http://127.0.0.1:{port}", "echo"), what="the echo service")
     return env
 
 

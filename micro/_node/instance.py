@@ -24,7 +24,7 @@ from micro._kernel.config import Settings
 from micro._kernel.deferreds import Once, stop_timer, wait_at_most
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
-from micro._node.call_stats import CallCounts, CallStats
+from micro._node.call_stats import CallStats
 from micro._node.context import Context, Member
 from micro._node.handler import ServiceHandler, as_http_error
 from micro._node.request_info import RequestInfo
@@ -68,14 +68,16 @@ class ServiceInstance:
     port: IListeningPort | None = None
     site: MicroSite | None = None
     _in_flight: int = field(default=0, init=False)
-    _counts: CallCounts = field(init=False)
+    _counted_call: Callable[[float, bool], None] = field(init=False)
+    _now: Callable[[], float] = field(init=False)
     _idle: list[Deferred[None]] = field(factory=list, init=False)
     _stopping: Once = field(factory=Once, init=False)
 
     _log = Logger()
 
     def __attrs_post_init__(self) -> None:
-        self._counts = self._node.call_stats.of(self.handler.name)
+        self._counted_call = self._node.call_stats.of(self.handler.name).record
+        self._now = self._node.reactor.seconds
 
     @property
     def name(self) -> str:
@@ -121,16 +123,16 @@ class ServiceInstance:
         waiting for it closes the connection as soon as the count drops.
         """
         self._in_flight += 1
-        started = self._node.reactor.seconds()
+        started = self._now()
         try:
             result = self.handler.invoke(payload, lambda: Context(self._node, self.name, request))
         except Exception:
             self._finished()
-            self._counts.record(self._node.reactor.seconds() - started, True)
+            self._counted_call(self._now() - started, True)
             return self._write_error(request, Failure())
         if not isinstance(result, Deferred):
             self._finished()
-            self._counts.record(self._node.reactor.seconds() - started, False)
+            self._counted_call(self._now() - started, False)
             return write_result(request, result)
         result.addBoth(self._counted, started)
         answered = respond_later(request, result, lambda value: write_result(request, value),
@@ -172,17 +174,17 @@ class ServiceInstance:
         if limit is not None and size > limit:
             return fail(HttpError(413, too_large(limit)))
         self._in_flight += 1
-        started = self._node.reactor.seconds()
+        started = self._now()
         try:
             result = self.handler.invoke(
                 payload, lambda: Context(self._node, self.name, RequestInfo.in_process(self.location, content_type)))
         except Exception:
             self._finished()
-            self._counts.record(self._node.reactor.seconds() - started, True)
+            self._counted_call(self._now() - started, True)
             return fail(self._as_error(Failure()))
         if not isinstance(result, Deferred):
             self._finished()
-            self._counts.record(self._node.reactor.seconds() - started, False)
+            self._counted_call(self._now() - started, False)
             try:
                 return succeed(self._across(result))
             except HttpError as e:
@@ -223,7 +225,7 @@ class ServiceInstance:
         return result
 
     def _counted(self, result: Any, started: float) -> Any:
-        self._counts.record(self._node.reactor.seconds() - started, isinstance(result, Failure))
+        self._counted_call(self._now() - started, isinstance(result, Failure))
         return result
 
     def idle(self) -> Deferred[None]:
