@@ -7,11 +7,12 @@ each other directly by name.  See README.rst.
 """
 
 from micro._app.api import (cache_service, call_service, create_pubsub_service, create_route, create_service,
-                            http_request, registry_server)
+                            http_request, registry_server, shutdown)
 from micro._app.default import default_node
-from micro._app.marks import route, service, subscribe
+from micro._app.marks import on_start, on_stop, route, service, subscribe
 from micro._app.node import Node
 from micro._app.run import run
+from micro._kernel.config import Settings
 from micro._kernel.errors import HttpError
 from micro._node.cache.service import CacheService
 from micro._node.context import Context
@@ -35,6 +36,7 @@ __all__ = [
     "Response",
     "Route",
     "ServiceInstance",
+    "Settings",
     "cache_service",
     "call_service",
     "create_pubsub_service",
@@ -42,9 +44,12 @@ __all__ = [
     "create_service",
     "default_node",
     "http_request",
+    "on_start",
+    "on_stop",
     "registry_server",
     "route",
     "run",
     "service",
+    "shutdown",
     "subscribe",
 ]

@@ -73,7 +73,7 @@ class Shell:
         while getattr(command, "subOptions", None) is not None:
             command = command.subOptions
         out = Output(stdout, stderr, json=command.json, interactive=self.interactive)
-        session = Session(options.registries, self.cluster.http("cli.test"), self.cluster.clock, out, options.token,
+        session = Session(options.registries, self.cluster._http("cli.test"), self.cluster.clock, out, options.token,
                           self._node(options.token))
         return Running(Deferred.fromCoroutine(execute(options, session)), stdout, stderr)
 

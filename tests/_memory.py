@@ -39,7 +39,7 @@ def fetch(cluster: MemoryCluster, method: bytes, path: str, body: bytes | None =
     Send one request to the registry of C{cluster} and read the whole reply.
     """
     raw = Headers({name: [value] for name, value in (headers or {}).items()})
-    return cluster.result(cluster.http().request(method, (REGISTRY_URL + path).encode(), body, raw))
+    return cluster.result(cluster._http().request(method, (REGISTRY_URL + path).encode(), body, raw))
 
 
 def routes_of(stack: RegistryStack) -> dict[str, str]:

@@ -169,6 +169,24 @@ class Processes:
             process.stop(timeout=10)
 
 
+def proc_status(pid: int, field: str) -> int:
+    """
+    A size from C{/proc/PID/status} (C{VmRSS}, C{VmHWM}, ...), in bytes.
+    """
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def reset_peak(pid: int) -> None:
+    """
+    Reset C{VmHWM}, the peak resident size, to the current one: writing 5 to
+    C{clear_refs} does that on Linux 4.0 and later.
+    """
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
 def instances(registry_url: str, service: str) -> list[str]:
     status, table = command(registry_url, {"lookup": "all"})
     assert status == 200, table

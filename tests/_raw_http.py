@@ -34,16 +34,23 @@ def send(port: int, method: bytes, path: bytes, headers: list[tuple[bytes, bytes
     data = b"\r\n".join(head) + b"\r\n\r\n" + body
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(data)
-        chunks = []
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    return _parse(b"".join(chunks))
+        return read_reply(s)
 
 
-def _parse(raw: bytes) -> CommandReply:
+def read_reply(sock: socket.socket) -> CommandReply:
+    """
+    Read a reply until the server closes the connection.
+    """
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return parse_reply(b"".join(chunks))
+
+
+def parse_reply(raw: bytes) -> CommandReply:
+    """
+    A whole HTTP reply read off a socket: status, headers, body.
+    """
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ")[1])

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import micro
 import micro._app.api
+import micro._app.default
+import micro._kernel.config
 import micro._app.node
 import micro._kernel.errors
 import micro.testing
@@ -28,3 +30,5 @@ def test_exports_are_the_implementations() -> None:
     assert micro.call_service is micro._app.api.call_service
     assert micro.create_service is micro._app.api.create_service
     assert micro.Node is micro._app.node.Node
+    assert micro.Settings is micro._kernel.config.Settings
+    assert micro.default_node is micro._app.default.default_node

@@ -24,6 +24,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "_testing": frozenset({"_kernel", "_http"}),
     "_app": frozenset({"_kernel", "_http", "_calls", "_registry", "_node"}),
     "_twistd": frozenset({"_kernel", "_http", "_calls", "_registry", "_node", "_app"}),
+    "_testkit": frozenset({"_kernel", "_http", "_calls", "_registry", "_node", "_app", "_testing"}),
     "_cli": frozenset({"_kernel", "_http", "_calls", "_node", "_app"}),
 }
 
@@ -128,10 +129,10 @@ def test_only_the_plumbing_touches_twisted_web_server() -> None:
 
 def test_only_the_top_layers_reach_the_global_reactor() -> None:
     """
-    The global reactor is imported only by the app layer, the twistd taps and micro.testing.
+    The global reactor is imported only by the app layer, the twistd taps and micro.testing (its live cluster).
     """
     users = global_reactor_users()
-    assert [u for u in users if not u.startswith(("micro/_app/", "micro/_twistd/", "micro/testing"))] == []
+    assert [u for u in users if not u.startswith(("micro/_app/", "micro/_twistd/", "micro/testing", "micro/_testkit/"))] == []
 
 
 def _plant(tmp_path: Path, files: dict[str, str]) -> Path:

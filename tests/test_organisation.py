@@ -54,9 +54,9 @@ def _marks(path: Path) -> set[str]:
 
 def test_integration_and_end_to_end_modules_are_marked() -> None:
     """
-    Every test module under integration/ and e2e/ carries its marker, so -m selects them exactly.
+    Every test module under integration/, e2e/ and netns/ carries its marker, so -m selects them exactly.
     """
-    for folder, mark in (("integration", "integration"), ("e2e", "e2e")):
+    for folder, mark in (("integration", "integration"), ("e2e", "e2e"), ("netns", "netns")):
         unmarked = [p.name for p in sorted((TESTS / folder).glob("test_*.py")) if mark not in _marks(p)]
         assert unmarked == [], folder
 

@@ -21,7 +21,7 @@ def _command(cluster: MemoryCluster, document: dict[str, Any], token: str | None
     headers = Headers({b"content-type": [b"application/json"]})
     if token is not None:
         headers.addRawHeader(b"micro-registry-token", token.encode())
-    reply = cluster.result(cluster.http().request(b"POST", b"http://registry.test:9999/",
+    reply = cluster.result(cluster._http().request(b"POST", b"http://registry.test:9999/",
                                                   json.dumps(document).encode(), headers))
     return reply.code, json.loads(reply.body)
 
@@ -33,7 +33,7 @@ def guarded() -> tuple[MemoryCluster, Any, Any, Any]:
     that is subscribed to a channel and reached by a route.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry(token=TOKEN)
+    stack = cluster.registry(token=TOKEN).stack
     node = cluster.node(token=TOKEN)
     instance = cluster.result(node.create_service(lambda payload: "ok", "svc"))
     assert _command(cluster, {"subscribe": {"channel": "news", "location": instance.location, "node": node.id}},

@@ -34,8 +34,8 @@ def test_the_client_half() -> None:
 
 def test_the_server_half() -> None:
     """
-    The channel wrapper a Site builds, the header byte count, and the request line
-    the channel holds before the request sees it.
+    The channel wrapper a Site builds, the header byte and field counts, the line
+    buffer, and the request line the channel holds before the request sees it.
     """
     site = make_site(None, MemoryReactorClock())
     protocol = site.buildProtocol(None)
@@ -44,7 +44,8 @@ def test_the_server_half() -> None:
     assert isinstance(micro_channel_protocol(site), http._GenericHTTPChannelProtocol)  # type: ignore[attr-defined]
     channel = MicroChannel()
     channel.makeConnection(StringTransport())
-    channel.dataReceived(b"GET /path HTTP/1.1\r\nHost: x\r\n")
-    assert channel._receivedHeaderSize > 0
+    channel.dataReceived(b"GET /path HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n")
+    assert channel._receivedHeaderSize > 0 and channel._receivedHeaderCount == 1
+    assert isinstance(channel._buffer, bytes) and channel.maxHeaders > 0
     assert (channel._command, channel._path) == (b"GET", b"/path")
     assert issubclass(type(site), Site)

@@ -1,6 +1,7 @@
 """
 An app module for ``twistd -n micro-service --module shop``: two services,
-one calling the other.
+one calling the other; ``prices`` also answers ``GET /api/prices`` at the
+registry.
 """
 
 import os
@@ -10,7 +11,7 @@ import micro
 PRICES = {"apple": 3, "pear": 4, "fig": 7}
 
 
-@micro.service
+@micro.route("/api/prices")
 def prices(payload):
     return PRICES
 

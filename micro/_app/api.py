@@ -14,6 +14,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IResponse
 
 from micro._app.default import default_node, started_registry
+from micro._app.default import shutdown as shut_down_default
 from micro._calls.decoding import decode_reply, transport_error
 from micro._http.client import BytesProducer, FullResponse
 from micro._kernel.codec import encode_value
@@ -23,6 +24,7 @@ from micro._node.instance import ServiceInstance
 from micro._node.pubsub.service import PubSubService
 from micro._node.routes.declared import Route
 from micro._registry.server import RegistryServer, start_registry
+from micro._registry.state import DEFAULT_TTL
 
 
 def create_service(fn: Callable[..., Any], name: str | None = None, *, home: str | None = None) -> Deferred[ServiceInstance]:
@@ -71,7 +73,8 @@ def cache_service(expire_time: float | None = EXPIRE_TIME, eviction_interval: fl
     return default_node().cache_service(expire_time, eviction_interval, max_entries=max_entries, name=name)
 
 
-def registry_server(url: str | None = None, **options: Any) -> Deferred[RegistryServer]:
+def registry_server(url: str | None = None, *, ttl: float = DEFAULT_TTL,
+                    token: str | None = None) -> Deferred[RegistryServer]:
     """
     Start a registry in this process at C{url} (default: C{MICRO_REGISTRY_URL}).
 
@@ -79,14 +82,17 @@ def registry_server(url: str | None = None, **options: Any) -> Deferred[Registry
     (with its token), unless the default node already joined another: so
     C{registry_server("http://127.0.0.1:0")} works without setting
     C{MICRO_REGISTRY_URL} to the port it picked.
+
+    @param ttl: Seconds an instance stays registered without renewing its lease.
+    @param token: The registry token (default: C{MICRO_REGISTRY_TOKEN}).
     """
     from twisted.internet import reactor
 
     try:
-        server = start_registry(reactor, url, **options)
+        server = start_registry(reactor, url, ttl=ttl, token=token)
     except Exception:
         return fail()
-    return started_registry(server, options.get("token")).addCallback(lambda _: server)
+    return started_registry(server, token).addCallback(lambda _: server)
 
 
 
@@ -112,3 +118,14 @@ def http_request(url: str, body: Any = None, *, timeout: float = DEFAULT_TIMEOUT
 
 def _read_whole(response: IResponse) -> Deferred[FullResponse]:
     return treq.content(response).addCallback(lambda body: FullResponse(response.code, response.headers, body))
+
+
+def shutdown() -> Deferred[None]:
+    """
+    Stop this process's default node gracefully (its services unregister
+    and finish their calls), then every registry started here with
+    L{registry_server}, and forget them: the next module-level call starts
+    afresh.  C{micro.run} does this at the end; tests that use the
+    module-level functions on real sockets call it in their teardown.
+    """
+    return Deferred.fromCoroutine(shut_down_default())

@@ -51,9 +51,23 @@ def started_registry(server: RegistryServer, token: str | None) -> Deferred[None
     the default node joins (see L{micro.registry_server}).
     """
     _default["registries"].append(server)
+    server.before_terminate(lambda: _leave(server.url))
     if len(_default["registries"]) == 1:
         return _follow(server.url, token)
     return succeed(None)
+
+
+def _leave(url: str) -> Deferred[None]:
+    """
+    A registry of this process is stopping: if the default node follows
+    it, the node leaves first, while the registry can still hear it
+    unregister (rather than finding it gone and leaving unannounced).
+    """
+    node: Node | None = _default["node"]
+    if node is None or not node.joined or node.settings.registry_url != url:
+        return succeed(None)
+    _default["node"] = None
+    return node.terminate()
 
 
 def _follow(url: str, token: str | None) -> Deferred[None]:

@@ -11,6 +11,8 @@ import os
 import sys
 from types import ModuleType
 
+from micro._kernel.errors import describe_error
+
 
 class AppLoadError(Exception):
     """
@@ -38,7 +40,7 @@ def load_app_module(name: str) -> ModuleType:
     except ModuleNotFoundError as e:
         raise AppLoadError(f"cannot import module {name!r}: {e} (searched {cwd} and the Python path)") from None
     except Exception as e:
-        raise AppLoadError(f"importing module {name!r} failed: {type(e).__name__}: {e}") from None
+        raise AppLoadError(f"importing module {name!r} failed: {describe_error(e)}") from None
 
 
 def _load_file(path: str) -> ModuleType:
@@ -54,5 +56,5 @@ def _load_file(path: str) -> ModuleType:
         spec.loader.exec_module(module)
     except Exception as e:
         del sys.modules[module_name]
-        raise AppLoadError(f"importing {path} failed: {type(e).__name__}: {e}") from None
+        raise AppLoadError(f"importing {path} failed: {describe_error(e)}") from None
     return module

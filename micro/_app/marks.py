@@ -1,7 +1,9 @@
 # -*- test-case-name: tests.node.routes.test_declared -*-
 """
-Marks that tell C{twistd micro-service} what an app module provides:
-C{@micro.service}, C{@micro.route(path)} and C{@micro.subscribe(channel)}.
+Marks that tell C{twistd micro-service} (and L{micro.testing}) what an
+app module provides: C{@micro.service}, C{@micro.route(path)},
+C{@micro.subscribe(channel)}, and the lifecycle hooks C{@micro.on_start}
+and C{@micro.on_stop}.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 SERVICE_MARK = "__micro_service__"
 ROUTE_MARK = "__micro_routes__"
 SUBSCRIBE_MARK = "__micro_subscribe__"
+HOOK_MARK = "__micro_hook__"
 
 
 @overload
@@ -121,3 +124,42 @@ def marked_subscriptions(module: ModuleType) -> list[tuple[str, Callable[..., An
         if isinstance(channels, list):
             found.extend((channel, value) for channel in channels)
     return found
+
+
+def _hook(kind: str, fn: F) -> F:
+    if not callable(fn):
+        raise TypeError(f"@micro.{kind} marks a function, not {type(fn).__name__}")
+    setattr(fn, HOOK_MARK, kind)
+    return fn
+
+
+def on_start(fn: F) -> F:
+    """
+    Mark C{fn(node)} (plain, C{async def} or returning a Deferred) to run
+    when C{twistd micro-service --module} starts the module, in the
+    process's own node, before its services are hosted: host the cache
+    (C{await node.cache_service()}), open a pool, subscribe.  Whatever it
+    starts in the node drains with it on SIGTERM.
+
+    Hooks run in the order they are defined.  One that fails with a 502,
+    503 or 504 (the registry unreachable) runs again a second later; any
+    other failure stops the process with status 1.
+    """
+    return _hook("on_start", fn)
+
+
+def on_stop(fn: F) -> F:
+    """
+    Mark C{fn(node)} to run when C{twistd micro-service} stops, once the
+    module's services have drained: close what they used (pools, files).
+    Hooks run in the reverse order of definition; a failure is logged.
+    """
+    return _hook("on_stop", fn)
+
+
+def marked_hooks(module: ModuleType, kind: str) -> list[Callable[..., Any]]:
+    """
+    The functions of C{module} marked C{@on_start} or C{@on_stop} (C{kind}),
+    in definition order.
+    """
+    return [value for value in vars(module).values() if callable(value) and getattr(value, HOOK_MARK, None) == kind]

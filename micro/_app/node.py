@@ -10,6 +10,7 @@ from typing import Any, Callable
 from attrs import define
 from twisted.internet.defer import Deferred, succeed
 
+from micro._kernel.propagation import Propagation
 from micro._kernel.route_paths import DYNAMIC
 from micro._node.cache.service import EVICTION_INTERVAL, EXPIRE_TIME, CacheService, start_cache_service
 from micro._node.node import NodeCore
@@ -18,7 +19,7 @@ from micro._node.pubsub.subscriber import NodePubSub
 from micro._node.routes.declared import NodeRoutes, Route
 
 
-@define(eq=False)
+@define(eq=False, repr=False)  # NodeCore.__repr__: one line
 class Node(NodeCore):
     """
     Everything one process needs to take part in a cluster: it follows the
@@ -40,8 +41,9 @@ class Node(NodeCore):
     def create_pubsub_service(self) -> Deferred[PubSubService]:
         return succeed(PubSubService(self.pubsub))
 
-    def publish(self, channel: str, message: Any, *, timeout: float | None = None) -> Deferred[dict[str, Any]]:
-        return self.pubsub.publish(channel, message, timeout=timeout)
+    def publish(self, channel: str, message: Any, *, timeout: float | None = None,
+                propagation: Propagation | None = None) -> Deferred[dict[str, Any]]:
+        return self.pubsub.publish(channel, message, timeout=timeout, propagation=propagation)
 
     def cache_service(self, expire_time: float | None = EXPIRE_TIME, eviction_interval: float | None = EVICTION_INTERVAL,
                       *, max_entries: int | None = None, name: str = "cache") -> Deferred[CacheService]:

@@ -9,15 +9,20 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+from types import ModuleType
 from typing import Any, Callable, NoReturn
 
-from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
+from twisted.internet.defer import CancelledError, Deferred, fail, maybeDeferred
+from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from micro._app.default import shutdown, use_node
+from micro._app.hosting import App
 from micro._app.node import Node
 from micro._kernel.deferreds import observe
+from micro._kernel.errors import HttpError
+from micro._registry.server import OpenRegistryRefused
 
 _log = Logger(namespace="micro")
 
@@ -32,18 +37,30 @@ def run(main: Callable[..., Any]) -> NoReturn:
     blocks run), then shut down just as cleanly: instances unregister and
     finish their requests before the process exits, with status 0.
 
+    If C{main} fails with an L{HttpError} (a call that failed, a bad
+    argument) or a port it cannot listen on, the process prints that in one
+    line and exits with status 1; any other exception gets its traceback.
+
     Warnings and errors are logged to standard error; set
     C{MICRO_LOG_LEVEL=info} to see more.
     """
     from twisted.internet import task
 
     log_to_stderr(os.environ.get("MICRO_LOG_LEVEL", "warn"))
+    warn_about_marks(sys.modules.get(getattr(main, "__module__", "__main__"), None))
     task.react(lambda reactor: run_main(reactor, main))
     raise SystemExit(0)  # react() exits itself; this line only satisfies NoReturn
 
 
+# Failures that say all there is to say in their message.
+ONE_LINE_FAILURES = (HttpError, CannotListenError, OpenRegistryRefused)
+
+
 def run_main(reactor: Any, main: Callable[..., Any]) -> Deferred[Any]:
-    use_node(Node.create(reactor))
+    try:
+        use_node(Node.create(reactor))
+    except Exception:
+        return fail().addErrback(_one_line)
     takes_reactor = bool(inspect.signature(main).parameters)
 
     def start() -> Any:
@@ -59,7 +76,7 @@ def run_main(reactor: Any, main: Callable[..., Any]) -> Deferred[Any]:
         return Deferred.fromCoroutine(shutdown()).addCallback(lambda _: result)
 
     # A chain of its own: cancelling main must not cancel the shutdown.
-    outcome = observe(running).addBoth(finish)
+    outcome = observe(running).addBoth(finish).addErrback(_one_line)
     running.addErrback(lambda _: None)  # reported through outcome
 
     def on_signal_or_stop() -> Deferred[Any]:
@@ -73,16 +90,45 @@ def run_main(reactor: Any, main: Callable[..., Any]) -> Deferred[Any]:
     return outcome
 
 
+def warn_about_marks(module: ModuleType | None) -> None:
+    """
+    Marks are read by C{twistd micro-service --module}, not by a script:
+    say so rather than let marked functions silently not be hosted.
+    """
+    if module is None:
+        return
+    app = App.of(module)
+    marked = [name for name, _ in app.services] + [channel for channel, _ in app.subscriptions]
+    if marked or app.on_start:
+        _log.warn("{module} has functions marked for twistd micro-service ({marked}); micro.run does not host "
+                  "them: call micro.create_service (or run the module with twistd -n micro-service --module)",
+                  module=getattr(module, "__file__", module.__name__), marked=", ".join(marked) or "@micro.on_start")
+
+
+def _one_line(failure: Failure) -> Failure:
+    """
+    Print an expected failure of C{main} in one line and end with status 1
+    (task.react exits quietly with a SystemExit's code); leave others be.
+    """
+    if not failure.check(*ONE_LINE_FAILURES):
+        return failure
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "micro.run"
+    sys.stderr.write(f"{program}: {failure.value}\n")
+    sys.stderr.flush()
+    raise SystemExit(1)
+
+
 def ignore_repeated_signals(reactor: Any) -> None:
     """
-    While micro shuts down, a second SIGINT or SIGTERM would only make the
-    reactor log a traceback for stopping twice; say what is going on instead.
+    While micro shuts down (C{micro.run}, or a twistd command draining), a
+    second SIGINT or SIGTERM would only make the reactor log a traceback for
+    stopping twice; say what is going on instead.
     """
     import signal
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        return
+    if threading.current_thread() is not threading.main_thread() or not getattr(reactor, "running", False):
+        return  # not the process's own running reactor (a test's fake one)
 
     def still_stopping(signum: int, frame: Any) -> None:
         reactor.callFromThread(_log.warn, "already shutting down: finishing in-flight requests (SIGKILL stops at once)")

@@ -19,6 +19,7 @@ from micro._calls.balancer import RoundRobin
 from micro._http.client import HttpClient, FullResponse
 from micro._http.failures import Kind, classify
 from micro._kernel.errors import HttpError, UnknownService
+from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
 
 _HEADERS: dict[tuple[bytes, bytes], Headers] = {}
@@ -37,6 +38,16 @@ def content_headers(content_type: bytes, service: bytes = b"") -> Headers:
         headers = _HEADERS[key] = Headers({b"content-type": [content_type]})
         if service:
             headers.setRawHeaders(SERVICE_HEADER, [service])
+    return headers
+
+
+def call_headers(content_type: bytes, service: bytes, propagation: Propagation) -> Headers:
+    """
+    The headers of one call: the shared ones plus the context it carries.
+    """
+    headers = content_headers(content_type, service).copy()
+    for name, value in propagation.headers().items():
+        headers.setRawHeaders(name, [value])
     return headers
 
 
@@ -61,7 +72,8 @@ class Caller:
     never read it) is sent to the next instance.  A request that may have
     reached an instance is not sent again unless the caller asked for
     C{retries}.  Either way the failed instance becomes a suspect
-    that other calls avoid until the registry says what became of it.
+    that other calls avoid until the registry says what became of it; so
+    does one that let a call run out of time.
 
     The timeout bounds the whole call, failovers included; when it runs out
     the request in flight is cancelled and the call fails with a 504.
@@ -83,14 +95,16 @@ class Caller:
         return self._balancer.pick(service, self._locations(service))
 
     def send(self, service: str, location: str, body: bytes, content_type: bytes,
-             timeout: float, retries: int = 0, headers: Headers | None = None) -> Deferred[FullResponse]:
+             timeout: float, retries: int = 0, propagation: Propagation | None = None) -> Deferred[FullResponse]:
         """
         Send to C{location} first, then to others as failures allow, all
-        within C{timeout} seconds.
+        within C{timeout} seconds, carrying C{propagation} (a new one if
+        C{None}: the call starts a request).
         """
         deadline = self._http.reactor.seconds() + timeout
-        headers = headers or content_headers(content_type, service.encode("utf-8"))
-        call = _Call(service, body, headers, timeout, deadline, retries)
+        propagation = propagation or Propagation.new()
+        headers = call_headers(content_type, service.encode("utf-8"), propagation)
+        call = _Call(service, body, headers, timeout, deadline, retries, propagation.request_id)
         return self._attempt(call, location)
 
     def _attempt(self, call: _Call, location: str) -> Deferred[FullResponse]:
@@ -113,6 +127,9 @@ class Caller:
             if outcome.kind is Kind.CANCELLED:
                 return failure
             if outcome.kind is Kind.TIMED_OUT:
+                # A host that vanished gives no other sign: without this, new
+                # calls would keep going to it until its lease ran out.
+                self._balancer.suspect(location)
                 return call.failure(504, f"no reply from {location} within {_seconds(call.timeout)}")
             self._balancer.suspect(location)
             if outcome.kind is Kind.NOT_SENT:
@@ -128,8 +145,8 @@ class Caller:
         if again and self._http.reactor.seconds() < call.deadline:
             following = self._balancer.pick(call.service, self._locations(call.service), exclude=call.tried)
             if following is not None:
-                self._log.info("call to {service}: {why}; trying {following}",
-                               service=call.service, why=why, following=following)
+                self._log.info("call to {service}: {why}; trying {following} (request {request_id})",
+                               service=call.service, why=why, following=following, request_id=call.request_id)
                 return self._attempt(call, following)
         return call.failure(status, why)
 
@@ -155,6 +172,7 @@ class _Call:
     timeout: float
     deadline: float
     retries: int
+    request_id: str
     tried: list[str] = field(factory=list)
 
     def failure(self, status: int, why: str) -> Failure:

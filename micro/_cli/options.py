@@ -12,9 +12,8 @@ from twisted.python import usage
 
 from micro import __version__
 from micro._cli import bench, cache, calls, inspect, pubsub, top, watch
-from micro._kernel.config import DEFAULT_REGISTRY_URL
+from micro._kernel.config import DEFAULT_REGISTRY_URL, check_registry_url
 from micro._kernel.errors import HttpError
-from micro._kernel.validation import split_url
 
 
 class GlobalUsageError(usage.UsageError):
@@ -31,7 +30,7 @@ def registry_urls(text: str) -> list[str]:
     for part in text.split(","):
         part = part.strip()
         try:
-            split_url(part, "a registry URL")
+            check_registry_url(part, "a registry URL")
         except HttpError as e:
             raise usage.UsageError(e.message) from None
         urls.append(part.rstrip("/"))

@@ -15,6 +15,7 @@ from micro._cli.command import Command, arguments, count, payload, seconds
 from micro._cli.output import OK, REMOTE_ERROR
 from micro._cli.session import COMMAND_TIMEOUT, Session
 from micro._kernel.channels import check_channel, check_pattern
+from micro._kernel.config import check_service_url
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import DELIVERY_TIMEOUT, MAX_DELIVERY_TIMEOUT
 
@@ -85,6 +86,13 @@ class Subscribe(Command):
     def parseArgs(self, *given: str) -> None:
         (channel,) = arguments(given, "a CHANNEL", 1, 1)
         self.channel = _channel(channel, check_pattern)
+
+    def postOptions(self) -> None:
+        if self["home"] is not None:
+            try:
+                check_service_url(self["home"], "--home")
+            except HttpError as e:
+                raise usage.UsageError(e.message) from None
 
     async def run(self, session: Session) -> int:
         await session.command("health")  # a clear error, and the registry that answers, before hosting

@@ -49,7 +49,8 @@ def refuse(channel: Any, status: int, reason: bytes, message: str) -> None:
 class MicroChannel(HTTPChannel):
     """
     An HTTP channel whose request line and headers together may take at
-    most C{totalHeadersSize} bytes, refused with a 431 past that.
+    most C{totalHeadersSize} bytes in at most C{maxHeaders} fields, refused
+    with a 431 past either.
     """
 
     totalHeadersSize = MAX_HEADER_BYTES
@@ -57,17 +58,28 @@ class MicroChannel(HTTPChannel):
 
     def lineReceived(self, line: bytes) -> Any:
         if self._receivedHeaderSize + len(line) > self.totalHeadersSize:
-            self._too_large()
+            self._too_large(f"request line and headers exceed {self.totalHeadersSize} bytes")
             return None
         return super().lineReceived(line)
 
-    def lineLengthExceeded(self, line: bytes) -> None:
-        self._too_large()
+    def headerReceived(self, line: bytes) -> bool:
+        if self._receivedHeaderCount >= self.maxHeaders:
+            self._too_large(f"more than {self.maxHeaders} header fields")
+            return False
+        return bool(super().headerReceived(line))
 
-    def _too_large(self) -> None:
-        self.setRawMode()
-        refuse(self, 431, b"Request Header Fields Too Large",
-               f"request line and headers exceed {self.totalHeadersSize} bytes")
+    def lineLengthExceeded(self, line: bytes) -> None:
+        self._too_large(f"request line and headers exceed {self.totalHeadersSize} bytes")
+
+    def _too_large(self, message: str) -> None:
+        # LineReceiver goes on parsing what this read left in its buffer
+        # after lineReceived returns, unless the transport is disconnecting,
+        # which a half-close is not: hand that rest to the discarding reader
+        # instead, or it would be parsed as a body no request expects.
+        rest, self._buffer = self._buffer, b""
+        refuse(self, 431, b"Request Header Fields Too Large", message)
+        if rest:
+            self.dataReceived(rest)
 
 
 def micro_channel_protocol(factory: Any) -> _GenericHTTPChannelProtocol:

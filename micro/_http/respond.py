@@ -59,6 +59,18 @@ def internal_error(failure: Failure, request: IRequest, where: str) -> bytes | N
     return write_error(request, HttpError(500, f"internal error in {where}; see its log"))
 
 
+def without_head_body(request: IRequest, body: Any) -> Any:
+    """
+    What C{render} returns for C{body}: for a HEAD request, nothing, with
+    the length the body would have had.  (Twisted drops the body of a HEAD
+    reply too, but logs a warning for every one.)
+    """
+    if request.method == b"HEAD" and isinstance(body, bytes) and body:
+        request.setHeader(b"content-length", b"%d" % len(body))
+        return b""
+    return body
+
+
 def respond(request: IRequest, result: Any, on_result: OnResult, on_failure: OnFailure, where: str) -> Any:
     """
     Answer with C{on_result(result)} now, or, if C{result} is a Deferred,

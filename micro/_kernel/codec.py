@@ -107,6 +107,17 @@ def media_type(content_type: bytes | None) -> bytes:
     return content_type.split(b";", 1)[0].strip().lower()
 
 
+def charset(content_type: bytes | None, default: str = "utf-8") -> str:
+    """
+    The C{charset} parameter of a Content-Type header, or C{default}.
+    """
+    for parameter in (content_type or b"").split(b";")[1:]:
+        name, _, value = parameter.partition(b"=")
+        if name.strip().lower() == b"charset" and value.strip(b' "'):
+            return value.strip(b' "').decode("ascii", "replace").lower()
+    return default
+
+
 def decode_payload(body: bytes, content_type: bytes | None) -> Any:
     """
     Decode a request body sent to a service.

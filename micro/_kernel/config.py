@@ -14,10 +14,35 @@ from typing import Mapping
 from attrs import frozen
 from hyperlink import DecodedURL
 
-from micro._kernel.validation import host_text
+from micro._kernel.errors import InvalidArgument
+from micro._kernel.validation import host_text, split_url
 
 DEFAULT_REGISTRY_URL = "http://localhost:9999"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# Where a server listens on every interface: no address to dial.
+UNSPECIFIED_HOSTS = frozenset({"0.0.0.0", "::"})
+
+
+def check_registry_url(url: object, what: str = "registry URL") -> str:
+    """
+    Return C{url} if it is an http(s) URL with a host, else raise
+    L{InvalidArgument} naming it as C{what}.
+    """
+    split_url(url, what)
+    return url  # type: ignore[return-value]
+
+
+def check_service_url(url: object, what: str = "service URL") -> str:
+    """
+    Return C{url} if it can be advertised as the base URL of services:
+    an http(s) URL whose host other processes can dial.
+    """
+    _, host, _, _ = split_url(url, what)
+    if host in UNSPECIFIED_HOSTS:
+        raise InvalidArgument(f"{what} {url!r} names {host}, where a server listens, not an address other "
+                              "processes can reach; give this host's name or address (its services then "
+                              "listen on every interface)")
+    return url  # type: ignore[return-value]
 
 
 @frozen
@@ -37,6 +62,11 @@ class Settings:
     token: str | None = None
     environment: str = ""
 
+    def __repr__(self) -> str:
+        token = "<set>" if self.token else None  # never in a log line
+        return (f"Settings(registry_url={self.registry_url!r}, service_url={self.service_url!r}, "
+                f"token={token}, environment={self.environment!r})")
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -46,6 +76,16 @@ class Settings:
             token=env.get("MICRO_REGISTRY_TOKEN") or None,
             environment=(env.get("MICRO_ENV") or "").strip().lower(),
         )
+
+    def check(self) -> Settings:
+        """
+        Return these settings if their URLs are usable, else raise
+        L{InvalidArgument} saying which is not and why.
+        """
+        check_registry_url(self.registry_url, "registry URL (MICRO_REGISTRY_URL)")
+        if self.service_url is not None:
+            check_service_url(self.service_url, "service URL (MICRO_SERVICE_URL)")
+        return self
 
     @property
     def development(self) -> bool:

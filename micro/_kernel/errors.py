@@ -8,6 +8,10 @@ wire, the status they carry.
 
 from __future__ import annotations
 
+import os
+import traceback
+from http import HTTPStatus
+
 
 class HttpError(Exception):
     """
@@ -17,14 +21,17 @@ class HttpError(Exception):
     hops) with the same C{status} and C{message}.
 
     @ivar status: An HTTP status code, 400 to 599.
-    @ivar message: A human-readable explanation.
+    @ivar message: A human-readable explanation; by default the status's
+        reason phrase (C{HttpError(404)}: C{"Not Found"}).
     @ivar traceback: The remote traceback text, only when the service runs
         with C{MICRO_ENV=development}; otherwise C{None}.
     """
 
-    def __init__(self, status: int, message: str, *, traceback: str | None = None):
+    def __init__(self, status: int, message: str | None = None, *, traceback: str | None = None):
         if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
             raise ValueError(f"HttpError status must be an int from 400 to 599, not {status!r}")
+        if message is None:
+            message = _reason(status)
         super().__init__(status, message)
         self.status = status
         self.message = str(message)
@@ -35,6 +42,17 @@ class HttpError(Exception):
 
     def __repr__(self) -> str:
         return f"HttpError({self.status!r}, {self.message!r})"
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Client Error" if status < 500 else "Server Error"
+
+
+# Users meet it as micro.HttpError: tracebacks and pytest reports say so.
+HttpError.__module__ = "micro"
 
 
 class _BadInput(HttpError):
@@ -75,3 +93,38 @@ class UnknownService(HttpError, LookupError):
 
     def __repr__(self) -> str:
         return f"UnknownService({self.service!r})"
+
+
+def describe_error(error: BaseException) -> str:
+    """
+    One line about C{error} for a person: an L{HttpError} as its status and
+    message; anything else as its type and text, with the file and line
+    where it was raised (a traceback's most useful line).
+    """
+    if isinstance(error, HttpError):
+        return str(error)
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, SyntaxError) and error.filename:
+        return f"{text} ({_short_path(error.filename)}, line {error.lineno})"
+    frames = traceback.extract_tb(error.__traceback__)
+    if frames:
+        return f"{text} ({_short_path(frames[-1].filename)}, line {frames[-1].lineno})"
+    return text
+
+
+def _short_path(path: str) -> str:
+    """
+    A file name relative to the current directory when it is below it.
+    """
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative
+
+
+def counted(count: int, noun: str) -> str:
+    """
+    C{"1 call"}, C{"2 calls"}: a count for a log line or a message.
+    """
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

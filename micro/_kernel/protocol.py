@@ -27,6 +27,11 @@ MISDIRECTED = 421
 # the route's data type; it keeps route traffic off an instance's call path.
 ROUTE_HEADER = b"x-micro-route"
 
+# The correlation id of the request a call, a delivery or route traffic is
+# part of (see micro._kernel.propagation): taken from the client, or made
+# where a request enters the cluster without one.
+REQUEST_ID_HEADER = b"x-request-id"
+
 # Endpoints of micro itself on every instance.
 FRAMEWORK_PREFIX = b"/_micro/"
 HEALTH_PATH = "/_micro/health"

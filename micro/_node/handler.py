@@ -103,7 +103,8 @@ class ServiceHandler(Handler):
         return cls(fn, _positional_count(fn), name)
 
 
-def as_http_error(failure: Failure, service: str, *, development: bool, production: bool) -> HttpError:
+def as_http_error(failure: Failure, service: str, *, development: bool, production: bool,
+                  request_id: str | None = None) -> HttpError:
     """
     The L{HttpError} a caller sees for a failed handler.
 
@@ -116,7 +117,11 @@ def as_http_error(failure: Failure, service: str, *, development: bool, producti
         if error.traceback and not development:
             return HttpError(error.status, error.message)
         return error
-    _log.failure("service {service} failed", failure, service=service)
+    if request_id is None:  # an in-process call that no request led to
+        _log.failure("service {service} failed", failure, service=service)
+    else:
+        _log.failure("service {service} failed (request {request_id})", failure, service=service,
+                     request_id=request_id)
     if production:
         message = f"internal error in service {service!r}"
     else:

@@ -22,10 +22,11 @@ from micro._http.site import MicroSite
 from micro._kernel.codec import MalformedBody, across, decode_payload, encode_value
 from micro._kernel.config import Settings
 from micro._kernel.deferreds import Once, stop_timer, wait_at_most
-from micro._kernel.errors import HttpError
+from micro._kernel.errors import HttpError, counted
+from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
 from micro._node.call_stats import CallStats
-from micro._node.context import Context, Member
+from micro._node.context import Context, Member, propagation_of
 from micro._node.handler import ServiceHandler, as_http_error
 from micro._node.request_info import RequestInfo
 
@@ -82,6 +83,10 @@ class ServiceInstance:
     @property
     def name(self) -> str:
         return self.handler.name
+
+    def __repr__(self) -> str:
+        state = ", draining" if self.draining else ""
+        return f"ServiceInstance({self.name!r} at {self.location}{state})"
 
     @property
     def node(self) -> Host:
@@ -155,7 +160,7 @@ class ServiceInstance:
 
     def _write_error(self, request: IRequest, failure: Failure) -> bytes:
         settings = self._node.settings
-        error = as_http_error(failure, self.name, development=settings.development, production=settings.production)
+        error = self._as_error(failure, propagation_of(request))
         return write_error(request, error, with_traceback=settings.development)
 
     def _unencodable(self, error: TypeError) -> HttpError:
@@ -163,12 +168,14 @@ class ServiceInstance:
 
     # -- in-process calls ---------------------------------------------------
 
-    def call_in_process(self, payload: Any, content_type: bytes, size: int, timeout: float) -> Deferred[Any]:
+    def call_in_process(self, payload: Any, content_type: bytes, size: int, timeout: float,
+                        propagation: Propagation | None) -> Deferred[Any]:
         """
         Run a call without HTTP, with the same results: C{payload} has
         crossed the encoding already (L{across}: C{size} bytes of
         C{content_type}), the result crosses it back, errors become the same
-        L{HttpError}s, a payload over the limit gets the same 413.
+        L{HttpError}s, a payload over the limit gets the same 413, and the
+        handler's C{ctx} carries C{propagation} as the headers would.
         """
         limit = self._node.max_payload_bytes
         if limit is not None and size > limit:
@@ -176,12 +183,11 @@ class ServiceInstance:
         self._in_flight += 1
         started = self._now()
         try:
-            result = self.handler.invoke(
-                payload, lambda: Context(self._node, self.name, RequestInfo.in_process(self.location, content_type)))
+            result = self.handler.invoke(payload, lambda: self._in_process_context(content_type, propagation))
         except Exception:
             self._finished()
             self._counted_call(self._now() - started, True)
-            return fail(self._as_error(Failure()))
+            return fail(self._as_error(Failure(), propagation))
         if not isinstance(result, Deferred):
             self._finished()
             self._counted_call(self._now() - started, False)
@@ -193,7 +199,7 @@ class ServiceInstance:
         result.addBoth(self._counted, started)
         result.addBoth(self._finished_async)
         result.addBoth(stop_timer, timer)
-        return result.addCallbacks(self._across, self._failed_in_process, errbackArgs=(timer, timeout))
+        return result.addCallbacks(self._across, self._failed_in_process, errbackArgs=(timer, timeout, propagation))
 
     def _across(self, result: Any) -> Any:
         try:
@@ -201,15 +207,26 @@ class ServiceInstance:
         except TypeError as e:
             raise self._unencodable(e) from None
 
-    def _as_error(self, failure: Failure) -> HttpError:
-        settings = self._node.settings
-        return as_http_error(failure, self.name, development=settings.development, production=settings.production)
+    def _in_process_context(self, content_type: bytes, propagation: Propagation | None) -> Context:
+        """
+        The C{ctx} of an in-process call: what it would carry over HTTP,
+        with a new request id if the call started a request.
+        """
+        carried = propagation or Propagation.new()
+        return Context(self._node, self.name, RequestInfo.in_process(self.location, content_type, carried), carried)
 
-    def _failed_in_process(self, failure: Failure, timer: Any, timeout: float) -> Failure:
+    def _as_error(self, failure: Failure, propagation: Propagation | None) -> HttpError:
+        settings = self._node.settings
+        request_id = propagation.request_id if propagation is not None else None
+        return as_http_error(failure, self.name, development=settings.development, production=settings.production,
+                             request_id=request_id)
+
+    def _failed_in_process(self, failure: Failure, timer: Any, timeout: float,
+                           propagation: Propagation | None) -> Failure:
         if failure.check(CancelledError) and timer.called:
             return Failure(HttpError(
                 504, f"call to {self.name!r} failed: no reply from {self.location} within {timeout:g}s"))
-        return Failure(self._as_error(failure))
+        return Failure(self._as_error(failure, propagation))
 
     # -- lifetime ---------------------------------------------------------
 
@@ -252,11 +269,12 @@ class ServiceInstance:
         if self.port is not None:
             await maybeDeferred(self.port.stopListening)
         if self._in_flight:
-            self._log.info("{service}: waiting for {count} running calls", service=self.name, count=self._in_flight)
+            self._log.info("{service}: waiting for {calls}", service=self.name,
+                           calls=counted(self._in_flight, "running call"))
             await wait_at_most(node.reactor, self.idle(), drain_timeout)
             if self._in_flight:
-                self._log.warn("{service}: {count} calls still running after {timeout}s; closing",
-                               service=self.name, count=self._in_flight, timeout=drain_timeout)
+                self._log.warn("{service}: {calls} still running after {timeout}s; closing",
+                               service=self.name, calls=counted(self._in_flight, "call"), timeout=drain_timeout)
         if self.site is not None:
             # A reply returned by a render that just ended the drain is
             # written after the render returns: close on the next turn.

@@ -20,7 +20,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from zope.interface import implementer
 
 from micro._http.limits import IBodyLimit
-from micro._http.respond import write_error, write_json
+from micro._http.respond import without_head_body, write_error, write_json
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import FRAMEWORK_PREFIX, HEALTH_PATH, ROUTE_HEADER
 from micro._node.instance import ServiceInstance
@@ -90,6 +90,9 @@ class InstanceResource(Resource):
         return None
 
     def render(self, request: IRequest) -> Any:
+        return without_head_body(request, self._render(request))
+
+    def _render(self, request: IRequest) -> Any:
         path = request.path
         routed = request.requestHeaders.hasHeader(ROUTE_HEADER)
         if request.method == b"POST" and path == b"/" and not routed:

@@ -12,6 +12,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from twisted.internet.interfaces import IListeningPort
+from twisted.python.log import callWithContext
 
 from micro._http.site import MicroSite
 from micro._kernel.config import listen_interface
@@ -34,5 +35,9 @@ def tcp_listener(reactor: Any) -> Listen:
     def listen(location: str, site: MicroSite) -> IListeningPort:
         parts = urlsplit(location)
         assert parts.hostname is not None and parts.port is not None
-        return reactor.listenTCP(parts.port, site, interface=listen_interface(parts.hostname))  # type: ignore[no-any-return]
+        # Twisted logs "MicroSite starting on <port>" in the log context of
+        # whatever is running: here, the reply of the registry's setup
+        # command ("[HTTP11ClientProtocol,client]").  Say it is micro's.
+        return callWithContext({"system": "micro"}, reactor.listenTCP, parts.port, site,  # type: ignore[no-any-return]
+                               interface=listen_interface(parts.hostname))
     return listen

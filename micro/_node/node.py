@@ -25,15 +25,17 @@ from micro._calls.caller import Caller
 from micro._http.client import HttpClient
 from micro._http.limits import CALL_LIMIT
 from micro._http.site import make_site
-from micro._kernel.config import Settings
+from micro._kernel.config import Settings, check_service_url
 from micro._kernel.deferreds import Once, wait_at_most
-from micro._kernel.errors import HttpError
+from micro._kernel.errors import HttpError, counted
+from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._node.call_stats import CallStats
 from micro._node.calls import READY_TIMEOUT, CallRouter
 from micro._node.handler import ServiceHandler
 from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT, Endpoint, ServiceInstance
 from micro._node.instance_resource import InstanceResource
+from micro._node.leaving import unregister_and_settle
 from micro._node.listening import Listen, new_node_id, tcp_listener
 from micro._node.registry_client import RegistryClient
 from micro._node.table import ServiceTable
@@ -79,6 +81,10 @@ class NodeCore:
     _terminate_hooks: list[Callable[[], Any]] = field(factory=list, init=False)
     _terminating: Once = field(factory=Once, init=False)
 
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} {self.id} of {self.registry_client.url}, "
+                f"{len(self._instances)} instances>")
+
     _log = Logger()
 
     def __attrs_post_init__(self) -> None:
@@ -97,10 +103,13 @@ class NodeCore:
         A node for C{reactor}, configured from C{settings} (default: the
         environment).  Tests inject C{http} and C{listen}.
 
+        @raise InvalidArgument: The settings' registry or service URL is
+            not usable.
+
         @param max_payload_bytes: The largest call payload (and pub/sub
             delivery) its instances accept; larger ones get a 413.
         """
-        settings = settings or Settings.from_environ()
+        settings = (settings or Settings.from_environ()).check()
         http = http or HttpClient.create(reactor)
         registry = RegistryClient(http, settings.registry_url, settings.token)
         return cls(reactor, settings, http, registry, node_id or new_node_id(), listen or tcp_listener(reactor),
@@ -167,11 +176,15 @@ class NodeCore:
         Fails if the registry could not be asked, so that the caller tries
         again; a registration it refuses (a 4xx) is logged and not retried.
         """
+        instances = [i for i in self._instances.values() if not i.draining]
         work = [self.registry_client.register(i.name, i.location, self.id).addErrback(self._refused, i.location)
-                for i in self._instances.values() if not i.draining]
+                for i in instances]
         work.extend(hook() for hook in self._rejoin_hooks)
-        d = gatherResults(work, consumeErrors=True)
-        return d.addCallback(lambda _: self._log.info("registered {count} instances again", count=len(work)))
+        def done(_: Any) -> None:
+            # A node's first watch finds it unknown too, with nothing to register yet: no news.
+            if instances:
+                self._log.info("registered {count} again", count=counted(len(instances), "instance"))
+        return gatherResults(work, consumeErrors=True).addCallback(done)
 
     def _refused(self, failure: Failure, location: str) -> None | Failure:
         error = failure.value
@@ -183,14 +196,18 @@ class NodeCore:
     # -- calls ----------------------------------------------------------------
 
     def call(self, service: str, payload: Any = None, *, timeout: float = DEFAULT_TIMEOUT,
-             retries: int = 0) -> Deferred[Any]:
+             retries: int = 0, propagation: Propagation | None = None) -> Deferred[Any]:
         """
         Call an instance of C{service} and return its decoded result;
         failures are L{HttpError}s.
-        """
-        return self._calls.call(service, payload, timeout, retries)
 
-    def publish(self, channel: str, message: Any, *, timeout: float | None = None) -> Deferred[dict[str, Any]]:
+        @param propagation: The context of the request the call is part of
+            (C{ctx.call} passes its own); by default, a new request's.
+        """
+        return self._calls.call(service, payload, timeout, retries, propagation)
+
+    def publish(self, channel: str, message: Any, *, timeout: float | None = None,
+                propagation: Propagation | None = None) -> Deferred[dict[str, Any]]:
         """
         Publish to a pub/sub channel, as C{ctx.publish} does.  The core has
         no pub/sub; L{micro.Node} has.
@@ -214,7 +231,8 @@ class NodeCore:
         Host C{handler} as an instance of the service it names.
         """
         self.start()
-        instance = await self._bind(handler, home or self.settings.service_home())
+        home = check_service_url(home, "home") if home is not None else self.settings.service_home()
+        instance = await self._bind(handler, home)
         try:
             reply = await self.registry_client.register(handler.name, instance.location, self.id)
         except BaseException:
@@ -264,20 +282,7 @@ class NodeCore:
         """
         Unregister C{instance} and wait until callers have dropped it.
         """
-        try:
-            reply = await self.registry_client.unregister(instance.name, instance.location)
-            settled = await self.registry_client.settle(reply["version"], settle_timeout)
-        except HttpError as e:
-            if e.status == 503:
-                self._log.info("registry unreachable; {service} at {location} leaves without unregistering",
-                               service=instance.name, location=instance.location)
-            elif e.status != 404:
-                self._log.warn("could not unregister {service} at {location}: {error}",
-                               service=instance.name, location=instance.location, error=e)
-            return
-        if not settled.get("settled"):
-            self._log.info("{lagging} nodes had not dropped {location} after {timeout}s",
-                           lagging=settled.get("lagging"), location=instance.location, timeout=settle_timeout)
+        await unregister_and_settle(self.registry_client, instance.name, instance.location, settle_timeout)
 
     def forget(self, instance: ServiceInstance) -> None:
         self._instances.pop(instance.location, None)

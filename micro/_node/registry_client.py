@@ -14,6 +14,7 @@ from twisted.web.http_headers import Headers
 from micro._calls.decoding import decode_reply, transport_error
 from micro._http.client import HttpClient
 from micro._kernel.codec import JSON_TYPE, dumps
+from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import DELIVERY_TIMEOUT, TOKEN_HEADER
 
 COMMAND_TIMEOUT = 10.0
@@ -42,13 +43,21 @@ class RegistryClient:
         self._headers = headers
         self._url = self.url.encode("utf-8")
 
-    def command(self, name: str, argument: Any, timeout: float | None = None) -> Deferred[Any]:
+    def command(self, name: str, argument: Any, timeout: float | None = None,
+                propagation: Propagation | None = None) -> Deferred[Any]:
         """
         Run a command; fail with L{HttpError} for an error reply, 503 if the
         registry cannot be reached and 504 if it does not answer in time.
+
+        @param propagation: The context of the request the command is part
+            of, for those that pass it on (C{publish}).
         """
-        d = self._http.request(b"POST", self._url, dumps({name: argument}), self._headers,
-                               timeout or self.timeout)
+        headers = self._headers
+        if propagation is not None:
+            headers = headers.copy()
+            for header, value in propagation.headers().items():
+                headers.setRawHeaders(header, [value])
+        d = self._http.request(b"POST", self._url, dumps({name: argument}), headers, timeout or self.timeout)
         return d.addCallbacks(decode_reply, transport_error, callbackArgs=(f"registry ({name})",),
                               errbackArgs=(f"registry command {name} at {self.url}",))
 
@@ -102,7 +111,7 @@ class RegistryClient:
         return self.command("unsubscribe", {"channel": channel, "location": location})
 
     def publish(self, channel: str, message: Any, *, publisher: str, seq: int,
-                timeout: float | None = None) -> Deferred[dict[str, Any]]:
+                timeout: float | None = None, propagation: Propagation | None = None) -> Deferred[dict[str, Any]]:
         """
         Publish through the registry, numbered C{seq} among the publishes of
         node C{publisher} so that they go out in order; the command waits
@@ -113,4 +122,5 @@ class RegistryClient:
         argument: dict[str, Any] = {"channel": channel, "message": message, "publisher": publisher, "seq": seq}
         if timeout is not None:
             argument["timeout"] = timeout
-        return self.command("publish", argument, timeout=(timeout or DELIVERY_TIMEOUT) + COMMAND_TIMEOUT)
+        return self.command("publish", argument, timeout=(timeout or DELIVERY_TIMEOUT) + COMMAND_TIMEOUT,
+                            propagation=propagation)

@@ -10,6 +10,8 @@ from urllib.parse import parse_qs
 from attrs import frozen
 from twisted.web.iweb import IRequest
 
+from micro._kernel.propagation import Propagation
+
 
 @frozen
 class RequestInfo:
@@ -30,6 +32,9 @@ class RequestInfo:
     query: dict[str, list[str]]
     headers: dict[str, str]
 
+    def __repr__(self) -> str:
+        return f"RequestInfo({self.method} {self.url})"
+
     @classmethod
     def from_request(cls, request: IRequest) -> RequestInfo:
         headers = {
@@ -47,8 +52,10 @@ class RequestInfo:
         )
 
     @classmethod
-    def in_process(cls, location: str, content_type: bytes) -> RequestInfo:
+    def in_process(cls, location: str, content_type: bytes, propagation: Propagation) -> RequestInfo:
         """
-        The request an in-process call stands for: a POST to the instance.
+        The request an in-process call stands for: a POST to the instance,
+        with the headers it would carry over HTTP.
         """
-        return cls("POST", "/", location + "/", {}, {"content-type": content_type.decode("ascii")})
+        return cls("POST", "/", location + "/", {},
+                   {"content-type": content_type.decode("ascii"), **propagation.text_headers()})

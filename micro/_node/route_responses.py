@@ -53,6 +53,9 @@ class Response:
     headers: Headers | None = None
     content_type: str | None = None
 
+    def __repr__(self) -> str:
+        return f"Response({self.status}, {type(self.body).__name__} body)"
+
 
 @frozen
 class EncodedReply:

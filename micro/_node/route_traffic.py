@@ -5,7 +5,8 @@ and path, answered by the service's handler.
 
 The handler gets C{ctx.request} (method, path, url, query, headers) and a
 payload: for GET and HEAD, and for any request without a body, the query
-parameters; otherwise the body, decoded by its content type.
+parameters; otherwise the body, decoded by its content type (a JSON
+object or array sent as a form, as C{curl -d} does, is read as JSON).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from urllib.parse import parse_qs
 from twisted.web.iweb import IRequest
 
 from micro._http.respond import write_error
-from micro._kernel.codec import JSON_TYPE, MalformedBody, loads, media_type
+from micro._kernel.codec import JSON_TYPE, MalformedBody, charset, loads, media_type
 from micro._kernel.errors import HttpError
 from micro._kernel.route_paths import DYNAMIC, check_data_type
 from micro._node.instance import ServiceInstance
@@ -48,11 +49,21 @@ def route_payload(request: IRequest) -> Any:
     if kind == JSON_TYPE or kind.endswith(b"+json"):
         return loads(body)
     if kind.startswith(b"text/"):
+        encoding = charset(request.getHeader(b"content-type"))
         try:
-            return body.decode("utf-8")
+            return body.decode(encoding)
+        except LookupError:
+            raise MalformedBody(f"unknown charset {encoding!r}") from None
         except UnicodeDecodeError as e:
-            raise MalformedBody(f"text body is not UTF-8: {e}") from None
+            raise MalformedBody(f"text body is not {'UTF-8' if encoding == 'utf-8' else encoding}: {e}") from None
     if kind == FORM_TYPE:
+        if body.lstrip()[:1] in (b"{", b"["):
+            # curl -d '{"x": 1}' labels JSON as a form (its default type);
+            # no form starts with a brace or a bracket.
+            try:
+                return loads(body)
+            except MalformedBody:
+                pass
         return parameters(body)
     if not kind:
         # No content type: JSON if it is JSON (curl -d '{...}'), else bytes.

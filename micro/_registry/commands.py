@@ -20,6 +20,7 @@ from micro._calls.caller import Caller
 from micro._http.client import FullResponse, HttpClient
 from micro._kernel.codec import JSON_TYPE, encode_value
 from micro._kernel.errors import HttpError, InvalidArgument, UnknownService, WrongType
+from micro._kernel.propagation import Propagation
 from micro._kernel.validation import check_location, check_service_name
 from micro._registry.arguments import as_object, integer, node_id, number, required
 from micro._registry.metrics import RATE_WINDOW, ServiceMetrics, parse_report
@@ -29,7 +30,9 @@ from micro._registry.watch_hub import WatchHub
 
 MAX_SETTLE_TIMEOUT = 30.0
 
-Handler = Callable[[Any], Any]
+# A command: its argument, and for a command that passes on its request's
+# context, the Propagation too.
+Handler = Callable[..., Any]
 
 
 @frozen
@@ -60,10 +63,13 @@ class CommandReply:
 @frozen
 class Sender:
     """
-    Who sent a command: whether they showed the registry token.
+    Who sent a command: whether they showed the registry token, and the
+    context of the request it is part of, if it said (C{call} and
+    C{publish} pass it on).
     """
 
     token: bytes | None = None
+    propagation: Propagation | None = None
 
 
 def parse_command(document: Any, valid: list[str]) -> tuple[str, Any]:
@@ -100,6 +106,7 @@ class RegistryCommands:
     verify_locations: bool = True
     _handlers: dict[str, Handler] = field(factory=dict, init=False)
     protected: set[str] = field(factory=set, init=False)
+    _passing_on: set[str] = field(factory=set, init=False)
     register_types: dict[str, KindHandlers] = field(factory=dict, init=False)
     _caller: Caller = field(init=False)
     _probe: LocationProbe | None = field(init=False)
@@ -114,19 +121,23 @@ class RegistryCommands:
         self.add("setup", self._setup, protected=True)
         self.add("register", self._register, protected=True)
         self.add("unregister", self._unregister, protected=True)
-        self.add("call", self._call)
+        self.add("call", self._call, passes_on=True)
         self.add("watch", self._watch, protected=True)
         self.add("heartbeat", self._heartbeat, protected=True)
         self.add("settle", self._settle)
         self.register_types["service"] = KindHandlers(self._register_service, self._unregister_service)
 
-    def add(self, name: str, handler: Handler, *, protected: bool = False) -> None:
+    def add(self, name: str, handler: Handler, *, protected: bool = False, passes_on: bool = False) -> None:
         """
-        Add a command; a protected one needs the registry token.
+        Add a command; a protected one needs the registry token; one that
+        C{passes_on} its request's context is called with the L{Propagation}
+        too (a new one if the sender gave none).
         """
         self._handlers[name] = handler
         if protected:
             self.protected.add(name)
+        if passes_on:
+            self._passing_on.add(name)
 
     def names(self) -> list[str]:
         return sorted(self._handlers)
@@ -139,6 +150,8 @@ class RegistryCommands:
         name, argument = parse_command(document, self.names())
         if name in self.protected:
             self._check_token(sender.token, name)
+        if name in self._passing_on:
+            return self._handlers[name](argument, sender.propagation or Propagation.new())
         return self._handlers[name](argument)
 
     def _check_token(self, offered: bytes | None, command: str) -> None:
@@ -209,14 +222,14 @@ class RegistryCommands:
         version = self.state.unregister(service, location)
         return {"unregistered": location, "epoch": self.state.epoch, "version": version}
 
-    def _call(self, argument: Any) -> Deferred[CommandReply]:
+    def _call(self, argument: Any, propagation: Propagation) -> Deferred[CommandReply]:
         argument = as_object(argument, "call", '{"service": "name", "payload": {...}}')
         service = check_service_name(argument.get("service", argument.get("name")))
         location = self._caller.pick(service)
         if location is None:
             raise UnknownService(service)
         body, content_type = encode_value(argument.get("payload"))
-        d = self._caller.send(service, location, body, content_type, self.call_timeout)
+        d = self._caller.send(service, location, body, content_type, self.call_timeout, propagation=propagation)
         return d.addCallback(_relay)
 
     def _watch(self, argument: Any) -> Deferred[CommandReply]:

@@ -14,12 +14,15 @@ from twisted.web.resource import IResource, Resource
 from zope.interface import implementer
 
 from micro._http.early_request import IBodyReceiver, IStreamingResource
-from micro._http.limits import BodyLimits, IBodyLimit
-from micro._http.respond import internal_error, respond, write_error, write_json
+from micro._http.limits import BodyLimits, FirstKeyLimit, IBodyLimit, too_large_for
+from micro._http.respond import internal_error, respond, without_head_body, write_error, write_json
 from micro._kernel.codec import MalformedBody, loads
 from micro._kernel.errors import HttpError
-from micro._kernel.protocol import TOKEN_HEADER
+from micro._kernel.propagation import Propagation
+from micro._kernel.protocol import REQUEST_ID_HEADER, TOKEN_HEADER
 from micro._registry.commands import CommandReply, RegistryCommands, Sender
+
+COMMAND = "a registry command"
 
 
 @define
@@ -42,16 +45,29 @@ class CommandEndpoint:
         except MalformedBody as e:
             raise HttpError(400, f"{e}; a command is a JSON object like {{\"health\": true}}") from None
         self._check_size(document, len(body))
-        return self.commands.run(document, Sender(request.getHeader(TOKEN_HEADER)))
+        propagation = Propagation.from_headers(request.getHeader) if request.getHeader(REQUEST_ID_HEADER) else None
+        return self.commands.run(document, Sender(request.getHeader(TOKEN_HEADER), propagation))
 
     def _check_size(self, document: Any, size: int) -> None:
         """
-        Commands other than C{call} have a smaller limit than the one the
-        request was read under (the command is only known once parsed).
+        Commands other than C{call} have a smaller limit than C{call}.  The
+        Site's requests refuse them by their first bytes (L{command_limit});
+        this holds for a body read some other way.
         """
         limit = self.limits.command
         if limit is not None and size > limit and not (isinstance(document, dict) and "call" in document):
-            raise HttpError(413, f"a registry command may have at most {limit} bytes; this one has {size}")
+            raise HttpError(413, too_large_for(COMMAND, limit, size))
+
+
+def command_limit(limits: BodyLimits) -> int | FirstKeyLimit | None:
+    """
+    The limit of a command's body: C{call} has its own, larger one; every
+    other command is refused as soon as it passes the command limit, so a
+    client without the token cannot make the registry hold more.
+    """
+    if limits.command is None or (limits.call is not None and limits.call <= limits.command):
+        return limits.call
+    return FirstKeyLimit(limits.command, limits.call, frozenset({"call"}), COMMAND)
 
 
 def _write(result: Any, request: IRequest) -> bytes:
@@ -113,16 +129,17 @@ class RegistryResource(Resource):
         self._commands = commands
         self._routes = routes
         self._limits = limits
+        self._command_limit = command_limit(limits)
 
-    def body_limit(self, method: bytes, uri: bytes, headers: Any) -> int | None:
+    def body_limit(self, method: bytes, uri: bytes, headers: Any) -> int | FirstKeyLimit | None:
         if method == b"POST" and uri.split(b"?", 1)[0] == b"/":
-            return self._limits.call
+            return self._command_limit
         return self._limits.route
 
     def render(self, request: IRequest) -> Any:
         if request.method == b"POST" and request.path == b"/":
             return self._commands.render(request)
-        return self._routes.render(request)
+        return without_head_body(request, self._routes.render(request))
 
     def receive_body(self, request: IRequest, method: bytes, uri: bytes, length: int | None) -> IBodyReceiver | None:
         """

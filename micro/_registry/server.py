@@ -6,10 +6,10 @@ L{RegistryServer} it returns.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from attrs import define, field
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 
@@ -46,6 +46,7 @@ class RegistryServer:
     _port: IListeningPort
     _site: MicroSite
     _stopping: Once = field(factory=Once)
+    _before_stop: list[Callable[[], Any]] = field(factory=list)
 
     _log = Logger()
 
@@ -56,6 +57,16 @@ class RegistryServer:
         """
         return self.stack.state
 
+    def __repr__(self) -> str:
+        return f"RegistryServer(url={self.url!r})"
+
+    def before_terminate(self, hook: Callable[[], Any]) -> None:
+        """
+        Run C{hook} (which may return a Deferred) when L{terminate} starts,
+        while the registry still answers.
+        """
+        self._before_stop.append(hook)
+
     def terminate(self) -> Deferred[None]:
         """
         Stop listening, answer pending watches, close connections, cancel
@@ -64,6 +75,8 @@ class RegistryServer:
         return self._stopping(self._terminate)
 
     async def _terminate(self) -> None:
+        for hook in self._before_stop:
+            await maybeDeferred(hook)
         await self.stack.shut_down(self._port, self._site)
         self._log.info("registry at {url} stopped", url=self.url)
 

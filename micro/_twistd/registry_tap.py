@@ -5,6 +5,7 @@ C{twistd micro-registry}: run the registry.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,16 +13,16 @@ from twisted.application.service import IService, Service
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
-from twisted.python import usage
 from twisted.python.failure import Failure
 
+from micro._app.run import ignore_repeated_signals
 from micro._http.limits import CALL_LIMIT, COMMAND_LIMIT, BodyLimits
 from micro._http.site import make_site
-from micro._kernel.config import Settings, listen_interface
+from micro._kernel.config import Settings, check_registry_url, listen_interface
 from micro._registry.server import LISTEN_BACKLOG
 from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL
-from micro._twistd.options import byte_count, positive_float
+from micro._twistd.options import MicroOptions, byte_count, checked_url, listen_port, positive_float, read_token_file
 from micro._twistd.process import exit_with, freeze_loaded_objects, run_without_pidfile_in_foreground
 
 
@@ -48,7 +49,10 @@ def default_listen(settings: Settings) -> str:
     return f"tcp:{port}:interface={interface.replace(':', chr(92) + ':')}"
 
 
-class Options(usage.Options):
+PROGRAM = "twistd micro-registry"
+
+
+class Options(MicroOptions):
     synopsis = "[--listen ENDPOINT] [--ttl SECONDS]"
     longdesc = (
         "Run the micro registry: service discovery, port allocation, load-balanced calls, "
@@ -67,32 +71,37 @@ class Options(usage.Options):
         ["max-command-bytes", None, COMMAND_LIMIT,
          "Largest body of a registry command other than call (413 past it).", byte_count],
         ["max-call-bytes", None, CALL_LIMIT, "Largest body of a call command (413 past it).", byte_count],
-        ["max-route-bytes", None, None, "Largest body of route traffic (413 past it). Default: no limit.",
+        ["max-route-bytes", None, None, "Largest body of route traffic (413 past it); no limit by default",
          byte_count],
     ]
 
     def postOptions(self) -> None:
         settings = Settings.from_environ()
+        checked_url(PROGRAM, check_registry_url, settings.registry_url, "MICRO_REGISTRY_URL")
         if not self["listen"]:
             self["listen"] = default_listen(settings)
+        elif "MICRO_REGISTRY_URL" in os.environ:
+            _check_agrees(self["listen"], settings.registry_url)
         self["token"] = settings.token
         if self["token-file"]:
-            self["token"] = _read_token(self["token-file"])
+            self["token"] = read_token_file(PROGRAM, self["token-file"])
         if settings.production and not self["token"]:
             exit_with("twistd micro-registry: MICRO_ENV=production needs a registry token "
                       "(MICRO_REGISTRY_TOKEN or --token-file); refusing to start an open registry")
         run_without_pidfile_in_foreground(self)
 
 
-def _read_token(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            token = f.read().strip()
-    except OSError as e:
-        exit_with(f"twistd micro-registry: cannot read --token-file {path}: {e.strerror}")
-    if not token:
-        exit_with(f"twistd micro-registry: --token-file {path} is empty")
-    return token
+def _check_agrees(listen: str, registry_url: str) -> None:
+    """
+    A registry told to listen on one port while this environment's nodes
+    dial another is a mistake: say so in one line rather than start a
+    registry nobody reaches.
+    """
+    port, url_port = listen_port(listen), urlsplit(registry_url).port
+    if port is not None and port != 0 and url_port is not None and port != url_port:
+        exit_with(f"twistd micro-registry: --listen {listen} is port {port}, but MICRO_REGISTRY_URL "
+                  f"{registry_url} says {url_port}: processes of this cluster would dial {url_port}; "
+                  "make them agree (or leave out --listen)")
 
 
 class RegistryService(Service):
@@ -130,6 +139,7 @@ class RegistryService(Service):
 
     def stopService(self) -> Deferred[None]:
         super().stopService()
+        ignore_repeated_signals(self._reactor)
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:

@@ -16,7 +16,9 @@ from micro._app import marks as _marks
 from micro._app.marks import marked_subscriptions
 from micro._node.cache import service as _cache_service
 from micro._node.pubsub import service as _pubsub_service
-from micro._twistd.service_tap import NodeService, Options
+from micro._app.hosting import App
+from micro._twistd.node_service import NodeService
+from micro._twistd.service_tap import Options
 from micro.testing import MemoryCluster
 
 
@@ -146,7 +148,8 @@ def test_node_service_subscribes_marked_handlers(cluster: MemoryCluster) -> None
     registry answers.
     """
     node = cluster.node()
-    service = NodeService(node, [], 1.0, 1.0, [("news", lambda m: f"seen {m}")])
+    app = App("news_app", [], [], [("news", lambda m: f"seen {m}")], [], [])
+    service = NodeService(node, app, 1.0, 1.0, on_failure=lambda: None)
     service.startService()
     cluster.settle()
     outcome = cluster.result(node.publish("news", 1))

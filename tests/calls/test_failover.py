@@ -25,7 +25,7 @@ def _three(cluster: MemoryCluster, fn: Any = None) -> tuple[RegistryStack, list[
     A registry, instances of C{svc} on hosts a, b, c, and a caller; the list
     records which instance ran each call.
     """
-    stack = cluster.registry(ttl=100)
+    stack = cluster.registry(ttl=100).stack
     ran: list[str] = []
     nodes = []
     for tag in "abc":
@@ -66,7 +66,7 @@ def test_suspect_is_cleared_when_the_registry_speaks_of_it() -> None:
     """
     cluster = MemoryCluster()
     stack, nodes, caller, ran = _three(cluster)
-    site = cluster.server_at(A)
+    site = cluster._server_at(A)
     assert site is not None
     cluster.network.unlisten(("a.test", 10000))
     cluster.result(caller.call("svc"))

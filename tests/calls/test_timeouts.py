@@ -62,6 +62,20 @@ def test_call_timeout_is_a_504_naming_service_location_and_time(sent: bool) -> N
     assert agent.requests == [A]
 
 
+def test_instance_that_let_a_call_time_out_is_avoided_by_the_next_calls() -> None:
+    """
+    A timeout is the only sign a vanished host gives: the instance that
+    let a call run out of time becomes a suspect, and new calls go to the
+    other instance at once instead of waiting out their own timeouts there.
+    """
+    clock, agent = Clock(), SilentAgent()
+    caller = _caller(clock, agent)
+    d = caller.send("svc", A.decode(), b"{}", b"application/json", timeout=2)
+    clock.advance(2)
+    assert failed(d).status == 504  # type: ignore[attr-defined]
+    assert [caller.pick("svc") for _ in range(3)] == [B.decode()] * 3
+
+
 def test_timeout_bounds_the_whole_call_across_failover() -> None:
     """
     When the first instance fails after part of the timeout, the next one
@@ -199,7 +213,7 @@ def _node_of_a_frozen_registry() -> tuple[MemoryCluster, Any]:
     A node watching a registry that then hangs.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry()
+    stack = cluster.registry().stack
     cluster.result(cluster.node().ready())
     cluster.advance(0.01)
     cluster.freeze("http://registry.test")

@@ -84,6 +84,6 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(cluster: MemoryCluster
     """
     options = cli.parse(["ls"], {"MICRO_REGISTRY_URL": REGISTRY_URL})
     err = io.StringIO()
-    session = Session(options.registries, cluster.http("cli.test"), cluster.clock, Output(_ClosedPipe(), err))
+    session = Session(options.registries, cluster._http("cli.test"), cluster.clock, Output(_ClosedPipe(), err))
     assert cluster.result(cli.execute(options, session)) == 0
     assert err.getvalue() == ""

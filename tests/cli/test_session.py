@@ -17,7 +17,7 @@ from micro.testing import REGISTRY_URL, MemoryCluster
 
 def _session(cluster: MemoryCluster, *registries: str) -> Session:
     out = Output(io.BytesIO(), io.StringIO())
-    return Session(list(registries), cluster.http("cli.test"), cluster.clock, out)
+    return Session(list(registries), cluster._http("cli.test"), cluster.clock, out)
 
 
 def test_commands_go_to_the_first_registry_that_can_be_reached(cluster: MemoryCluster) -> None:

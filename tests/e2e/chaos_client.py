@@ -16,73 +16,36 @@ The service answers with the location it was reached at, so every success
 is counted per instance; a failure names its instance in its message.
 """
 
-import json
-import os
-import re
-import sys
 import time
 from collections import Counter
 
-from twisted.internet.defer import Deferred, gatherResults
-from twisted.internet.task import LoopingCall, deferLater
+from twisted.internet.task import deferLater
 
-import micro
-
-LOCATION = re.compile(r"(https?://[^\s)]+)")
-
-
-def emit(line):
-    print(json.dumps(line), flush=True)
+from tests._call_loop import call_until_stopped, emit, main
 
 
 async def run(reactor, service, concurrency, timeout, stop_file, max_seconds):
-    node = micro.default_node()
-    deadline = time.monotonic() + max_seconds
     ok_by_location = Counter()
     ok_by_second = Counter()
     latencies = []
     errors = []
-    state = {"table": None, "started": False}
+    state = {"started": False}
 
-    def watch_table():
-        locations = list(node.table.locations(service))
-        if locations != state["table"]:
-            state["table"] = locations
-            emit({"table": locations, "t": time.time()})
+    def on_ok(result, started, k, n):
+        done = time.time()
+        ok_by_location[result["location"]] += 1
+        ok_by_second[int(done)] += 1
+        latencies.append(done - started)
+        if not state["started"]:
+            state["started"] = True
+            emit({"started": done})
 
-    def running():
-        return time.monotonic() < deadline and not os.path.exists(stop_file)
+    def on_failed(e, target, started, k, n):
+        line = {"error": [e.status, e.message], "target": target, "call": [k, n], "t": started, "done": time.time()}
+        errors.append(line)
+        emit(line)
 
-    async def caller(k):
-        n = 0
-        while running():
-            started = time.time()
-            try:
-                result = await micro.call_service(service, {"caller": k, "n": n}, timeout=timeout)
-            except micro.HttpError as e:
-                match = LOCATION.search(e.message)
-                line = {"error": [e.status, e.message], "target": match.group(1) if match else None,
-                        "call": [k, n], "t": started, "done": time.time()}
-                errors.append(line)
-                emit(line)
-            else:
-                done = time.time()
-                ok_by_location[result["location"]] += 1
-                ok_by_second[int(done)] += 1
-                latencies.append(done - started)
-                if not state["started"]:
-                    state["started"] = True
-                    emit({"started": done})
-            n += 1
-
-    await node.ready()
-    monitor = LoopingCall(watch_table)
-    monitor.clock = reactor
-    monitor.start(0.002)
-    try:
-        await gatherResults([Deferred.fromCoroutine(caller(k)) for k in range(concurrency)])
-    finally:
-        monitor.stop()
+    await call_until_stopped(reactor, service, concurrency, timeout, stop_file, max_seconds, on_ok, on_failed)
     latencies.sort()
     emit({"summary": {
         "ok": sum(ok_by_location.values()),
@@ -96,10 +59,5 @@ async def run(reactor, service, concurrency, timeout, stop_file, max_seconds):
     await deferLater(reactor, 0)
 
 
-def main():
-    service, concurrency, timeout, stop_file, max_seconds = sys.argv[1:6]
-    micro.run(lambda reactor: run(reactor, service, int(concurrency), float(timeout), stop_file, float(max_seconds)))
-
-
 if __name__ == "__main__":
-    main()
+    main(run)

@@ -4,14 +4,20 @@ The examples run and print what their documentation says.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from tests._processes import ROOT, TWISTD, Processes, free_port, instances, wait_until
+from tests._processes import BIN, ROOT, Processes, command, free_port, instances, wait_until
+from tests._rst import code_blocks, literal_blocks
 
 pytestmark = pytest.mark.e2e
 
@@ -27,25 +33,144 @@ def test_all_in_one_prints_the_greeting(processes: Processes) -> None:
     assert done.stdout.decode() == "Hello, World from micro!\n"
 
 
+def test_a_busy_port_ends_a_script_in_one_line(processes: Processes) -> None:
+    """
+    examples/all_in_one.py while another process holds the registry's port:
+    one line and status 1, not a Twisted traceback.
+    """
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, str(ROOT / "examples" / "all_in_one.py")], capture_output=True,
+                              text=True, timeout=60,
+                              env=processes.environment({"MICRO_REGISTRY_URL": f"http://127.0.0.1:{port}"}))
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.splitlines() == [
+        f"all_in_one.py: Couldn't listen on 127.0.0.1:{port}: [Errno 98] Address already in use."]
+
+
+def _literal_blocks(path: Path) -> list[list[str]]:
+    return literal_blocks(path.read_text(encoding="utf-8"))
+
+
+def _fresh_clone(processes: Processes) -> Path:
+    """
+    What a clone looks like after README's fresh-machine command: the
+    examples, and a .venv whose bin/activate puts micro's twistd and python
+    on the PATH (this test's own virtualenv; PYTHONPATH points it at this
+    tree, as the install would).
+    """
+    clone = processes.workdir / "clone"
+    shutil.copytree(ROOT / "examples", clone / "examples")
+    (clone / ".venv").symlink_to(BIN.parent)
+    return clone
+
+
+class Shell:
+    """
+    Commands run as a user types them into bash, each in a process group of
+    its own (a terminal); stopped by group when the test ends.
+    """
+
+    def __init__(self, processes: Processes, cwd: Path, port: int):
+        self.processes, self.cwd, self.port = processes, cwd, port
+        self.groups: list[subprocess.Popen[str]] = []
+        # A new user's shell: the virtualenv is not on the PATH until activated.
+        path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if Path(p) != BIN)
+        self.env = processes.environment({"PYTHONPATH": str(ROOT), "PATH": path})
+
+    def script(self, lines: list[str]) -> str:
+        return "\n".join(line.replace("9999", str(self.port)) for line in lines)
+
+    def start(self, lines: list[str]) -> subprocess.Popen[str]:
+        log = open(self.processes.workdir / f"terminal-{len(self.groups)}.log", "w")
+        popen = subprocess.Popen(["bash", "-c", self.script(lines)], cwd=self.cwd, stdout=log,
+                                 stderr=subprocess.STDOUT, text=True, start_new_session=True, env=self.env)
+        self.groups.append(popen)
+        return popen
+
+    def run(self, lines: list[str]) -> str:
+        done = subprocess.run(["bash", "-c", self.script(lines)], cwd=self.cwd, capture_output=True, text=True,
+                              timeout=60, env=self.env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    def stop(self) -> None:
+        for popen in reversed(self.groups):
+            try:
+                os.killpg(popen.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        for popen in self.groups:
+            try:
+                popen.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(popen.pid, signal.SIGKILL)
+
+
+def _quoting_pids(output: str) -> list[int]:
+    lines = output.strip().splitlines()
+    found = [re.fullmatch(r"total 14 \(quoted by process (\d+)\)", line) for line in lines]
+    assert all(found), output
+    return [int(m.group(1)) for m in found if m]
+
+
 def test_multi_process_walk_through(processes: Processes) -> None:
     """
-    The commands of examples/multi_process/README.rst work as written: two
-    shop processes, and a client whose quotes alternate between them.
+    examples/multi_process/README.rst, command by command as written (each
+    terminal's first lines, then its command), in a fresh clone with
+    nothing on the PATH: two shops, a client whose quotes alternate between
+    them, the curls, and Ctrl-C of a shop after which the other serves alone.
     """
-    for name in ("shop.py", "client.py"):
-        shutil.copy(ROOT / "examples" / "multi_process" / name, processes.workdir / name)
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed (the walk-through runs its curl commands); .ci/run installs it")
+    clone = _fresh_clone(processes)
+    prefix, commands, _output, curls = _literal_blocks(clone / "examples" / "multi_process" / "README.rst")[:4]
+    assert prefix[0] == ". .venv/bin/activate" and commands[0] == "twistd -n micro-registry"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    processes.registry(port)
-    # As the README says: no PYTHONPATH pointing at the example's directory.
-    env = {"MICRO_REGISTRY_URL": url, "PYTHONPATH": str(ROOT)}
-    shops = [processes.start("shop", [TWISTD, "-n", "micro-service", "--module", "shop"], env=env) for _ in range(2)]
-    wait_until(lambda: len(instances(url, "quote")) == 2 and len(instances(url, "prices")) == 2,
-               what="two shops registered")
-    client = processes.python("client", "client.py", "apple", "pear", "fig", env=env)
-    assert client.wait(30) == 0, client.log()
-    lines = client.log().strip().splitlines()
-    pids = [int(m.group(1)) for m in (re.fullmatch(r"total 14 \(quoted by process (\d+)\)", line) for line in lines)
-            if m]
-    assert len(pids) == 4 and pids[0] != pids[1] and pids[:2] == pids[2:]
-    assert set(pids) == {shop.pid for shop in shops}
+    shell = Shell(processes, clone, port)
+    try:
+        shell.start(prefix + [commands[0]])
+        wait_until(lambda: command(url, {"health": True})[0] == 200, what="registry")
+        shops = [shell.start(prefix + [line]) for line in commands[1:3]]
+        wait_until(lambda: len(instances(url, "quote")) == 2 and len(instances(url, "prices")) == 2,
+                   what="two shops registered")
+        pids = _quoting_pids(shell.run(prefix + [commands[3]]))
+        assert len(pids) == 4 and pids[0] != pids[1] and pids[:2] == pids[2:]
+        table = json.loads(shell.run(prefix + [curls[0]]))
+        assert sorted(table) == ["prices", "quote"] and len(table["quote"]) == 2
+        assert json.loads(shell.run(prefix + [curls[1]])) == {"apple": 3, "pear": 4, "fig": 7}
+        os.killpg(shops[0].pid, signal.SIGINT)  # Ctrl-C in the first shop's terminal
+        wait_until(lambda: len(instances(url, "quote")) == 1, what="first shop gone")
+        assert len(set(_quoting_pids(shell.run(prefix + [commands[3]])))) == 1
+    finally:
+        shell.stop()
+
+
+def test_many_processes_section_of_the_readme(processes: Processes) -> None:
+    """
+    README "Many processes", its commands as written in one bash from the
+    clone's root, then the walk-through's client: quotes from both shops;
+    and its shop.py is the example's own.
+    """
+    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
+    section = readme[readme.index("Many processes: twistd\n"):readme.index("Start-up and shut-down code\n")]
+    [shown] = code_blocks(section[:section.index("This is ``examples/multi_process/shop.py``")])
+    assert shown in (ROOT / "examples" / "multi_process" / "shop.py").read_text(encoding="utf-8")
+    commands = section[section.index("module::\n"):].split("\n\n")[1].splitlines()
+    commands = [line[4:] for line in commands if line.strip()]
+    assert commands[0] == ". .venv/bin/activate" and commands[-1].endswith("&")
+    clone = _fresh_clone(processes)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    shell = Shell(processes, clone, port)
+    try:
+        shell.start(commands)
+        wait_until(lambda: len(instances(url, "quote")) == 2, what="two shops registered")
+        client = _literal_blocks(clone / "examples" / "multi_process" / "README.rst")[1][3]
+        pids = _quoting_pids(shell.run(commands[:3] + [client]))
+        assert len(set(pids)) == 2
+    finally:
+        shell.stop()

@@ -12,12 +12,11 @@ import http.client
 import json
 import signal
 import time
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from tests._processes import Processes, command, free_port, wait_until
+from tests._processes import Processes, command, free_port, proc_status, reset_peak, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -58,19 +57,6 @@ def _expected_digest() -> str:
     return digest.hexdigest()
 
 
-def _status(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no {field} in /proc/{pid}/status")
-
-
-def _reset_peak(pid: int) -> None:
-    # Writing 5 to clear_refs resets VmHWM, the peak resident size, to the
-    # current one (Linux 4.0 and later).
-    Path(f"/proc/{pid}/clear_refs").write_text("5")
-
-
 def _routes_ready(url: str) -> bool:
     status, routes = command(url, {"routes": True})
     return status == 200 and {r["path"] for r in routes} >= {"/big/upload", "/big/download"}
@@ -91,8 +77,8 @@ def test_fifty_mebibytes_stream_both_ways_without_growing_the_registry(processes
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     connection.request("GET", "/big/upload?warm=1")  # warm the registry's pools up before measuring
     connection.getresponse().read()
-    before = _status(registry.pid, "VmRSS")
-    _reset_peak(registry.pid)
+    before = proc_status(registry.pid, "VmRSS")
+    reset_peak(registry.pid)
 
     connection.request("POST", "/big/upload", body=_chunks(),
                        headers={"Content-Length": str(SIZE), "Content-Type": "application/octet-stream"})
@@ -117,7 +103,7 @@ def test_fifty_mebibytes_stream_both_ways_without_growing_the_registry(processes
     assert (received, digest.hexdigest()) == (SIZE, _expected_digest())
     connection.close()
 
-    growth = _status(registry.pid, "VmHWM") - before
+    growth = proc_status(registry.pid, "VmHWM") - before
     assert growth < ALLOWED_GROWTH, f"registry peak RSS grew by {growth / 2**20:.1f} MiB"
 
 

@@ -44,6 +44,8 @@ def test_production_cluster_keeps_its_token_and_tracebacks_to_itself(processes: 
     registry = processes.registry(port, env=env)
     service = processes.service("prod_app", url, env=env)
     wait_until(lambda: len(instances(url, "crash")) == 1, what="service registered")
+    # Routes are declared once the services are up: wait for the route too.
+    wait_until(lambda: "/api/headers" in [r["path"] for r in command(url, {"routes": True})[1]], what="route declared")
 
     assert command(url, {"setup": {"service": "x", "home": "http://127.0.0.1"}})[0] == 401
     assert command(url, {"setup": {"service": "x", "home": "http://127.0.0.1"}}, token="nope")[0] == 403

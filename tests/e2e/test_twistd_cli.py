@@ -20,7 +20,7 @@ def _run(processes: Processes, *argv: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("command, options", [
     ("micro-registry", ["--listen", "--ttl"]),
-    ("micro-service", ["--module", "--registry", "--home", "--drain-timeout", "--settle-timeout"]),
+    ("micro-service", ["--module", "--registry", "--home", "--drain-timeout", "--settle-timeout", "--token-file"]),
 ])
 def test_help_documents_every_option(processes: Processes, command: str, options: list[str]) -> None:
     """
@@ -55,3 +55,20 @@ def test_production_registry_without_token_exits_with_one_line(processes: Proces
     assert done.stderr.strip().splitlines() == [
         "twistd micro-registry: MICRO_ENV=production needs a registry token (MICRO_REGISTRY_TOKEN or "
         "--token-file); refusing to start an open registry"]
+
+
+@pytest.mark.parametrize("argv, env, line", [
+    (["micro-registry"], {"MICRO_REGISTRY_URL": "127.0.0.1:9955"},
+     "twistd micro-registry: MICRO_REGISTRY_URL '127.0.0.1:9955' must be an http:// or https:// URL with a host"),
+    (["micro-service", "--module", "shop.py", "--registry", "localhost:9999"], {},
+     "twistd micro-service: --registry 'localhost:9999' must be an http:// or https:// URL with a host"),
+])
+def test_malformed_registry_urls_end_with_one_line(processes: Processes, argv: list[str], env: dict[str, str],
+                                                   line: str) -> None:
+    """
+    The audit's repro: a registry URL without http:// ends twistd at once
+    with status 1 and one line, instead of another port or endless retries.
+    """
+    done = subprocess.run([TWISTD, "-n", *argv], capture_output=True, text=True, timeout=60,
+                          cwd=processes.workdir, env=processes.environment(env))
+    assert (done.returncode, done.stdout, done.stderr.strip().splitlines()) == (1, "", [line])

@@ -161,3 +161,79 @@ def test_bad_byte_counts_are_refused(text: str) -> None:
     """
     with pytest.raises(ValueError):
         byte_count(text)
+
+
+def _buffered(protocol: Any) -> int:
+    """
+    How many body bytes the connection's request holds (in memory or in
+    the temporary file Twisted uses for large bodies).
+    """
+    content = protocol._channel.requests[-1].content
+    position = content.tell()
+    content.seek(0, 2)
+    size: int = content.tell()
+    content.seek(position)
+    return size
+
+
+LARGE = 15 * 1024 * 1024
+PIECE = 64 * 1024
+
+
+def test_a_large_command_other_than_call_is_refused_at_its_first_bytes() -> None:
+    """
+    A 15 MiB lookup (between the 1 MiB command limit and the 16 MiB call
+    limit) is refused as soon as its first bytes show it is not a call: none
+    of it is buffered, and the rest is read and thrown away.
+    """
+    protocol, transport = _connect(_registry(BodyLimits()))
+    protocol.dataReceived(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % LARGE)
+    protocol.dataReceived(b'{"lookup": "' + b"x" * (PIECE - 12))
+    status, body = _reply(transport)
+    assert status == 413 and body == {
+        "error": f"a registry command may have at most 1048576 bytes; this one has {LARGE}", "status": 413}
+    for _ in range(LARGE // PIECE - 1):
+        protocol.dataReceived(b"x" * PIECE)
+    assert _buffered(protocol) == 0 and transport.value().count(b"HTTP/1.1") == 1
+
+
+def test_a_chunked_command_is_refused_once_it_streams_past_the_command_limit() -> None:
+    """
+    Without a declared length, a command other than call is counted as it
+    comes and refused right after the command limit, holding at most that.
+    """
+    protocol, transport = _connect(_registry(BodyLimits(command=100 * 1024)))
+    protocol.dataReceived(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+    first = b'{"register": {"service": "' + b"s" * (PIECE - 26)
+    protocol.dataReceived(b"%x\r\n%s\r\n" % (len(first), first))
+    assert transport.value() == b"" and _buffered(protocol) == PIECE
+    protocol.dataReceived(b"%x\r\n%s\r\n" % (PIECE, b"s" * PIECE))
+    status, body = _reply(transport)
+    assert status == 413 and body["error"] == "a registry command may have at most 102400 bytes; this one has more"
+    assert _buffered(protocol) == 0
+
+
+def test_a_large_call_is_taken_up_to_the_call_limit() -> None:
+    """
+    A call between the two limits is read and run (here: a 404 for the
+    unknown service), its first key found past leading spaces; one over the
+    call limit is refused by its declared length.
+    """
+    body = b' \n{ "call" : {"service": "ghost", "payload": "' + b"p" * (2 * 1024 * 1024) + b'"}}'
+    protocol, transport = _connect(_registry(BodyLimits()))
+    protocol.dataReceived(_post(b"/", body))
+    assert _reply(transport)[0] == 404
+    protocol, transport = _connect(_registry(BodyLimits()))
+    protocol.dataReceived(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (17 * 1024 * 1024))
+    assert _reply(transport) == (413, {"error": "request body larger than the limit of 16777216 bytes", "status": 413})
+
+
+def test_a_body_that_never_shows_a_first_key_gets_the_command_limit() -> None:
+    """
+    A body that does not open with a JSON object key within its first bytes
+    is held to the command limit.
+    """
+    protocol, transport = _connect(_registry(BodyLimits(command=1000, call=100_000)))
+    protocol.dataReceived(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n\r\n")
+    protocol.dataReceived(b"[" + b" " * 299)
+    assert _reply(transport)[0] == 413

@@ -75,3 +75,26 @@ async def test_an_unjoined_default_node_is_replaced_and_closed(monkeypatch: pyte
         assert await micro.call_service("double", 21) == 42
     finally:
         await _default.shutdown()
+
+
+@pytest_twisted.ensureDeferred
+async def test_terminating_the_registry_lets_its_services_unregister_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    The quick start ends with registry.terminate(): the default node that
+    follows it leaves first, unregistering its services while the registry
+    hears it, instead of finding the registry gone.
+    """
+    from twisted.logger import capturedLogs, formatEvent
+
+    _dead_registry_env(monkeypatch)
+    try:
+        registry = await micro.registry_server("http://127.0.0.1:0")
+        instance = await micro.create_service(lambda payload: payload, "echo")
+        with capturedLogs() as events:
+            await registry.terminate()
+        lines = [formatEvent(e) for e in events]
+        assert f"unregistered echo at {instance.location}" in lines
+        assert not [line for line in lines if "without unregistering" in line or "watching the registry failed" in line]
+        assert _default.current_node() is None
+    finally:
+        await _default.shutdown()

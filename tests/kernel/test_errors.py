@@ -55,3 +55,15 @@ def test_the_python_api_raises_refusals_without_translating_them() -> None:
         micro.route("no-slash")
     with pytest.raises(InvalidArgument):
         micro.service(name="all")(lambda p: p)
+
+
+def test_the_message_defaults_to_the_reason_phrase() -> None:
+    """
+    HttpError(404) is a 404 "Not Found", not a TypeError; unusual statuses
+    get a generic phrase.
+    """
+    from micro import HttpError
+
+    assert (HttpError(404).message, HttpError(503).message) == ("Not Found", "Service Unavailable")
+    assert (HttpError(499).message, HttpError(599).message) == ("Client Error", "Server Error")
+    assert str(HttpError(409)) == "409: Conflict"

@@ -116,7 +116,7 @@ def test_the_watch_carries_the_counts_to_the_registry() -> None:
     show the service's totals; a registry that restarts gets them again.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry()
+    stack = cluster.registry().stack
     host = _hosting(cluster)
     with pytest.raises(HttpError):
         cluster.result(host.call("boom"))
@@ -125,6 +125,6 @@ def test_the_watch_carries_the_counts_to_the_registry() -> None:
     assert (boom["calls"], boom["errors"], boom["instances"]) == (1, 1, 1)
 
     cluster.stop_registry(stack)
-    restarted = cluster.registry()
+    restarted = cluster.registry().stack
     cluster.advance(2.0)
     assert restarted.metrics.summary()["services"]["boom"]["calls"] == 1

@@ -51,7 +51,7 @@ def test_drain_order_unregister_settle_stop_listening_finish_close() -> None:
     finishes only after the running call has been answered.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry()
+    stack = cluster.registry().stack
     _, instance, held = _held_instance(cluster)
     caller = cluster.node(home="http://caller.test")
     call = caller.call("svc")

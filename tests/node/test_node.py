@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from micro import HttpError
+from micro import HttpError, Node
 from micro.testing import MemoryCluster
 
 
@@ -210,9 +210,57 @@ def test_the_core_has_no_pub_sub_but_node_has(cluster: MemoryCluster) -> None:
     """
     from micro._node.node import NodeCore
 
-    core = NodeCore.create(cluster.clock, cluster.settings, http=cluster.http("core.test"), listen=cluster.network.listen)
+    core = NodeCore.create(cluster.clock, cluster.settings, http=cluster._http("core.test"), listen=cluster.network.listen)
     with pytest.raises(HttpError) as caught:
         cluster.result(core.publish("news", 1))
     assert caught.value.status == 501
     node = cluster.node()
     assert cluster.result(node.publish("news", 1)) == {"results": [], "errors": []}
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"registry_url": "127.0.0.1:9955"}, "registry URL (MICRO_REGISTRY_URL) '127.0.0.1:9955' must be an http:// "
+                                         "or https:// URL with a host"),
+    ({"service_url": "http://0.0.0.0"}, "service URL (MICRO_SERVICE_URL) 'http://0.0.0.0' names 0.0.0.0"),
+])
+def test_a_node_refuses_unusable_urls(settings: dict[str, str], message: str) -> None:
+    """
+    A node is not made with a registry URL it cannot dial or a service URL
+    others cannot reach: a ValueError saying which, instead of retrying forever.
+    """
+    from attrs import evolve
+
+    cluster = MemoryCluster()
+    with pytest.raises(ValueError) as caught:
+        Node.create(cluster.clock, evolve(cluster.settings, **settings))
+    assert str(caught.value).startswith(message)
+
+
+def test_create_service_checks_its_home(cluster: MemoryCluster) -> None:
+    """
+    home= must be a URL others can reach.
+    """
+    node = cluster.node()
+    with pytest.raises(ValueError, match="home 'http://0.0.0.0' names 0.0.0.0"):
+        cluster.result(node.create_service(lambda p: p, "svc", home="http://0.0.0.0"))
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"timeout": -1}, "timeout must be a number of seconds above 0, not -1"),
+    ({"timeout": 0}, "timeout must be a number of seconds above 0, not 0"),
+    ({"timeout": float("nan")}, "timeout must be a number of seconds above 0, not nan"),
+    ({"timeout": "5"}, "timeout must be a number of seconds above 0, not '5'"),
+    ({"retries": -1}, "retries must be a whole number, 0 or more, not -1"),
+    ({"retries": 1.5}, "retries must be a whole number, 0 or more, not 1.5"),
+])
+def test_call_options_out_of_range_are_value_errors(cluster: MemoryCluster, options: dict[str, Any],
+                                                    message: str) -> None:
+    """
+    A call with a timeout that is not above 0, or negative retries, fails
+    with a ValueError saying so, instead of running without a deadline.
+    """
+    node = cluster.node()
+    cluster.result(node.create_service(lambda p: p, "echo"))
+    with pytest.raises(ValueError) as caught:
+        cluster.result(node.call("echo", "x", **options))
+    assert str(caught.value) == message

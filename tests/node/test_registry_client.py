@@ -15,7 +15,7 @@ def test_routes_are_declared_and_withdrawn_on_a_node_lease(cluster: MemoryCluste
     """
     declare_route claims a route for a node; withdraw_route gives the claim up and the route goes.
     """
-    client = RegistryClient(cluster.http(), REGISTRY_URL)
+    client = RegistryClient(cluster._http(), REGISTRY_URL)
     cluster.result(client.declare_route("/api/things/*", "things", "application/json", "node-1"))
     assert cluster.result(client.command("routes", True)) == [
         {"path": "/api/things/*", "service": "things", "dataType": "application/json"}]

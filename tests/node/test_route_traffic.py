@@ -66,6 +66,9 @@ def test_bodyless_delete_payload_is_the_query(cluster: MemoryCluster) -> None:
     (b'{"a": 1}', None, {"a": 1}),
     (b"caf\xc3\xa9", b"text/plain; charset=utf-8", "café"),
     (b"name=Ann&tag=a&tag=b", b"application/x-www-form-urlencoded", {"name": "Ann", "tag": ["a", "b"]}),
+    (b'{"x": 1}', b"application/x-www-form-urlencoded", {"x": 1}),
+    (b' [1, 2]', b"application/x-www-form-urlencoded", [1, 2]),
+    (b"{not json", b"application/x-www-form-urlencoded", {"{not json": ""}),
     (b"\x00\x01\xff", b"application/octet-stream", {"bytes": "\x00\x01\xff"}),
     (b"not json", None, {"bytes": "not json"}),
     (b"--x\r\n", b"multipart/form-data; boundary=x", {"bytes": "--x\r\n"}),
@@ -76,6 +79,27 @@ def test_body_is_decoded_by_its_content_type(cluster: MemoryCluster, body: bytes
     JSON, text and forms are decoded; anything else arrives as bytes.
     """
     assert seen(cluster, b"POST", "/echo/x", body, content_type)["payload"] == payload
+
+
+@pytest.mark.parametrize("body, content_type, payload", [
+    (b"caf\xe9", b"text/plain; charset=latin-1", "café"),
+    (b"caf\xe9", b'text/plain; charset="ISO-8859-1"', "café"),
+    (b"\xff\xfeh\x00i\x00", b"text/plain;charset=utf-16", "hi"),
+])
+def test_text_is_decoded_by_its_declared_charset(cluster: MemoryCluster, body: bytes, content_type: bytes,
+                                                 payload: str) -> None:
+    """
+    A text body in another charset than UTF-8 arrives as the text it is.
+    """
+    assert seen(cluster, b"POST", "/echo/x", body, content_type)["payload"] == payload
+
+
+def test_an_unknown_charset_is_400(cluster: MemoryCluster) -> None:
+    """
+    A charset Python does not know is a 400 naming it.
+    """
+    reply = fetch(cluster, b"POST", "/echo/x", b"hi", {b"content-type": b"text/plain; charset=klingon"})
+    assert (reply.code, loads(reply.body)["error"]) == (400, "bad body for 'echo': unknown charset 'klingon'")
 
 
 def test_malformed_json_is_400(cluster: MemoryCluster) -> None:
@@ -107,7 +131,7 @@ def test_direct_requests_to_an_instance_are_route_traffic() -> None:
     cluster.registry()
     route = cluster.result(cluster.node().create_route("/page", lambda payload: "<h1>hi</h1>"))
     assert route.instance is not None
-    reply = cluster.result(cluster.http().request(b"GET", (route.instance.location + "/page").encode()))
+    reply = cluster.result(cluster._http().request(b"GET", (route.instance.location + "/page").encode()))
     assert (reply.code, reply.body) == (200, b"<h1>hi</h1>")
     assert reply.header(b"content-type") == b"text/html; charset=utf-8"
 
@@ -119,7 +143,7 @@ def test_calls_and_framework_endpoints_still_work_beside_routes(cluster: MemoryC
     node = cluster.node()
     assert cluster.result(node.call("echo", {"x": 1}))["payload"] == {"x": 1}
     location = node.table.locations("echo")[0]
-    reply = cluster.result(cluster.http().request(b"GET", f"{location}/_micro/health".encode()))
+    reply = cluster.result(cluster._http().request(b"GET", f"{location}/_micro/health".encode()))
     assert loads(reply.body)["service"] == "echo"
 
 

@@ -141,7 +141,7 @@ def test_call_is_proxied_round_robin_with_errors_intact() -> None:
         cluster.result(node.create_service(lambda payload, tag=tag: {"tag": tag, "got": payload}, "svc"))
     cluster.result(node.create_service(refuse, "refuser"))
 
-    http = cluster.http()
+    http = cluster._http()
 
     def command(document: Any) -> tuple[int, Any]:
         reply = cluster.result(http.request(b"POST", b"http://registry.test:9999/", json.dumps(document).encode()))

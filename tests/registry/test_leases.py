@@ -160,7 +160,7 @@ def test_heartbeat_renews_and_says_when_the_node_is_unknown() -> None:
     answers known=false for a node the registry does not know.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry()
+    stack = cluster.registry().stack
     commands, clock = stack.commands, cluster.clock
     stack.state.register("a", "http://h:1")  # no node: the location is its own lease holder
     for _ in range(5):

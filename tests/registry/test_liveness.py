@@ -20,7 +20,7 @@ CALLER = "http://caller.test"
 
 def _cluster() -> tuple[MemoryCluster, RegistryStack]:
     cluster = MemoryCluster()
-    stack = cluster.registry(ttl=TTL)
+    stack = cluster.registry(ttl=TTL).stack
     return cluster, stack
 
 

@@ -30,7 +30,7 @@ class Bystander(Resource):
 
 
 def _register(cluster: MemoryCluster, document: dict[str, Any]) -> tuple[int, Any]:
-    reply = cluster.result(cluster.http().request(b"POST", b"http://registry.test:9999/",
+    reply = cluster.result(cluster._http().request(b"POST", b"http://registry.test:9999/",
                                                   json.dumps(document).encode()))
     return reply.code, json.loads(reply.body)
 

@@ -16,7 +16,7 @@ from tests._helpers import waiting
 
 
 def _client(cluster: MemoryCluster, token: str | None = None) -> RegistryClient:
-    return RegistryClient(cluster.http("tool.test"), REGISTRY_URL, token)
+    return RegistryClient(cluster._http("tool.test"), REGISTRY_URL, token)
 
 
 def _command(cluster: MemoryCluster, name: str, argument: Any = True) -> Any:
@@ -29,7 +29,7 @@ def test_nodes_lists_each_node_with_its_instances_and_lease() -> None:
     how long the lease has left, and that it watches.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry(ttl=4.0)
+    stack = cluster.registry(ttl=4.0).stack
     node = cluster.node()
     a = cluster.result(node.create_service(lambda p: p, "alpha"))
     b = cluster.result(node.create_service(lambda p: p, "beta"))
@@ -49,7 +49,7 @@ def test_changes_is_a_watch_that_takes_no_lease() -> None:
     change and answers with just that, and the registry holds no node for it.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry()
+    stack = cluster.registry().stack
     node = cluster.node()
     first = cluster.result(node.create_service(lambda p: p, "alpha"))
     nodes_before = {n.id for n in stack.state.nodes()}
@@ -71,7 +71,7 @@ def test_changes_answers_after_the_hold_with_none_and_forgets_a_client_that_left
     is dropped from the waiting list.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry()
+    stack = cluster.registry().stack
     full = _command(cluster, "changes")
     pending = _client(cluster).command("changes", {"epoch": full["epoch"], "version": full["version"]})
     cluster.advance(stack.hub.hold)
@@ -114,7 +114,7 @@ def test_stats_serves_the_aggregate() -> None:
     stats answers the per-service aggregate of what nodes reported.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry()
+    stack = cluster.registry().stack
     node = cluster.node()
     cluster.result(node.create_service(lambda p: p, "echo"))
     for n in range(3):
@@ -130,7 +130,7 @@ def test_a_watch_with_malformed_stats_is_refused() -> None:
     A watch whose stats are not counts is a 400, and changes no lease.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry()
+    stack = cluster.registry().stack
     with pytest.raises(HttpError) as caught:
         _command(cluster, "watch", {"node": "n1", "epoch": "", "version": -1, "stats": {"svc": {"calls": "many"}}})
     assert caught.value.status == 400 and "must be counts" in caught.value.message
@@ -158,7 +158,7 @@ def test_health_counts_nodes_watchers_and_instances() -> None:
     health tells the epoch, version, and how many nodes, watchers, services and instances there are.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry()
+    stack = cluster.registry().stack
     node = cluster.node()
     cluster.result(node.create_service(lambda p: p, "alpha"))
     cluster.result(node.create_service(lambda p: p, "alpha"))

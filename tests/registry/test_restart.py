@@ -31,7 +31,7 @@ HOLD = TTL / 2
 def _restart(cluster: MemoryCluster, stack: RegistryStack, down: float) -> RegistryStack:
     cluster.stop_registry(stack)
     cluster.advance(down)
-    return cluster.registry(ttl=TTL)
+    return cluster.registry(ttl=TTL).stack
 
 
 def _refuse_registrations(stack: RegistryStack, times: int) -> list[Any]:
@@ -57,7 +57,7 @@ def test_table_is_back_within_one_hold_after_a_restart() -> None:
     new registry's table is whole within one hold of its start.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry(ttl=TTL)
+    stack = cluster.registry(ttl=TTL).stack
     for home in ("http://a.test", "http://b.test"):
         node = cluster.node(home=home)
         cluster.result(node.create_service(lambda p: "x", "svc"))
@@ -76,7 +76,7 @@ def test_calls_keep_working_while_the_registry_is_down_and_recovering() -> None:
     their instances yet.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry(ttl=TTL)
+    stack = cluster.registry(ttl=TTL).stack
     host, caller = cluster.node(home="http://host.test"), cluster.node(home="http://caller.test")
     cluster.result(host.create_service(lambda p: p * 2, "double"))
     assert cluster.result(caller.call("double", 1)) == 2
@@ -84,7 +84,7 @@ def test_calls_keep_working_while_the_registry_is_down_and_recovering() -> None:
     for n in range(10):
         cluster.advance(0.5)
         assert cluster.result(caller.call("double", n)) == 2 * n
-    stack = cluster.registry(ttl=TTL)
+    stack = cluster.registry(ttl=TTL).stack
     _refuse_registrations(stack, times=1000)
     cluster.advance(HOLD)
     assert stack.state.table() == {}
@@ -98,7 +98,7 @@ def test_failed_registration_after_a_restart_is_retried() -> None:
     next watches until it succeeds.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry(ttl=TTL)
+    stack = cluster.registry(ttl=TTL).stack
     host = cluster.node(home="http://host.test")
     cluster.result(host.create_service(lambda p: "x", "svc"))
     stack = _restart(cluster, stack, down=1)
@@ -117,7 +117,7 @@ def test_instances_that_died_meanwhile_leave_once_recovery_ends() -> None:
     within one hold after recovery ends.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry(ttl=TTL)
+    stack = cluster.registry(ttl=TTL).stack
     alive, doomed = cluster.node(home="http://alive.test"), cluster.node(home="http://doomed.test")
     caller = cluster.node(home="http://caller.test")
     cluster.result(alive.create_service(lambda p: "alive", "svc"))
@@ -126,7 +126,7 @@ def test_instances_that_died_meanwhile_leave_once_recovery_ends() -> None:
     cluster.stop_registry(stack)
     cluster.kill("http://doomed.test")
     cluster.advance(1)
-    stack = cluster.registry(ttl=TTL)
+    stack = cluster.registry(ttl=TTL).stack
     cluster.advance(HOLD)
     assert stack.state.table() == {"svc": ["http://alive.test:10000"]}
     assert caller.table.locations("svc") == ["http://alive.test:10000", "http://doomed.test:10000"]
@@ -141,7 +141,7 @@ def test_rejoin_hooks_run_after_a_restart() -> None:
     registered again through its rejoin hooks.
     """
     cluster = MemoryCluster()
-    stack = cluster.registry(ttl=TTL)
+    stack = cluster.registry(ttl=TTL).stack
     node = cluster.node(home="http://host.test")
     cluster.result(node.create_service(lambda p: "x", "svc"))
     runs: list[str] = []

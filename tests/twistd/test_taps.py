@@ -15,6 +15,7 @@ from twisted.python.usage import UsageError
 from zope.interface.verify import verifyObject
 
 from micro._twistd import registry_tap as _registry_tap
+from micro._twistd import options as _options
 from micro._twistd import service_tap as _service_tap
 
 
@@ -190,3 +191,112 @@ def test_in_process_registry_refuses_production_without_token(monkeypatch: pytes
     with pytest.raises(OpenRegistryRefused):
         start_registry(reactor, "http://127.0.0.1:0")
     assert reactor.tcpServers == []
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:9955", "localhost:9999", "ftp://x:1", "http://"])
+def test_a_malformed_registry_url_is_one_line(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """
+    MICRO_REGISTRY_URL without http:// (the usual typo) ends either command
+    with one line naming the variable, rather than another port or endless retries.
+    """
+    monkeypatch.setenv("MICRO_REGISTRY_URL", url)
+    for options in (_registry_tap.Options(), _service_tap.Options()):
+        with pytest.raises(SystemExit) as caught:
+            options.parseOptions(["--module", "x"] if isinstance(options, _service_tap.Options) else [])
+        text = str(caught.value.code)
+        assert text.startswith("twistd micro-") and f"MICRO_REGISTRY_URL {url!r}" in text and "\n" not in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--registry", "localhost:9999"], "twistd micro-service: --registry 'localhost:9999' must be an http:// or "
+                                       "https:// URL with a host"),
+    (["--home", "10.0.0.5"], "twistd micro-service: --home '10.0.0.5' must be an http:// or https:// URL with a host"),
+    (["--home", "http://0.0.0.0"], "twistd micro-service: --home 'http://0.0.0.0' names 0.0.0.0, where a server "
+                                   "listens, not an address other processes can reach"),
+])
+def test_bad_service_urls_are_one_line(argv: list[str], message: str) -> None:
+    """
+    --registry and --home are checked before anything starts.
+    """
+    with pytest.raises(SystemExit) as caught:
+        _service_tap.Options().parseOptions([*argv, "--module", "x"])
+    assert str(caught.value.code).startswith(message)
+
+
+def test_service_url_from_the_environment_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    MICRO_SERVICE_URL=http://0.0.0.0 is refused, naming the variable.
+    """
+    monkeypatch.setenv("MICRO_SERVICE_URL", "http://0.0.0.0")
+    with pytest.raises(SystemExit) as caught:
+        _service_tap.Options().parseOptions(["--module", "x"])
+    assert str(caught.value.code).startswith("twistd micro-service: MICRO_SERVICE_URL 'http://0.0.0.0' names 0.0.0.0")
+
+
+def test_listen_must_agree_with_the_registry_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    --listen on another port than MICRO_REGISTRY_URL's is a one-line
+    error; the same port, or no MICRO_REGISTRY_URL, is fine.
+    """
+    monkeypatch.setenv("MICRO_REGISTRY_URL", "http://127.0.0.1:9999")
+    with pytest.raises(SystemExit) as caught:
+        _registry_tap.Options().parseOptions(["--listen", "tcp:9998:interface=127.0.0.1"])
+    assert str(caught.value.code) == (
+        "twistd micro-registry: --listen tcp:9998:interface=127.0.0.1 is port 9998, but MICRO_REGISTRY_URL "
+        "http://127.0.0.1:9999 says 9999: processes of this cluster would dial 9999; make them agree "
+        "(or leave out --listen)")
+    _registry_tap.Options().parseOptions(["--listen", "tcp:port=9999"])
+    monkeypatch.delenv("MICRO_REGISTRY_URL")
+    _registry_tap.Options().parseOptions(["--listen", "tcp:9998"])
+
+
+@pytest.mark.parametrize("description, port", [
+    ("tcp:9999", 9999), ("tcp:9999:interface=127.0.0.1", 9999), ("tcp:interface=\\:\\:1:port=80", 80),
+    ("tcp6:port=7000", 7000), ("ssl:443:privateKey=k.pem", 443), ("unix:/tmp/s", None), ("tcp:interface=x", None),
+])
+def test_listen_port_reads_strports(description: str, port: int | None) -> None:
+    """
+    The port of a listen description, where it says one.
+    """
+    assert _options.listen_port(description) == port
+
+
+def test_a_service_takes_its_token_from_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    micro-service --token-file, as the registry has: the node carries the
+    file's token; a missing file is a one-line error.
+    """
+    _app(tmp_path, monkeypatch, "import micro\n\n@micro.service\ndef s(p):\n    return p\n", "token_app_x")
+    monkeypatch.setenv("MICRO_REGISTRY_TOKEN", "from-env")
+    (tmp_path / "token").write_text("from-file\n")
+    options = _service_tap.Options()
+    options.parseOptions(["--module", "token_app_x", "--token-file", str(tmp_path / "token")])
+    node = _service_tap.makeService(options, reactor=MemoryReactorClock()).node  # type: ignore[attr-defined]
+    assert node.settings.token == "from-file"
+    with pytest.raises(SystemExit) as caught:
+        _service_tap.Options().parseOptions(["--module", "token_app_x", "--token-file", str(tmp_path / "nope")])
+    assert str(caught.value.code).startswith("twistd micro-service: cannot read --token-file")
+
+
+def test_service_help_names_every_mark() -> None:
+    """
+    --help of micro-service names each mark a module may use.
+    """
+    text = str(_service_tap.Options())
+    for mark in ("@micro.service", "@micro.route", "@micro.subscribe", "@micro.on_start", "@micro.on_stop"):
+        assert mark in text
+
+
+def test_version_names_micro(capsys: pytest.CaptureFixture[str]) -> None:
+    """
+    --version of either command prints micro's version beside Twisted's.
+    """
+    import twisted
+
+    import micro
+
+    for options in (_registry_tap.Options(), _service_tap.Options()):
+        with pytest.raises(SystemExit) as caught:
+            options.parseOptions(["--version"])
+        assert caught.value.code == 0
+        assert capsys.readouterr().out == f"micro (txmicro) {micro.__version__}, Twisted {twisted.__version__}\n"

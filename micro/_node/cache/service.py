@@ -46,6 +46,10 @@ class CacheService:
     def __attrs_post_init__(self) -> None:
         self.commands = CacheCommands(self.store, self.settings, self.apply_settings)
 
+    def __repr__(self) -> str:
+        where = f"{self.instance.name!r} at {self.instance.location}" if self.instance is not None else "not started"
+        return f"CacheService({where}, {len(self.store)} keys)"
+
     @property
     def name(self) -> str:
         assert self.instance is not None

@@ -23,6 +23,7 @@ from twisted.python.failure import Failure
 
 from micro._kernel.channels import is_wildcard, matches, segments
 from micro._kernel.errors import HttpError
+from micro._kernel.propagation import Propagation
 from micro._node.handler import Handler
 from micro._node.node import NodeCore
 
@@ -41,17 +42,37 @@ class MessageContext:
     @ivar channel: The channel the message was published to (useful with
         a wildcard subscription).
     @ivar subscription: The id of the subscription being served.
+    @ivar propagation: The context the message carries (its request id),
+        handed on by L{call} and L{publish}.
     """
 
     _node: NodeCore
     channel: str
     subscription: str
+    propagation: Propagation
+
+    def __repr__(self) -> str:
+        return f"<MessageContext of {self.channel!r} for {self.subscription}, request {self.request_id}>"
+
+    @property
+    def clock(self) -> Any:
+        """
+        The node's clock, as C{ctx.clock} of a service.
+        """
+        return self._node.reactor
+
+    @property
+    def request_id(self) -> str:
+        """
+        The request id of the request that published the message.
+        """
+        return self.propagation.request_id
 
     def call(self, service: str, payload: Any = None, **options: Any) -> Deferred[Any]:
-        return self._node.call(service, payload, **options)
+        return self._node.call(service, payload, propagation=self.propagation, **options)
 
     def publish(self, channel: str, message: Any, **options: Any) -> Deferred[dict[str, Any]]:
-        return self._node.publish(channel, message, **options)
+        return self._node.publish(channel, message, propagation=self.propagation, **options)
 
 
 @define(eq=False)
@@ -111,15 +132,17 @@ class Subscription:
         if not self._wants(envelope):
             return None
         channel = envelope["channel"]
+        propagation = Propagation.from_text_headers(envelope.get("headers"))
         try:
-            result = self.handler.invoke(envelope["message"], lambda: MessageContext(self.node, channel, self.id))
+            result = self.handler.invoke(envelope["message"],
+                                         lambda: MessageContext(self.node, channel, self.id, propagation))
         except Exception:
-            return self._failed(Failure(), location)
+            return self._failed(Failure(), location, propagation)
         if not isinstance(result, Deferred):
             return {"subscription": self.id, "location": location, "result": result}
         self._busy = True
         result.addCallbacks(lambda value: {"subscription": self.id, "location": location, "result": value},
-                            self._failed, errbackArgs=(location,))
+                            self._failed, errbackArgs=(location, propagation))
         result.addBoth(self._finished)
         return result
 
@@ -137,12 +160,12 @@ class Subscription:
             else:
                 d.callback(started)
 
-    def _failed(self, failure: Failure, location: str) -> Entry:
+    def _failed(self, failure: Failure, location: str, propagation: Propagation) -> Entry:
         error = failure.value
         if isinstance(error, HttpError):
             return self._error(location, error.status, error.message)
-        self._log.failure("handler {subscription} for {channel} failed", failure,
-                          subscription=self.id, channel=self.pattern)
+        self._log.failure("handler {subscription} for {channel} failed (request {request_id})", failure,
+                          subscription=self.id, channel=self.pattern, request_id=propagation.request_id)
         if self.node.settings.production:
             return self._error(location, 500, f"a handler for {self.pattern!r} failed")
         return self._error(location, 500, f"handler for {self.pattern!r} failed: {type(error).__name__}: {error}")

@@ -30,6 +30,10 @@ class PubSubService:
     _subscriptions: dict[str, str] = field(factory=dict, init=False)
     _terminated: bool = field(default=False, init=False)
 
+    def __repr__(self) -> str:
+        state = ", terminated" if self._terminated else ""
+        return f"PubSubService({len(self._subscriptions)} subscriptions{state})"
+
     def subscribe(self, channel: str, handler: Callable[..., Any]) -> Deferred[str]:
         """
         Run C{handler} for each message published to C{channel} from now

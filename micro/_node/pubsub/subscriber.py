@@ -29,6 +29,7 @@ from twisted.web.iweb import IRequest
 from micro._kernel.channels import check_channel, check_pattern
 from micro._kernel.deferreds import observe
 from micro._kernel.errors import HttpError
+from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import DELIVERY_PATH
 from micro._node.instance import ServiceInstance
 from micro._node.node import NodeCore
@@ -133,11 +134,13 @@ class NodePubSub:
 
     # -- publishing -------------------------------------------------------
 
-    def publish(self, channel: str, message: Any, *, timeout: float | None = None) -> Deferred[dict[str, Any]]:
+    def publish(self, channel: str, message: Any, *, timeout: float | None = None,
+                propagation: Propagation | None = None) -> Deferred[dict[str, Any]]:
         """
         Publish C{message} to the subscribers of C{channel}; fires with
         C{{"results": [...], "errors": [...]}} once each has answered or
-        its delivery timed out (C{timeout} seconds, default 5).
+        its delivery timed out (C{timeout} seconds, default 5).  The
+        message carries C{propagation} (a new request id if C{None}).
 
         @raise TypeError: C{channel} is not a string, or C{message} is not JSON.
         @raise ValueError: C{channel} is empty, malformed or has a wildcard.
@@ -150,7 +153,8 @@ class NodePubSub:
         node.start()  # a watching node is known to the registry, which then keeps its publishes in order
         self._seq += 1
         try:
-            return node.registry_client.publish(channel, message, publisher=node.id, seq=self._seq, timeout=timeout)
+            return node.registry_client.publish(channel, message, publisher=node.id, seq=self._seq, timeout=timeout,
+                                                propagation=propagation or Propagation.new())
         except TypeError as e:
             self._seq -= 1
             raise TypeError(f"message for channel {channel!r} is {e}") from None

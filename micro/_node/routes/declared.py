@@ -54,6 +54,9 @@ class Route:
     data_type: str
     instance: ServiceInstance | None
     _keeper: NodeRoutes
+    def __repr__(self) -> str:
+        return f"Route({self.path!r} -> {self.service!r})"
+
     _stopping: Once = field(factory=Once, init=False)
 
     def terminate(self) -> Deferred[None]:

@@ -21,6 +21,7 @@ from twisted.internet.defer import Deferred
 
 from micro._kernel.channels import check_channel, check_pattern
 from micro._kernel.errors import InvalidArgument
+from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import MAX_DELIVERY_TIMEOUT
 from micro._kernel.validation import check_location
 from micro._registry.arguments import as_object, integer, node_id, number, only, required
@@ -42,7 +43,7 @@ class PubSubCommands:
     hub: PubSubHub
 
     def install(self, commands: RegistryCommands) -> None:
-        commands.add("publish", self.publish, protected=True)
+        commands.add("publish", self.publish, protected=True, passes_on=True)
         commands.add("subscribe", self.subscribe, protected=True)
         commands.add("unsubscribe", self.unsubscribe, protected=True)
         commands.add("channels", self.channels)
@@ -54,7 +55,7 @@ class PubSubCommands:
         return [{"channel": channel, "subscribers": locations}
                 for channel, locations in sorted(self.hub.channels().items())]
 
-    def publish(self, argument: Any) -> Deferred[Outcome]:
+    def publish(self, argument: Any, propagation: Propagation) -> Deferred[Outcome]:
         argument = as_object(argument, "publish", '{"channel": "orders", "message": {...}}')
         only(argument, PUBLISH_KEYS, "publish")
         channel = check_channel(argument.get("channel"))
@@ -71,7 +72,8 @@ class PubSubCommands:
         if publisher is not None:
             publisher = node_id(publisher)
             seq = integer(seq, "publish seq")
-        return self.hub.publish(channel, argument["message"], timeout=timeout, publisher=publisher, seq=seq)
+        return self.hub.publish(channel, argument["message"], timeout=timeout, publisher=publisher, seq=seq,
+                                propagation=propagation)
 
     def subscribe(self, argument: Any) -> dict[str, Any]:
         argument = as_object(argument, "subscribe", '{"channel": "orders", "location": "http://host:port", "node": "id"}')

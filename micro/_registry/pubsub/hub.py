@@ -26,6 +26,7 @@ from micro._http.client import HttpClient
 from micro._kernel.channels import is_wildcard, matches, segments
 from micro._kernel.codec import dumps
 from micro._kernel.errors import HttpError
+from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import DELIVERY_TIMEOUT
 from micro._registry.pubsub.order import PublisherOrder
 from micro._registry.pubsub.outbox import Outbox, Outcome, delivery_headers
@@ -117,30 +118,34 @@ class PubSubHub:
     # -- publishing -------------------------------------------------------
 
     def publish(self, channel: str, message: Any, *, timeout: float | None = None,
-                publisher: str | None = None, seq: int | None = None) -> Deferred[Outcome]:
+                publisher: str | None = None, seq: int | None = None,
+                propagation: Propagation | None = None) -> Deferred[Outcome]:
         """
-        Deliver C{message} to every subscriber of C{channel} in parallel.
+        Deliver C{message} to every subscriber of C{channel} in parallel,
+        carrying C{propagation} (a new one if C{None}) in its envelope.
 
         With C{publisher} (a node id) and C{seq}, messages of one
         publisher go out in its numbering order.
         """
         timeout = self.default_timeout if timeout is None else timeout
+        carried = (propagation or Propagation.new()).text_headers()
         if publisher is None or seq is None or self._state.node(publisher) is None:
-            return self._fan_out(channel, message, timeout)
+            return self._fan_out(channel, message, timeout, carried)
         result: Deferred[Outcome] = Deferred()
 
         def release() -> None:
-            self._fan_out(channel, message, timeout).chainDeferred(result)
+            self._fan_out(channel, message, timeout, carried).chainDeferred(result)
 
         self._order.admit(publisher, seq, release)
         return result
 
-    def _fan_out(self, channel: str, message: Any, timeout: float) -> Deferred[Outcome]:
+    def _fan_out(self, channel: str, message: Any, timeout: float, carried: dict[str, str]) -> Deferred[Outcome]:
         self.sequence += 1
         locations = self.subscribers(channel)
         if not locations:
             return succeed({"results": [], "errors": []})
-        body = dumps({"channel": channel, "message": message, "seq": self.sequence, "epoch": self._state.epoch})
+        body = dumps({"channel": channel, "message": message, "seq": self.sequence, "epoch": self._state.epoch,
+                      "headers": carried})
         deliveries = [self._outbox(location).post(body, timeout) for location in locations]
         return gatherResults(deliveries).addCallback(_merge)
 

@@ -28,7 +28,8 @@ from micro._http.failures import Kind, classify
 from micro._http.respond import write_error, write_json
 from micro._http.streams import BodyPipe, ResponseRelay, drop_body
 from micro._kernel.errors import HttpError
-from micro._kernel.protocol import ROUTE_HEADER, TOKEN_HEADER
+from micro._kernel.propagation import Propagation
+from micro._kernel.protocol import REQUEST_ID_HEADER, ROUTE_HEADER, TOKEN_HEADER
 
 HOP_BY_HOP = frozenset({
     b"connection", b"keep-alive", b"proxy-connection", b"proxy-authenticate", b"proxy-authorization",
@@ -37,7 +38,7 @@ HOP_BY_HOP = frozenset({
 # Request headers that the proxy sets itself, or that must not reach a
 # service: the registry token above all.
 _NOT_FORWARDED = HOP_BY_HOP | {
-    b"host", b"content-length", b"expect", TOKEN_HEADER, ROUTE_HEADER,
+    b"host", b"content-length", b"expect", TOKEN_HEADER, ROUTE_HEADER, REQUEST_ID_HEADER,
     b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto",
 }
 
@@ -52,10 +53,11 @@ def _listed_in_connection(headers: Headers) -> set[bytes]:
     return named
 
 
-def upstream_headers(request: IRequest, data_type: str) -> Headers:
+def upstream_headers(request: IRequest, data_type: str, propagation: Propagation) -> Headers:
     """
     The headers to send upstream: the client's, less hop-by-hop ones and the
-    registry token, plus C{X-Forwarded-*} and the route mark.
+    registry token, plus C{X-Forwarded-*}, the route mark and the context
+    the request carries on (its request id, the client's or a new one).
 
     C{X-Forwarded-For} keeps what earlier proxies said and appends the
     address the registry saw, the only entry a service can trust.
@@ -77,6 +79,8 @@ def upstream_headers(request: IRequest, data_type: str) -> Headers:
         headers.setRawHeaders(b"x-forwarded-host", host[:1])
     headers.setRawHeaders(b"x-forwarded-proto", [b"https" if request.isSecure() else b"http"])
     headers.setRawHeaders(ROUTE_HEADER, [data_type.encode("ascii")])
+    for name, value in propagation.headers().items():
+        headers.setRawHeaders(name, [value])
     return headers
 
 
@@ -219,8 +223,10 @@ class RouteExchange:
             following = self._upstream.balancer.pick(
                 self._service, self._upstream.locations(self._service), exclude=self._tried)
             if following is not None:
-                self._log.info("route to {service}: {location} is unreachable; trying {following}",
-                               service=self._service, location=location, following=following)
+                request_id = self._headers.getRawHeaders(REQUEST_ID_HEADER, [b"?"])[0].decode("ascii")
+                self._log.info("route to {service}: {location} is unreachable; trying {following} "
+                               "(request {request_id})", service=self._service, location=location,
+                               following=following, request_id=request_id)
                 self._send(following)
                 return
         self._stop_timer()

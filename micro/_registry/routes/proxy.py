@@ -19,6 +19,7 @@ from zope.interface import implementer
 from micro._http.early_request import IBodyReceiver, IStreamingResource
 from micro._http.streams import BodyPipe
 from micro._kernel.errors import HttpError
+from micro._kernel.propagation import Propagation
 from micro._registry.routes.exchange import RefusedRoute, RouteExchange, Upstream, upstream_headers
 from micro._registry.routes.table import RouteTable
 
@@ -65,13 +66,20 @@ class RouteProxy(Resource):
         Decide where a request goes, as soon as its headers are in, and start
         sending it there.
         """
+        # The front door: a request enters the cluster here, with its
+        # client's request id or a new one, which its reply names too.
+        propagation = Propagation.from_headers(request.getHeader)
+        for name, value in propagation.headers().items():
+            request.setHeader(name, value)
         try:
-            return self._dispatch(request, method, uri, length)
+            return self._dispatch(request, method, uri, length, propagation)
         except Exception:
-            self._log.failure("routing {method} {uri} failed", method=method, uri=uri[:200])
+            self._log.failure("routing {method} {uri} failed (request {request_id})", method=method, uri=uri[:200],
+                              request_id=propagation.request_id)
             return RefusedRoute(HttpError(500, "internal error in the registry's routes; see its log"))
 
-    def _dispatch(self, request: Request, method: bytes, uri: bytes, length: int | None) -> RefusedRoute | RouteExchange:
+    def _dispatch(self, request: Request, method: bytes, uri: bytes, length: int | None,
+                  propagation: Propagation) -> RefusedRoute | RouteExchange:
         if not _FORWARDABLE.match(uri):
             return RefusedRoute(HttpError(400, "the request target holds spaces, control or non-ASCII characters; "
                                                "percent-encode them"))
@@ -91,7 +99,7 @@ class RouteProxy(Resource):
             # The client's connection: paused while the upstream cannot take more.
             source: Any = request.channel.transport
             body = BodyPipe(source, UNKNOWN_LENGTH if length is None else length)
-        exchange = RouteExchange(upstream, request, method, uri, service, upstream_headers(request, entry.data_type),
-                                 body)
+        headers = upstream_headers(request, entry.data_type, propagation)
+        exchange = RouteExchange(upstream, request, method, uri, service, headers, body)
         exchange.start(location)
         return exchange

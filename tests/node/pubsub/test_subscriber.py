@@ -362,3 +362,20 @@ def test_unsendable_result_is_an_error_not_a_failed_delivery(cluster: MemoryClus
     outcome = cluster.result(node.publish("x", 1))
     assert _results(outcome) == ["fine"]
     assert "cannot be sent" in outcome["errors"][0]["error"]
+
+
+def test_a_slow_handler_holds_back_its_process_answer(cluster: MemoryCluster) -> None:
+    """
+    As README says: handlers of one process answer together, so one slower
+    than the publish timeout makes the publisher see a 504 for the process,
+    without the fast handler's result (which did run).
+    """
+    subscriber, publisher = cluster.node(home="http://sub.test"), cluster.node(home="http://pub.test")
+    ran: list[str] = []
+    cluster.result(subscriber.pubsub.subscribe("jobs", lambda m: deferLater(cluster.clock, 2, lambda: "slow")))
+    cluster.result(subscriber.pubsub.subscribe("jobs", lambda m: ran.append("fast") or "fast"))
+    outcome = publisher.publish("jobs", 1, timeout=0.5)
+    cluster.advance(0.5)
+    result = cluster.result(outcome)
+    assert result["results"] == [] and [e["status"] for e in result["errors"]] == [504] and ran == ["fast"]
+    cluster.advance(2)

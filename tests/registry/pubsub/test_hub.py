@@ -136,7 +136,7 @@ def test_with_a_token_deliveries_work_and_forged_ones_are_refused() -> None:
     codes = []
     for headers in ({}, {b"micro-registry-token": [b"wrong"]}):
         from twisted.web.http_headers import Headers
-        reply = cluster.result(cluster.http().request(b"POST", url, forged, Headers(headers)))
+        reply = cluster.result(cluster._http().request(b"POST", url, forged, Headers(headers)))
         codes.append(reply.code)
     assert codes == [401, 403]
     assert seen == [1]
@@ -151,7 +151,7 @@ def test_malformed_delivery_is_a_400(cluster: MemoryCluster) -> None:
     cluster.result(pubsub.subscribe("x", lambda m: m))
     url = (endpoint_of(node).location + "/_micro/deliver").encode()
     for body in (b"nope", b'{"messages": 1}', b'{"messages": [{"channel": "x"}]}'):
-        assert cluster.result(cluster.http().request(b"POST", url, body)).code == 400
+        assert cluster.result(cluster._http().request(b"POST", url, body)).code == 400
 
 
 def test_one_publishers_messages_are_delivered_in_its_order(cluster: MemoryCluster) -> None:
@@ -175,7 +175,7 @@ def _kill_registry(cluster: MemoryCluster) -> None:
     """
     The registry's process dies: it stops, and its connections drop.
     """
-    site = cluster.server_at(REGISTRY_URL)
+    site = cluster._server_at(REGISTRY_URL)
     cluster.stop_registry(cluster.stacks[0])
     assert site is not None
     site.close_connections()
@@ -190,7 +190,7 @@ def test_subscriptions_come_back_after_a_registry_restart(cluster: MemoryCluster
     pubsub = cluster.result(node.create_pubsub_service())
     cluster.result(pubsub.subscribe("news", lambda m: f"got {m}"))
     _kill_registry(cluster)
-    stack = cluster.registry()
+    stack = cluster.registry().stack
     for _ in range(10):
         cluster.advance(0.5)
     assert list(stack.pubsub.channels()) == ["news"]

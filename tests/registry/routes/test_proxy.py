@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from twisted.internet.defer import Deferred
+from twisted.logger import capturedLogs
 
 from micro import HttpError, Response
 from micro._http.client import FullResponse
@@ -92,7 +93,7 @@ def test_route_without_live_instance_is_503_at_once(cluster: MemoryCluster) -> N
     A route to a service with no instance answers 503 without waiting for anything.
     """
     command(cluster, {"register": {"type": "route", "service": "ghost", "path": "/ghost"}})
-    d = cluster.http().request(b"POST", f"{REGISTRY_URL}/ghost".encode(), b"x" * 300_000)
+    d = cluster._http().request(b"POST", f"{REGISTRY_URL}/ghost".encode(), b"x" * 300_000)
     cluster.settle()  # moves bytes only: no time passes
     reply = cluster.result(d)
     assert reply.code == 503
@@ -124,7 +125,7 @@ def test_status_and_headers_of_a_response_come_back(cluster: MemoryCluster) -> N
     assert reply.header(b"content-type") == b"text/html; charset=utf-8"
     assert reply.header(b"x-content-type-options") == b"nosniff"
     # The length comes through as Content-Length, not as a chunked body.
-    response = cluster.result(cluster.http().response(b"GET", f"{REGISTRY_URL}/made".encode()))
+    response = cluster.result(cluster._http().response(b"GET", f"{REGISTRY_URL}/made".encode()))
     assert response.length == 10
 
 
@@ -136,6 +137,26 @@ def test_head_gets_headers_without_body(cluster: MemoryCluster) -> None:
     reply = fetch(cluster, b"HEAD", "/page")
     assert (reply.code, reply.body) == (200, b"")
     assert reply.header(b"content-length") == b"107"
+
+
+def test_head_requests_log_nothing(cluster: MemoryCluster) -> None:
+    """
+    HEAD through a route, an error reply or a route that does not exist:
+    no log line per request (Twisted warns for every HEAD that renders a
+    body), and the length of the body that was left out.
+    """
+    node = cluster.node()
+    cluster.result(node.create_route("/page", lambda payload: "<p>hello</p>"))
+
+    def forbidden(payload: Any) -> None:
+        raise HttpError(403, "no")
+
+    cluster.result(node.create_route("/secret", forbidden))
+    with capturedLogs() as events:
+        replies = [fetch(cluster, b"HEAD", path) for path in ("/page", "/secret", "/nowhere")]
+    assert [(r.code, r.body) for r in replies] == [(200, b""), (403, b""), (404, b"")]
+    assert [r.header(b"content-length") for r in replies[:2]] == [b"12", b'%d' % len(b'{"error":"no","status":403}')]
+    assert [e for e in events if "HEAD" in str(e.get("log_format", ""))] == []
 
 
 def test_forwarded_headers_set_and_token_and_hop_headers_dropped() -> None:
@@ -194,7 +215,7 @@ def test_slow_instance_times_out_with_504(cluster: MemoryCluster) -> None:
     never: Deferred[None] = Deferred()
     cluster.result(cluster.node().create_route("/slow", lambda payload: never))
     outcome: list[FullResponse] = []
-    cluster.http().request(b"GET", f"{REGISTRY_URL}/slow".encode()).addCallback(outcome.append)
+    cluster._http().request(b"GET", f"{REGISTRY_URL}/slow".encode()).addCallback(outcome.append)
     cluster.settle()
     for _ in range(29):
         cluster.advance(1)  # in steps, so that leases are renewed meanwhile
@@ -244,7 +265,7 @@ def test_running_route_requests_hold_back_terminate(cluster: MemoryCluster) -> N
     release: Deferred[str] = Deferred()
     route = cluster.result(cluster.node().create_route("/wait", lambda payload: release))
     assert route.instance is not None
-    d = cluster.http().request(b"GET", f"{REGISTRY_URL}/wait".encode())
+    d = cluster._http().request(b"GET", f"{REGISTRY_URL}/wait".encode())
     cluster.settle()
     assert route.instance.in_flight == 1
     stopping = cluster.run(route.terminate())

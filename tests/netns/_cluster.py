@@ -1,0 +1,122 @@
+"""
+A micro cluster spread over the hosts of a L{Network}: a registry on one
+host, service processes on others, a caller on another; and what the
+tests read of it (the registry's table, each host's table, the caller's
+record of every call).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from attrs import define, field
+
+from tests._processes import Process, wait_until
+from tests.netns._hosts import REGISTRY_PORT, Host, Network, json_lines
+
+APP = "tests.netns.hosts_app"
+SERVICE = "work"
+CALLER = str(Path(__file__).with_name("caller_script.py"))
+SERVING = re.compile(r"serving " + SERVICE + r" at (http://\S+)")
+
+
+@define(eq=False)
+class Cluster:
+    """
+    The registry on C{registry_host}, services and a caller elsewhere.
+    """
+
+    network: Network
+    registry_host: Host
+    services: dict[int, Process] = field(factory=dict)
+    caller: Process | None = None
+    stop_file: Path | None = None
+    table_services: dict[int, str] = field(factory=dict)
+
+    @property
+    def registry_url(self) -> str:
+        return self.registry_host.url(REGISTRY_PORT)
+
+    def location(self, host: Host) -> str:
+        """
+        Where C{host}'s instance of the work service is advertised.
+        """
+        return host.url(REGISTRY_PORT + 1)
+
+    def start_registry(self, *args: str, env: dict[str, str] | None = None) -> Process:
+        return self.registry_host.registry(*args, env=env)
+
+    def start_service(self, host: Host, env: dict[str, str] | None = None) -> Process:
+        """
+        A service process on C{host}; returns once the registry lists it.
+        """
+        process = host.service(APP, self.registry_host, env=env)
+        self.services[host.number] = process
+        wait_until(lambda: self.location(host) in self.table_at(self.registry_host),
+                   timeout=30, what=f"the work service on {host.address}\n{process.log()}")
+        return process
+
+    def table_at(self, host: Host) -> list[str]:
+        """
+        The work service's instances in the registry's table, asked from C{host}.
+        """
+        status, table = host.command(self.registry_url, {"lookup": "all"}, timeout=2)
+        assert status == 200, table
+        return list(table.get(SERVICE, []))
+
+    def node_table(self, host: Host, asked_from: Host) -> list[str]:
+        """
+        The work service's instances in the table of the process on C{host}
+        (its C{table-hN} service, called directly).
+        """
+        location = self.table_services.get(host.number)
+        if location is None:
+            status, location = asked_from.command(self.registry_url, {"lookup": f"table-h{host.number}"}, timeout=2)
+            assert status == 200, location
+            self.table_services[host.number] = location
+        status, table = asked_from.command(location, None, timeout=2)
+        assert status == 200, table
+        return list(table.get(SERVICE, []))
+
+    def start_caller(self, host: Host, concurrency: int = 10, timeout: float = 2.0,
+                     env: dict[str, str] | None = None) -> Process:
+        """
+        The caller script on C{host}, calling until L{stop_caller}.
+        """
+        self.stop_file = self.network.workdir / f"stop-caller-h{host.number}"
+        self.caller = host.python("caller", CALLER, SERVICE, str(concurrency), str(timeout), str(self.stop_file),
+                                  "300", env={"MICRO_REGISTRY_URL": self.registry_url, **(env or {})})
+        wait_until(lambda: any("ok" in line for line in self.calls()), timeout=30,
+                   what=f"the caller's first call\n{self.caller.log()}")
+        return self.caller
+
+    def stop_caller(self) -> dict[str, int]:
+        assert self.caller is not None and self.stop_file is not None
+        self.stop_file.touch()
+        assert self.caller.wait(30) == 0, self.caller.log()
+        return next(line["summary"] for line in self.calls() if "summary" in line)
+
+    def calls(self) -> list[dict[str, Any]]:
+        assert self.caller is not None
+        return json_lines(self.caller)
+
+    def caller_tables(self) -> list[dict[str, Any]]:
+        return [line for line in self.calls() if "table" in line]
+
+
+def calls_between(lines: list[dict[str, Any]], start: float, end: float = float("inf")) -> list[dict[str, Any]]:
+    """
+    The calls (ok or failed) that started in [C{start}, C{end}).
+    """
+    return [line for line in lines if ("ok" in line or "failed" in line) and start <= line["t"] < end]
+
+
+def until(check: Any, timeout: float, what: str) -> float:
+    """
+    Poll C{check} every 20 ms; the time it first held (absolute seconds).
+    """
+    wait_until(check, timeout=timeout, interval=0.02, what=what)
+    return time.time()
