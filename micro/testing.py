@@ -16,8 +16,8 @@ L{LiveCluster} runs the same on 127.0.0.1.  See README, "Testing your
 services".
 """
 
-from micro._testkit.live import LiveCluster
-from micro._testkit.memory import REGISTRY_URL, MemoryCluster, MemoryRegistry
-from micro._testkit.replies import HttpReply
+from micro._testing.live import LiveCluster
+from micro._testing.memory import REGISTRY_URL, MemoryCluster, MemoryRegistry
+from micro._testing.replies import HttpReply
 
 __all__ = ["HttpReply", "LiveCluster", "MemoryCluster", "MemoryRegistry", "REGISTRY_URL"]

@@ -21,10 +21,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "_calls": frozenset({"_kernel", "_http"}),
     "_registry": frozenset({"_kernel", "_http", "_calls"}),
     "_node": frozenset({"_kernel", "_http", "_calls"}),
-    "_testing": frozenset({"_kernel", "_http"}),
     "_app": frozenset({"_kernel", "_http", "_calls", "_registry", "_node"}),
     "_twistd": frozenset({"_kernel", "_http", "_calls", "_registry", "_node", "_app"}),
-    "_testkit": frozenset({"_kernel", "_http", "_calls", "_registry", "_node", "_app", "_testing"}),
+    "_testing": frozenset({"_kernel", "_http", "_calls", "_registry", "_node", "_app"}),
     "_cli": frozenset({"_kernel", "_http", "_calls", "_node", "_app"}),
 }
 
@@ -132,7 +131,7 @@ def test_only_the_top_layers_reach_the_global_reactor() -> None:
     The global reactor is imported only by the app layer, the twistd taps and micro.testing (its live cluster).
     """
     users = global_reactor_users()
-    assert [u for u in users if not u.startswith(("micro/_app/", "micro/_twistd/", "micro/testing", "micro/_testkit/"))] == []
+    assert [u for u in users if not u.startswith(("micro/_app/", "micro/_twistd/", "micro/testing", "micro/_testing/"))] == []
 
 
 def _plant(tmp_path: Path, files: dict[str, str]) -> Path:

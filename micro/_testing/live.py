@@ -22,7 +22,7 @@ from micro._app.node import Node
 from micro._kernel.config import Settings
 from micro._registry.server import RegistryServer, start_registry
 from micro._registry.state import DEFAULT_TTL
-from micro._testkit.replies import HttpReply, fetching, treq_client
+from micro._testing.replies import HttpReply, fetching, treq_client
 
 # Reactor turns to wait, at most, for closed connections to be gone.
 QUIET_TURNS = 200

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.testkit.test_memory -*-
+# -*- test-case-name: tests.testing.test_memory -*-
 """
 A registry and nodes on one in-memory network, on a fake clock.
 """
@@ -23,7 +23,7 @@ from micro._kernel.config import Settings
 from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL
 from micro._testing.memory_network import MemoryNetwork
-from micro._testkit.replies import HttpReply, fetching, treq_client
+from micro._testing.replies import HttpReply, fetching, treq_client
 
 T = TypeVar("T")
 

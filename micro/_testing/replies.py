@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.testkit.test_memory -*-
+# -*- test-case-name: tests.testing.test_memory -*-
 """
 HTTP requests a test sends to a cluster, and the whole replies it reads.
 """
