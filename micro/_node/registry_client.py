@@ -76,8 +76,16 @@ class RegistryClient:
     def settle(self, version: int, timeout: float) -> Deferred[dict[str, Any]]:
         return self.command("settle", {"version": version, "timeout": timeout}, timeout=timeout + COMMAND_TIMEOUT)
 
-    def watch(self, node: str, epoch: str, version: int, timeout: float = WATCH_TIMEOUT) -> Deferred[dict[str, Any]]:
-        return self.command("watch", {"node": node, "epoch": epoch, "version": version}, timeout=timeout)
+    def watch(self, node: str, epoch: str, version: int, timeout: float = WATCH_TIMEOUT, *,
+              stats: dict[str, Any] | None = None) -> Deferred[dict[str, Any]]:
+        """
+        Watch the table from C{version} on, reporting the node's call
+        counts (C{stats}) if they changed.
+        """
+        argument: dict[str, Any] = {"node": node, "epoch": epoch, "version": version}
+        if stats is not None:
+            argument["stats"] = stats
+        return self.command("watch", argument, timeout=timeout)
 
     # -- routes ---------------------------------------------------------------
 

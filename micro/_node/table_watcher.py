@@ -14,6 +14,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from micro._calls.balancer import RoundRobin
+from micro._node.call_stats import CallStats
 from micro._node.registry_client import WATCH_TIMEOUT, RegistryClient
 from micro._node.table import ServiceTable
 
@@ -40,6 +41,9 @@ class TableWatcher:
     register the node's instances again; until it succeeds it runs again
     before every watch.
 
+    Each watch carries the node's call counts (C{stats}) when they changed
+    since the registry last took them.
+
     @ivar _timeout: How long to wait for a watch's answer: the registry's
         hold, as its replies say, plus L{WATCH_GRACE}.
     """
@@ -51,6 +55,7 @@ class TableWatcher:
     _clock: Any
     _rejoin: Callable[[], Deferred[None]]
     _random: Callable[[], float] = random.random
+    _stats: CallStats | None = field(default=None, kw_only=True)
     _running: bool = field(default=False, init=False)
     _must_rejoin: bool = field(default=False, init=False)
     _timeout: float = field(default=WATCH_TIMEOUT, init=False)
@@ -98,7 +103,9 @@ class TableWatcher:
                     self._current = self._rejoin()
                     await self._current
                     self._must_rejoin = False
-                self._current = self._client.watch(self._node_id, table.epoch, table.version, self._timeout)
+                report = self._stats.report() if self._stats is not None else None
+                self._current = self._client.watch(self._node_id, table.epoch, table.version, self._timeout,
+                                                   stats=report)
                 reply = await self._current
                 if self._apply(reply):
                     self._must_rejoin = True
@@ -109,6 +116,8 @@ class TableWatcher:
             except Exception as e:
                 if not self._running:
                     return
+                if self._stats is not None:
+                    self._stats.report_again()
                 if failures <= 1 or failures % 20 == 0:
                     # A single failure (the registry restarting, or stopped
                     # just before this node) is news only if the retry fails too.
@@ -141,6 +150,9 @@ class TableWatcher:
             self._timeout = hold + WATCH_GRACE
         rejoin = False
         if "services" in reply:
+            if self._stats is not None:
+                self._stats.report_again()  # a registry that restarted, or forgot this node
+
             new_epoch = table.loaded and epoch != table.epoch
             if new_epoch:
                 self._log.info("registry restarted (epoch {epoch}); registering again", epoch=epoch)

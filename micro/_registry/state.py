@@ -43,10 +43,12 @@ class NodeRecord:
     @ivar seen_version: The table version the node said it holds, on its
         latest watch.
     @ivar watching: Whether the node follows the table by watching it.
+    @ivar renewed: When its lease was last renewed (the registry's clock).
     """
 
     id: str
     lease: Any = None
+    renewed: float = 0.0
     instances: dict[str, InstanceRecord] = field(factory=dict)
     seen_version: int = -1
     watching: bool = False
@@ -161,16 +163,15 @@ class RegistryState:
         @return: Whether the node was known before.
         """
         record = self._nodes.get(node_id)
-        if record is not None:
-            if record.lease is not None and record.lease.active():
-                record.lease.reset(self.ttl)
-            else:
-                record.lease = self._clock.callLater(self.ttl, self._expire, node_id)
-            return True
-        record = NodeRecord(node_id)
-        record.lease = self._clock.callLater(self.ttl, self._expire, node_id)
-        self._nodes[node_id] = record
-        return False
+        known = record is not None
+        if record is None:
+            record = self._nodes[node_id] = NodeRecord(node_id)
+        record.renewed = self._clock.seconds()
+        if record.lease is not None and record.lease.active():
+            record.lease.reset(self.ttl)
+        else:
+            record.lease = self._clock.callLater(self.ttl, self._expire, node_id)
+        return known
 
     def extend(self, node_id: str, seconds: float) -> None:
         """

@@ -101,7 +101,7 @@ class WatchHub:
     _flush_cost: float = field(default=0.0, init=False)
     _recent: deque[float] = field(factory=lambda: deque(maxlen=STORM_CHANGES), init=False)
     _again: bool = field(default=False, init=False)
-    _replies: WatchReplies = field(init=False)
+    replies: WatchReplies = field(init=False)
     _settles: list[_Settle] = field(factory=list, init=False)
 
     _log = Logger()
@@ -111,7 +111,7 @@ class WatchHub:
             self.hold = min(self._state.ttl / 2, MAX_HOLD)
         if not 0 < self.hold < self._state.ttl:
             raise ValueError(f"watch hold {self.hold}s must be positive and below the lease ({self._state.ttl}s)")
-        self._replies = WatchReplies(self._state, self.hold)
+        self.replies = WatchReplies(self._state, self.hold)
         self._state.on_change(self._changed)
         self._state.on_evict(self._evicted)
 
@@ -158,7 +158,7 @@ class WatchHub:
 
         d: Deferred[bytes] = Deferred(lambda cancelled: self._lost(node_id, cancelled))
         if not same_epoch or not known or version > registry.version:
-            d.callback(self._replies.full(known))
+            d.callback(self.replies.full(known))
             return d
         watch = _Watch(node_id, version, d)
         watch.timer = self._clock.callLater(self.hold, self._answer, watch)
@@ -199,7 +199,7 @@ class WatchHub:
 
     def _changed(self) -> None:
         self._recent.append(self._clock.seconds())
-        self._replies.changed()
+        self.replies.changed()
         if self._pending:
             self._schedule_flush()
 
@@ -208,7 +208,7 @@ class WatchHub:
         if watch is not None:
             watch.timer.cancel()
             if not watch.deferred.called:
-                watch.deferred.callback(self._replies.full(False))
+                watch.deferred.callback(self.replies.full(False))
         if self._settles:
             self._acknowledged(node_id, None)
 
@@ -264,7 +264,7 @@ class WatchHub:
             # The node has the rest of its lease after the hold to watch
             # again; an answer the registry sent late does not eat into it.
             self._state.extend(watch.node, self._state.ttl - self.hold)
-            watch.deferred.callback(self._replies.since(watch.version))
+            watch.deferred.callback(self.replies.since(watch.version))
 
     def _acknowledged(self, node_id: str, version: int | None) -> None:
         """

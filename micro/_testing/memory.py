@@ -116,6 +116,7 @@ class MemoryCluster:
         stack = registry.stack if isinstance(registry, MemoryRegistry) else registry
         self.network.kill(urlsplit(self.settings.registry_url).hostname or REGISTRY_HOST)
         stack.hub.stop()
+        stack.reads.stop()
         stack.pubsub.stop()
         stack.state.stop()
 
