@@ -1,7 +1,7 @@
 """
 Calls: micro against the floor of its own stack, in one run.
 
-    python bench/bench_calls.py [--calls N] [--rounds R] [--against REF ...]
+    python bench/bench_calls.py [--calls N] [--rounds R] [--rows a,b,m] [--against REF ...]
 
 Rows, each load from a separate client process (bench/load.py):
 
@@ -9,7 +9,10 @@ Rows, each load from a separate client process (bench/load.py):
       to a bare twisted.web Resource in another process;
   (b) micro.call_service to a service hosted by ``twistd micro-service`` in
       another process (registry in a third);
-  (c) micro.call_service to a service in the calling process.
+  (c) micro.call_service to a service in the calling process;
+  (m) the ``micro bench`` command (python -m micro) against the same
+      service as (b), with the same payload, calls and concurrency: its
+      figures should agree with (b)'s, which is what a user reads off it.
 
 Each row runs sequentially (one caller) and with 10 concurrent callers.
 Three more rows put the floor in context: with a Klein route as the
@@ -17,7 +20,8 @@ server and with treq as the client (why micro's hot path bypasses both),
 and with the server's Site not parsing POST bodies as forms (which micro's
 Site does not either; the floor (a) keeps Twisted's default).
 
-With C{--against REF}, rows (b) and (c) are measured for that commit too
+C{--rows} measures only some rows (by letter).  With C{--against REF},
+rows (b) and (c) are measured for that commit too
 (a git worktree in a virtualenv of its own, see bench/_trees.py), in the
 same rounds, and the ratios this/REF are printed.
 
@@ -42,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import ROOT, client, environment, free_port, running, table, wait_port  # noqa: E402
 from bench._trees import Tree, this_tree, tree_at  # noqa: E402
+from tests._processes import instances, wait_until  # noqa: E402
 
 LOAD = str(ROOT / "bench" / "load.py")
 BARE = str(ROOT / "bench" / "bare_server.py")
@@ -50,7 +55,17 @@ BARE = str(ROOT / "bench" / "bare_server.py")
 IN_PROCESS_FACTOR = 20
 NAMES = {"a": "(a) bare Agent -> bare Resource", "k": "    bare Agent -> Klein route",
          "f": "    bare Agent -> bare Resource, no form parsing", "t": "    treq -> bare Resource",
-         "b": "(b) call_service, other process", "c": "(c) call_service, in-process"}
+         "b": "(b) call_service, other process", "c": "(c) call_service, in-process",
+         "m": "(m) micro bench, other process"}
+# The ratios printed under the table: (label, row, row it is divided by, figure).
+RATIOS = (
+    ("(b)/(a) calls/s", "b", "a", "rate"), ("(b)/(a) mean latency", "b", "a", "mean_us"),
+    ("(c)/(b) calls/s", "c", "b", "rate"), ("Klein/(a)", "k", "a", "rate"), ("treq/(a)", "t", "a", "rate"),
+    ("no-form/(a)", "f", "a", "rate"),
+    ("(m)/(b) calls/s", "m", "b", "rate"), ("(m)/(b) p50", "m", "b", "p50_us"), ("(m)/(b) p99", "m", "b", "p99_us"),
+)
+# The calls load.py makes before it measures; micro bench is told the same.
+WARMUP = 300
 FIGURES = ("rate", "mean_us", "p50_us", "p99_us")
 
 
@@ -58,6 +73,20 @@ def load(mode: str, target: str, calls: int, concurrency: int, env: dict[str, st
     tree = tree or this_tree()
     argv = [tree.python, str(tree.root / "bench" / "load.py"), mode, target, str(calls), str(concurrency)]
     return json.loads(client(argv, env=env))
+
+
+def micro_bench(target: str, calls: int, concurrency: int, env: dict[str, str], tree: Tree | None = None,
+                ) -> dict[str, float]:
+    """
+    The figures of C{micro bench} run as a user would, in its own process.
+    """
+    tree = tree or this_tree()
+    argv = [tree.python, "-m", "micro", "--json", "bench", target, '{"n": 1, "name": "bench"}', "-n", str(calls),
+            "-c", str(concurrency), "--warmup", str(WARMUP), "-q"]
+    figures = json.loads(client(argv, env=env))
+    assert figures["errors"] == 0, figures
+    return {"rate": figures["calls_per_second"], "mean_us": figures["mean"] * 1e6,
+            "p50_us": figures["p50"] * 1e6, "p99_us": figures["p99"] * 1e6}
 
 
 def start_micro(servers: ExitStack, tree: Tree, work: Path) -> dict[str, str]:
@@ -73,7 +102,8 @@ def start_micro(servers: ExitStack, tree: Tree, work: Path) -> dict[str, str]:
     wait_port(port)
     servers.enter_context(running([tree.twistd, "-n", "micro-service", "--module", "bench.echo_app"], env=env,
                                   cwd=logs, log=logs / "service.log"))
-    wait_port(port + 1)
+    # Registered, wherever it listens (port + 1 may have been taken meanwhile).
+    wait_until(lambda: instances(f"http://127.0.0.1:{port}", "echo"), what="the echo service")
     return env
 
 
@@ -81,6 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=6000, help="calls per row and round (default 6000)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, interleaved (default 3)")
+    parser.add_argument("--rows", default="", help="only these rows, by letter, like a,b,m (default: all)")
     parser.add_argument("--against", action="append", default=[], metavar="REF",
                         help="also measure (b) and (c) at this commit, in its own virtualenv (repeatable)")
     args = parser.parse_args()
@@ -100,7 +131,11 @@ def main() -> None:
             "t": lambda n, c: load("treq", f"http://127.0.0.1:{ports['a']}/", n, c, environment()),
             "b": lambda n, c: load("micro", "echo", n, c, micro_env),
             "c": lambda n, c: load("inprocess", "echo", n * IN_PROCESS_FACTOR, c, environment()),
+            "m": lambda n, c: micro_bench("echo", n, c, micro_env),
         }
+        if args.rows:
+            wanted = set(args.rows.split(","))
+            rows = {key: run for key, run in rows.items() if key in wanted}
         for tree in others:
             env = start_micro(servers, tree, work)
             rows[f"b@{tree.label}"] = lambda n, c, env=env, tree=tree: load("micro", "echo", n, c, env, tree)
@@ -126,12 +161,11 @@ def main() -> None:
     print(table(["load", "callers", "calls/s", "mean us", "p50 us", "p99 us"], lines))
     print()
     for concurrency in (1, 10):
-        a, b, c = (results[k, concurrency] for k in "abc")
-        print(f"{concurrency:>2} callers: (b)/(a) calls/s = {b['rate'] / a['rate']:.2f}   "
-              f"(b)/(a) mean latency = {b['mean_us'] / a['mean_us']:.2f}   (c)/(b) calls/s = {c['rate'] / b['rate']:.1f}   "
-              f"Klein/(a) = {results['k', concurrency]['rate'] / a['rate']:.2f}   "
-              f"treq/(a) = {results['t', concurrency]['rate'] / a['rate']:.2f}   "
-              f"no-form/(a) = {results['f', concurrency]['rate'] / a['rate']:.2f}")
+        ratios = []
+        for label, top, bottom, figure in RATIOS:
+            if (top, concurrency) in results and (bottom, concurrency) in results:
+                ratios.append(f"{label} = {results[top, concurrency][figure] / results[bottom, concurrency][figure]:.2f}")
+        print(f"{concurrency:>2} callers: " + "   ".join(ratios))
     for tree in others:
         for concurrency in (1, 10):
             b, c = results["b", concurrency], results["c", concurrency]

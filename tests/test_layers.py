@@ -24,6 +24,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "_app": frozenset({"_kernel", "_http", "_calls", "_registry", "_node"}),
     "_twistd": frozenset({"_kernel", "_http", "_calls", "_registry", "_node", "_app"}),
     "_testing": frozenset({"_kernel", "_http", "_calls", "_registry", "_node", "_app"}),
+    "_cli": frozenset({"_kernel", "_http", "_calls", "_node", "_app"}),
 }
 
 # The features of each side; a side's core imports none of them, and they

@@ -46,7 +46,7 @@ def run(main: Callable[..., Any]) -> NoReturn:
     """
     from twisted.internet import task
 
-    _log_to_stderr(os.environ.get("MICRO_LOG_LEVEL", "warn"))
+    log_to_stderr(os.environ.get("MICRO_LOG_LEVEL", "warn"))
     warn_about_marks(sys.modules.get(getattr(main, "__module__", "__main__"), None))
     task.react(lambda reactor: run_main(reactor, main))
     raise SystemExit(0)  # react() exits itself; this line only satisfies NoReturn
@@ -137,7 +137,11 @@ def ignore_repeated_signals(reactor: Any) -> None:
         signal.signal(signum, still_stopping)
 
 
-def _log_to_stderr(level_name: str) -> None:
+def log_to_stderr(level_name: str) -> None:
+    """
+    Send log events of C{level_name} (C{"warn"}, C{"info"}, ...) and above
+    to standard error.
+    """
     from twisted.logger import (
         FilteringLogObserver,
         LogLevel,

@@ -25,6 +25,7 @@ from micro._kernel.deferreds import Once, stop_timer, wait_at_most
 from micro._kernel.errors import HttpError, counted
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
+from micro._node.call_stats import CallStats
 from micro._node.context import Context, Member, propagation_of
 from micro._node.handler import ServiceHandler, as_http_error
 from micro._node.request_info import RequestInfo
@@ -39,6 +40,7 @@ class Host(Member, Protocol):
     settings: Settings
     max_payload_bytes: int | None
     endpoints: dict[bytes, Endpoint]
+    call_stats: CallStats
 
     async def leave(self, instance: ServiceInstance, settle_timeout: float) -> None: ...
 
@@ -57,7 +59,8 @@ class ServiceInstance:
     """
     One instance of a service, hosted by a node at C{location}.
 
-    Calls are counted while they run so that L{terminate} can wait for them.
+    Calls are counted while they run so that L{terminate} can wait for
+    them, and when they end, in the node's L{CallStats}.
     """
 
     handler: ServiceHandler
@@ -66,10 +69,16 @@ class ServiceInstance:
     port: IListeningPort | None = None
     site: MicroSite | None = None
     _in_flight: int = field(default=0, init=False)
+    _counted_call: Callable[[float, bool], None] = field(init=False)
+    _now: Callable[[], float] = field(init=False)
     _idle: list[Deferred[None]] = field(factory=list, init=False)
     _stopping: Once = field(factory=Once, init=False)
 
     _log = Logger()
+
+    def __attrs_post_init__(self) -> None:
+        self._counted_call = self._node.call_stats.of(self.handler.name).record
+        self._now = self._node.reactor.seconds
 
     @property
     def name(self) -> str:
@@ -119,14 +128,18 @@ class ServiceInstance:
         waiting for it closes the connection as soon as the count drops.
         """
         self._in_flight += 1
+        started = self._now()
         try:
             result = self.handler.invoke(payload, lambda: Context(self._node, self.name, request))
         except Exception:
             self._finished()
+            self._counted_call(self._now() - started, True)
             return self._write_error(request, Failure())
         if not isinstance(result, Deferred):
             self._finished()
+            self._counted_call(self._now() - started, False)
             return write_result(request, result)
+        result.addBoth(self._counted, started)
         answered = respond_later(request, result, lambda value: write_result(request, value),
                                  lambda failure: self._write_error(request, failure), f"service {self.name!r}")
         result.addBoth(self._finished_async)
@@ -168,18 +181,22 @@ class ServiceInstance:
         if limit is not None and size > limit:
             return fail(HttpError(413, too_large(limit)))
         self._in_flight += 1
+        started = self._now()
         try:
             result = self.handler.invoke(payload, lambda: self._in_process_context(content_type, propagation))
         except Exception:
             self._finished()
+            self._counted_call(self._now() - started, True)
             return fail(self._as_error(Failure(), propagation))
         if not isinstance(result, Deferred):
             self._finished()
+            self._counted_call(self._now() - started, False)
             try:
                 return succeed(self._across(result))
             except HttpError as e:
                 return fail(e)
         timer = self._node.reactor.callLater(timeout, result.cancel)
+        result.addBoth(self._counted, started)
         result.addBoth(self._finished_async)
         result.addBoth(stop_timer, timer)
         return result.addCallbacks(self._across, self._failed_in_process, errbackArgs=(timer, timeout, propagation))
@@ -222,6 +239,10 @@ class ServiceInstance:
 
     def _finished_async(self, result: Any) -> Any:
         self._finished()
+        return result
+
+    def _counted(self, result: Any, started: float) -> Any:
+        self._counted_call(self._now() - started, isinstance(result, Failure))
         return result
 
     def idle(self) -> Deferred[None]:

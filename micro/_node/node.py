@@ -30,6 +30,7 @@ from micro._kernel.deferreds import Once, wait_at_most
 from micro._kernel.errors import HttpError, counted
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import DEFAULT_TIMEOUT
+from micro._node.call_stats import CallStats
 from micro._node.calls import READY_TIMEOUT, CallRouter
 from micro._node.handler import ServiceHandler
 from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT, Endpoint, ServiceInstance
@@ -58,6 +59,8 @@ class NodeCore:
 
     @ivar endpoints: Framework endpoints (C{POST} paths under C{/_micro/})
         that every instance of this node answers, added by its features.
+    @ivar call_stats: The counts of the calls its instances served, which
+        its watches report to the registry.
     """
 
     reactor: Any
@@ -73,6 +76,7 @@ class NodeCore:
     _watcher: TableWatcher = field(init=False)
     _instances: dict[str, ServiceInstance] = field(factory=dict, init=False)
     endpoints: dict[bytes, Endpoint] = field(factory=dict, init=False)
+    call_stats: CallStats = field(init=False)
     _features: dict[Any, Any] = field(factory=dict, init=False)
     _rejoin_hooks: list[Callable[[], Deferred[Any]]] = field(factory=list, init=False)
     _terminate_hooks: list[Callable[[], Any]] = field(factory=list, init=False)
@@ -88,7 +92,9 @@ class NodeCore:
         self._balancer = RoundRobin(self.reactor)
         caller = Caller(self.http, self._balancer, self.table.locations)
         self._calls = CallRouter(self.reactor, self.table, caller, self.registry_client, self._instances.get, self.ready)
-        self._watcher = TableWatcher(self.registry_client, self.id, self.table, self._balancer, self.reactor, self.rejoin)
+        self.call_stats = CallStats(self._instances.values)
+        self._watcher = TableWatcher(self.registry_client, self.id, self.table, self._balancer, self.reactor,
+                                     self.rejoin, stats=self.call_stats)
 
     @classmethod
     def create(cls: type[N], reactor: Any, settings: Settings | None = None, *, http: HttpClient | None = None,

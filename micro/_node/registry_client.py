@@ -118,12 +118,17 @@ class RegistryClient:
     def settle(self, version: int, timeout: float) -> Deferred[dict[str, Any]]:
         return self.command("settle", {"version": version, "timeout": timeout}, timeout=timeout + COMMAND_TIMEOUT)
 
-    def watch(self, node: str, epoch: str, version: int, timeout: float = WATCH_TIMEOUT) -> Deferred[dict[str, Any]]:
+    def watch(self, node: str, epoch: str, version: int, timeout: float = WATCH_TIMEOUT, *,
+              stats: dict[str, Any] | None = None) -> Deferred[dict[str, Any]]:
         """
-        Watch the current registry only: the watcher decides where to go next.
+        Watch the table from C{version} on, at the current registry only
+        (the watcher decides where to go next), reporting the node's call
+        counts (C{stats}) if they changed.
         """
-        body = dumps({"watch": {"node": node, "epoch": epoch, "version": version}})
-        return self.send(self.current, "watch", body, timeout)
+        argument: dict[str, Any] = {"node": node, "epoch": epoch, "version": version}
+        if stats is not None:
+            argument["stats"] = stats
+        return self.send(self.current, "watch", dumps({"watch": argument}), timeout)
 
     # -- routes ---------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from twisted.logger import Logger
 
 from micro._calls.balancer import RoundRobin
 from micro._kernel.deferreds import Latch, Loop
+from micro._node.call_stats import CallStats
 from micro._node.registry_client import WATCH_TIMEOUT, RegistryClient
 from micro._node.table import ServiceTable
 
@@ -46,6 +47,9 @@ class TableWatcher:
     register the node's instances again; until it succeeds it runs again
     before every watch.
 
+    Each watch carries the node's call counts (C{stats}) when they changed
+    since the registry last took them.
+
     @ivar _timeout: How long to wait for a watch's answer: the registry's
         hold, as its replies say, plus L{WATCH_GRACE}.
     """
@@ -57,6 +61,7 @@ class TableWatcher:
     _clock: Any
     _rejoin: Callable[[], Deferred[None]]
     _random: Callable[[], float] = random.random
+    _stats: CallStats | None = field(default=None, kw_only=True)
     _must_rejoin: bool = field(default=False, init=False)
     _timeout: float = field(default=WATCH_TIMEOUT, init=False)
     _loop: Loop = field(factory=Loop, init=False)
@@ -94,7 +99,9 @@ class TableWatcher:
                     await self._loop.current
                     self._must_rejoin = False
                 url = self._client.current
-                self._loop.current = self._client.watch(self._node_id, table.epoch, table.version, self._timeout)
+                report = self._stats.report() if self._stats is not None else None
+                self._loop.current = self._client.watch(self._node_id, table.epoch, table.version, self._timeout,
+                                                        stats=report)
                 reply = await self._loop.current
                 if self._apply(reply):
                     self._must_rejoin = True
@@ -105,6 +112,8 @@ class TableWatcher:
             except Exception as e:
                 if not self._loop.running:
                     return
+                if self._stats is not None:
+                    self._stats.report_again()
                 endpoints = self._client.endpoints
                 if endpoints.several and moves < len(endpoints.urls) - 1:
                     # Another registry shares the table: watch it now.
@@ -148,6 +157,9 @@ class TableWatcher:
             self._timeout = hold + (WATCH_GRACE_SEVERAL if self._client.endpoints.several else WATCH_GRACE)
         rejoin = False
         if "services" in reply:
+            if self._stats is not None:
+                self._stats.report_again()  # a registry that restarted, or forgot this node
+
             new_epoch = table.loaded and epoch != table.epoch
             if new_epoch:
                 self._log.info("registry restarted (epoch {epoch}); registering again", epoch=epoch)

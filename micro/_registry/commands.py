@@ -24,6 +24,7 @@ from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import NOT_READY
 from micro._kernel.validation import check_location, check_service_name
 from micro._registry.arguments import as_object, integer, node_id, number, required
+from micro._registry.metrics import RATE_WINDOW, ServiceMetrics, parse_report
 from micro._registry.probe import LocationProbe
 from micro._registry.state import RegistryState
 from micro._registry.store.interface import ClusterStore
@@ -96,6 +97,7 @@ class RegistryCommands:
         or C{None} for an open registry.
     @ivar register_types: What C{register}/C{unregister} do for each
         C{"type"} (C{"service"} here; routes add their own).
+    @ivar metrics: The call counts nodes report on their watches, per service.
     """
 
     state: RegistryState
@@ -111,8 +113,10 @@ class RegistryCommands:
     register_types: dict[str, KindHandlers] = field(factory=dict, init=False)
     _caller: Caller = field(init=False)
     _probe: LocationProbe | None = field(init=False)
+    metrics: ServiceMetrics = field(init=False)
 
     def __attrs_post_init__(self) -> None:
+        self.metrics = ServiceMetrics(self.state, self._http.reactor, window=max(RATE_WINDOW, 2 * self.hub.hold))
         self._caller = Caller(self._http, RoundRobin(self._http.reactor), self.state.locations)
         self._probe = LocationProbe(self._http) if self.verify_locations else None
         self.add("health", self._health)
@@ -166,8 +170,12 @@ class RegistryCommands:
     def _health(self, argument: Any) -> dict[str, Any]:
         self._check_ready()
         state = self.state
+        table = state.table()
         return {"status": "ready", "timestamp": int(time.time() * 1000), "epoch": state.epoch,
-                "version": state.version, "watching": self.hub.watching(), "store": self.store.describe()}
+                "version": state.version, "recovering": state.recovering,
+                "uptime": round(self._http.reactor.seconds() - state.started, 3), "nodes": len(state.nodes()),
+                "watching": self.hub.watching(), "services": len(table),
+                "instances": sum(len(locations) for locations in table.values()), "store": self.store.describe()}
 
     def _check_ready(self) -> None:
         """
@@ -249,7 +257,11 @@ class RegistryCommands:
             raise WrongType("watch epoch must be a string")
         version = integer(argument.get("version", -1), "watch version")
         self._check_ready()
-        return self.hub.watch(node, epoch, version).addCallback(CommandReply.json)
+        stats = argument.get("stats")
+        report = None if stats is None else parse_report(stats)
+        d = self.hub.watch(node, epoch, version)
+        self.metrics.report(node, report)
+        return d.addCallback(CommandReply.json)
 
     def _heartbeat(self, argument: Any) -> dict[str, Any]:
         argument = as_object(argument, "heartbeat", '{"node": "id"}')

@@ -39,6 +39,11 @@ class Leases(Protocol):
         The node is gone: drop its deadline.
         """
 
+    def deadline(self, node: str) -> float | None:
+        """
+        When the node's lease ends, on this registry's clock, if it is kept here.
+        """
+
     def stop(self) -> None:
         """
         Cancel every timer.
@@ -76,6 +81,10 @@ class LocalLeases:
             return
         if timer.getTime() < self._clock.seconds() + seconds:
             timer.reset(seconds)
+
+    def deadline(self, node: str) -> float | None:
+        timer = self._timers.get(node)
+        return float(timer.getTime()) if timer is not None and timer.active() else None
 
     def forget(self, node: str) -> None:
         timer = self._timers.pop(node, None)

@@ -32,9 +32,11 @@ class NodeRecord:
         latest watch here.
     @ivar watching: Whether the node follows the table by watching here.
     @ivar last_watch: When it last watched here (this registry's clock).
+    @ivar renewed: When its lease was last renewed here (this registry's clock).
     """
 
     id: str
+    renewed: float = 0.0
     instances: dict[str, InstanceRecord] = field(factory=dict)
     seen_version: int = -1
     watching: bool = False

@@ -21,8 +21,10 @@ from micro._http.site import MicroSite
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._registry.commands import RegistryCommands
 from micro._registry.endpoint import CommandEndpoint, CommandResource, RegistryResource
+from micro._registry.metrics import ServiceMetrics
 from micro._registry.pubsub.commands import PubSubCommands
 from micro._registry.pubsub.hub import PubSubHub
+from micro._registry.read_commands import RegistryReads
 from micro._registry.routes.commands import RegistryRoutes
 from micro._registry.routes.exchange import Upstream
 from micro._registry.routes.proxy import RouteProxy
@@ -49,6 +51,14 @@ class RegistryStack:
     pubsub: PubSubHub
     routes: RegistryRoutes
     proxy: RouteProxy
+    reads: RegistryReads
+
+    @property
+    def metrics(self) -> ServiceMetrics:
+        """
+        The per-service call counts nodes report (what C{stats} answers).
+        """
+        return self.commands.metrics
 
     @classmethod
     def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
@@ -65,6 +75,7 @@ class RegistryStack:
         hub = WatchHub(state, reactor, spacing_per_watcher=spacing_per_watcher, store=store)
         http = http or HttpClient.create(reactor)
         commands = RegistryCommands(state, hub, http, store, token=token, verify_locations=verify_locations)
+        reads = RegistryReads.install(commands, reactor)
         pubsub = PubSubHub(state, http, reactor, token=token)
         pubsub.install(replica)
         PubSubCommands(pubsub, store).install(commands)
@@ -73,7 +84,7 @@ class RegistryStack:
         proxy = RouteProxy(routes.table, upstream, development=development)
         resource = RegistryResource(CommandResource(CommandEndpoint(commands, limits)), proxy, limits)
         store.attach(replica)
-        return cls(state, store, replica, hub, commands, http, resource, pubsub, routes, proxy)
+        return cls(state, store, replica, hub, commands, http, resource, pubsub, routes, proxy, reads)
 
     def start(self) -> Deferred[None]:
         """
@@ -94,6 +105,7 @@ class RegistryStack:
         idle outbound connections.
         """
         self.hub.stop()
+        self.reads.stop()
         self.pubsub.stop()
         await self.store.stop()
         self.state.stop()

@@ -147,7 +147,7 @@ class RegistryState:
         @return: Whether the node was known before.
         """
         known = node_id in self._nodes
-        self._record_of(node_id)
+        self._record_of(node_id).renewed = self._clock.seconds()
         self.leases.renew(node_id)
         return known
 

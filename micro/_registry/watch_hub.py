@@ -104,7 +104,7 @@ class WatchHub:
     _flush_cost: float = field(default=0.0, init=False)
     _recent: deque[float] = field(factory=lambda: deque(maxlen=STORM_CHANGES), init=False)
     _again: bool = field(default=False, init=False)
-    _replies: WatchReplies = field(init=False)
+    replies: WatchReplies = field(init=False)
     _settles: Settles = field(init=False)
 
     _log = Logger()
@@ -114,7 +114,7 @@ class WatchHub:
             self.hold = min(self._state.ttl / 2, MAX_HOLD)
         if not 0 < self.hold < self._state.ttl:
             raise ValueError(f"watch hold {self.hold}s must be positive and below the lease ({self._state.ttl}s)")
-        self._replies = WatchReplies(self._state, self.hold)
+        self.replies = WatchReplies(self._state, self.hold)
         self._settles = Settles(self._state, self._clock, self.store)
         self._state.on_change(self._changed)
         self._state.on_evict(self._evicted)
@@ -166,7 +166,7 @@ class WatchHub:
 
         d: Deferred[bytes] = Deferred(lambda cancelled: self._lost(node_id, cancelled))
         if not same_epoch or not known or version > registry.version:
-            d.callback(self._replies.full(known))
+            d.callback(self.replies.full(known))
             return d
         watch = _Watch(node_id, version, d)
         watch.timer = self._clock.callLater(self.hold, self._answer, watch)
@@ -201,7 +201,7 @@ class WatchHub:
 
     def _changed(self) -> None:
         self._recent.append(self._clock.seconds())
-        self._replies.changed()
+        self.replies.changed()
         if self._pending:
             self._schedule_flush()
 
@@ -210,7 +210,7 @@ class WatchHub:
         if watch is not None:
             watch.timer.cancel()
             if not watch.deferred.called:
-                watch.deferred.callback(self._replies.full(False))
+                watch.deferred.callback(self.replies.full(False))
         if self._settles:
             self._settles.acknowledged(node_id, None)
 
@@ -230,12 +230,12 @@ class WatchHub:
         The view was replaced (a new epoch, or a reload): every pending
         watch gets the whole table now.
         """
-        self._replies.changed()  # nothing cached from before may answer
+        self.replies.changed()  # nothing cached from before may answer
         for watch in list(self._pending.values()):
             del self._pending[watch.node]
             watch.timer.cancel()
             if not watch.deferred.called:
-                watch.deferred.callback(self._replies.full(True))
+                watch.deferred.callback(self.replies.full(True))
 
     def _lost(self, node_id: str, cancelled: Deferred[bytes]) -> None:
         watch = self._pending.get(node_id)
@@ -295,4 +295,4 @@ class WatchHub:
             # The node has the rest of its lease after the hold to watch
             # again; an answer the registry sent late does not eat into it.
             self._state.extend(watch.node, self._state.ttl - self.hold)
-            watch.deferred.callback(self._replies.since(watch.version))
+            watch.deferred.callback(self.replies.since(watch.version))

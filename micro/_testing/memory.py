@@ -126,6 +126,7 @@ class MemoryCluster:
             stack, url = registry, split_registry_urls(self.settings.registry_url)[0]
         self.network.kill(urlsplit(url).hostname or REGISTRY_HOST)
         stack.hub.stop()
+        stack.reads.stop()
         stack.pubsub.stop()
         stack.state.stop()
 

@@ -67,7 +67,7 @@ def test_setup_register_lookup_unregister() -> None:
     (b"", 400, "malformed JSON"),
     (b"[1, 2]", 400, "exactly one key"),
     (b'{"health": 1, "lookup": "a"}', 400, "exactly one key"),
-    (b'{"dance": 1}', 400, "unknown command 'dance'; commands: call, health, heartbeat, lookup"),
+    (b'{"dance": 1}', 400, "unknown command 'dance'; commands: call, changes, channels, health, heartbeat, lookup"),
     (b'{"lookup": "no such"}', 400, "invalid service name"),
     (b'{"lookup": 7}', 400, "must be a string"),
     (b'{"lookup": "ghost"}', 404, "'ghost'"),

@@ -1,13 +1,15 @@
 # -*- test-case-name: tests.registry.pubsub.test_hub -*-
 """
-The registry commands of pub/sub: C{publish}, C{subscribe}, C{unsubscribe}.
+The registry commands of pub/sub: C{publish}, C{subscribe}, C{unsubscribe},
+and C{channels} to read the subscriptions.
 
     {"publish": {"channel": "orders", "message": {...}, "timeout": 5}}
     {"subscribe": {"channel": "orders.*", "location": "http://host:port", "node": "id"}}
     {"unsubscribe": {"channel": "orders.*", "location": "http://host:port"}}
+    {"channels": true}
 
-All three change state, so all three need the registry token when the
-registry has one.
+The first three change state, so they need the registry token when the
+registry has one; C{channels} only reads.
 """
 
 from __future__ import annotations
@@ -46,6 +48,14 @@ class PubSubCommands:
         commands.add("publish", self.publish, protected=True, passes_on=True)
         commands.add("subscribe", self.subscribe, protected=True)
         commands.add("unsubscribe", self.unsubscribe, protected=True)
+        commands.add("channels", self.channels)
+
+    def channels(self, argument: Any = None) -> list[dict[str, Any]]:
+        """
+        Every subscribed channel (or pattern) and the subscriber locations.
+        """
+        return [{"channel": channel, "subscribers": locations}
+                for channel, locations in sorted(self.hub.channels().items())]
 
     def publish(self, argument: Any, propagation: Propagation) -> Deferred[Outcome]:
         argument = as_object(argument, "publish", '{"channel": "orders", "message": {...}}')

@@ -145,5 +145,8 @@ class _HeldLeases:
         self._holders.pop(node, None)
         self._leases.forget(node)
 
+    def deadline(self, node: str) -> float | None:
+        return self._leases.deadline(node)
+
     def stop(self) -> None:
         self._stop()

@@ -57,6 +57,12 @@ class RedisLeases:
     def forget(self, node: str) -> None:
         self._pending.pop(node, None)
 
+    def deadline(self, node: str) -> float | None:
+        """
+        Kept in Redis (by Redis's clock), not here.
+        """
+        return None
+
     def stop(self) -> None:
         self._stopped = True
         if self._flush is not None and self._flush.active():
