@@ -38,7 +38,6 @@ from micro._node.instance_resource import InstanceResource
 from micro._node.leaving import unregister_and_settle
 from micro._node.listening import Listen, new_node_id, tcp_listener
 from micro._node.registry_client import RegistryClient
-from micro._node.registry_endpoints import RegistryEndpoints, name_resolver
 from micro._node.table import ServiceTable
 from micro._node.table_watcher import TableWatcher
 
@@ -111,30 +110,20 @@ class NodeCore:
             delivery) its instances accept; larger ones get a 413.
         """
         settings = (settings or Settings.from_environ()).check()
-        resolve = name_resolver(reactor) if http is None else None  # on real networks only
-        http = http or HttpClient.create(reactor)
-        endpoints = RegistryEndpoints(settings.registry_url, reactor, resolve)
-        registry = RegistryClient(http, settings.registry_url, settings.token, endpoints=endpoints)
-        return cls(reactor, settings, http, registry, node_id or new_node_id(), listen or tcp_listener(reactor),
-                   max_payload_bytes)
+        registry = RegistryClient.create(http or HttpClient.create(reactor), settings, reactor, resolve=http is None)
+        return cls(reactor, settings, registry.http, registry, node_id or new_node_id(),
+                   listen or tcp_listener(reactor), max_payload_bytes)
 
     # -- following the table ---------------------------------------------------
 
     def start(self) -> None:
-        """
-        Start following the registry's table (done by the first use).
-        """
+        """Start following the registry's table (done by the first use)."""
         if not self._terminating.started:
-            if not self._watcher.running:
-                self.registry_client.endpoints.resolve()
             self._watcher.start()
 
     @property
     def joined(self) -> bool:
-        """
-        Whether this node has started following its registry (or has a
-        feature bound to it).
-        """
+        """Whether this node follows its registry (or has a feature bound to it)."""
         return self._watcher.running or bool(self._features) or self._terminating.started
 
     def feature(self, kind: Callable[[NodeCore], F]) -> F:

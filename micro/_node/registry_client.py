@@ -15,10 +15,11 @@ from twisted.web.http_headers import Headers
 from micro._calls.decoding import decode_reply, transport_error
 from micro._http.client import HttpClient
 from micro._kernel.codec import JSON_TYPE, dumps
+from micro._kernel.config import Settings
 from micro._kernel.errors import HttpError
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import DELIVERY_TIMEOUT, NOT_READY, TOKEN_HEADER
-from micro._node.registry_endpoints import RegistryEndpoints
+from micro._node.registry_endpoints import RegistryEndpoints, name_resolver
 
 COMMAND_TIMEOUT = 10.0
 # How long a watch may wait for its answer before the first reply has said
@@ -52,6 +53,20 @@ class RegistryClient:
         self._headers = headers
         if self.endpoints is None:
             self.endpoints = RegistryEndpoints(self.url)
+
+    @classmethod
+    def create(cls, http: HttpClient, settings: Settings, reactor: Any, *, resolve: bool = True) -> RegistryClient:
+        """
+        A client of the registries C{settings} name; with C{resolve}, a
+        single registry host name is looked up for all its addresses (on
+        real networks only: tests on a memory network say not to).
+        """
+        endpoints = RegistryEndpoints(settings.registry_url, reactor, name_resolver(reactor) if resolve else None)
+        return cls(http, settings.registry_url, settings.token, endpoints=endpoints)
+
+    @property
+    def http(self) -> HttpClient:
+        return self._http
 
     @property
     def current(self) -> str:

@@ -74,6 +74,8 @@ class TableWatcher:
         return self._loop.running
 
     def start(self) -> None:
+        if not self._loop.running:
+            self._client.endpoints.resolve()  # a registry name may stand for several
         self._loop.start(self._run, lambda f: self._log.failure("table watcher stopped", f))
 
     async def stop(self) -> None:
