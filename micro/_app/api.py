@@ -74,7 +74,7 @@ def cache_service(expire_time: float | None = EXPIRE_TIME, eviction_interval: fl
 
 
 def registry_server(url: str | None = None, *, ttl: float = DEFAULT_TTL,
-                    token: str | None = None) -> Deferred[RegistryServer]:
+                    token: str | None = None, store: str | None = None) -> Deferred[RegistryServer]:
     """
     Start a registry in this process at C{url} (default: C{MICRO_REGISTRY_URL}).
 
@@ -85,14 +85,18 @@ def registry_server(url: str | None = None, *, ttl: float = DEFAULT_TTL,
 
     @param ttl: Seconds an instance stays registered without renewing its lease.
     @param token: The registry token (default: C{MICRO_REGISTRY_TOKEN}).
+    @param store: Where the cluster's state is kept: C{"memory"} (the
+        default), or a C{redis://} URL whose state this registry shares
+        with every registry on it; fires once the registry holds it.
     """
     from twisted.internet import reactor
 
     try:
-        server = start_registry(reactor, url, ttl=ttl, token=token)
+        server = start_registry(reactor, url, ttl=ttl, token=token, store=store)
     except Exception:
         return fail()
-    return started_registry(server, token).addCallback(lambda _: server)
+    d = server.loaded.addCallback(lambda _: started_registry(server, token))
+    return d.addCallback(lambda _: server)
 
 
 

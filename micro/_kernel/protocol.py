@@ -37,6 +37,11 @@ FRAMEWORK_PREFIX = b"/_micro/"
 HEALTH_PATH = "/_micro/health"
 DELIVERY_PATH = "/_micro/deliver"
 
+# A registry that cannot serve its nodes now (cut off from its shared
+# store) answers their commands with a 503 whose message says this; a node
+# that knows other registries moves to the next one.
+NOT_READY = "this registry is not ready"
+
 # One change to the table of services, as watch replies carry it:
 # ("+" or "-", service, location).
 Change = tuple[str, str, str]

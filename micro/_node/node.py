@@ -110,26 +110,20 @@ class NodeCore:
             delivery) its instances accept; larger ones get a 413.
         """
         settings = (settings or Settings.from_environ()).check()
-        http = http or HttpClient.create(reactor)
-        registry = RegistryClient(http, settings.registry_url, settings.token)
-        return cls(reactor, settings, http, registry, node_id or new_node_id(), listen or tcp_listener(reactor),
-                   max_payload_bytes)
+        registry = RegistryClient.create(http or HttpClient.create(reactor), settings, reactor, resolve=http is None)
+        return cls(reactor, settings, registry.http, registry, node_id or new_node_id(),
+                   listen or tcp_listener(reactor), max_payload_bytes)
 
     # -- following the table ---------------------------------------------------
 
     def start(self) -> None:
-        """
-        Start following the registry's table (done by the first use).
-        """
+        """Start following the registry's table (done by the first use)."""
         if not self._terminating.started:
             self._watcher.start()
 
     @property
     def joined(self) -> bool:
-        """
-        Whether this node has started following its registry (or has a
-        feature bound to it).
-        """
+        """Whether this node follows its registry (or has a feature bound to it)."""
         return self._watcher.running or bool(self._features) or self._terminating.started
 
     def feature(self, kind: Callable[[NodeCore], F]) -> F:
