@@ -104,7 +104,7 @@ class Caller:
         deadline = self._http.reactor.seconds() + timeout
         propagation = propagation or Propagation.new()
         headers = call_headers(content_type, service.encode("utf-8"), propagation)
-        call = _Call(service, body, headers, timeout, deadline, retries, propagation.request_id)
+        call = _Call(service, body, headers, timeout, deadline, retries, propagation)
         return self._attempt(call, location)
 
     def _attempt(self, call: _Call, location: str) -> Deferred[FullResponse]:
@@ -145,8 +145,9 @@ class Caller:
         if again and self._http.reactor.seconds() < call.deadline:
             following = self._balancer.pick(call.service, self._locations(call.service), exclude=call.tried)
             if following is not None:
-                self._log.info("call to {service}: {why}; trying {following} (request {request_id})",
-                               service=call.service, why=why, following=following, request_id=call.request_id)
+                self._log.info("call to {service}: {why}; trying {following} (request {request_id}, trace {trace_id})",
+                               service=call.service, why=why, following=following,
+                               request_id=call.propagation.request_id, trace_id=call.propagation.trace_id)
                 return self._attempt(call, following)
         return call.failure(status, why)
 
@@ -172,7 +173,7 @@ class _Call:
     timeout: float
     deadline: float
     retries: int
-    request_id: str
+    propagation: Propagation
     tried: list[str] = field(factory=list)
 
     def failure(self, status: int, why: str) -> Failure:

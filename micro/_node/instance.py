@@ -217,9 +217,8 @@ class ServiceInstance:
 
     def _as_error(self, failure: Failure, propagation: Propagation | None) -> HttpError:
         settings = self._node.settings
-        request_id = propagation.request_id if propagation is not None else None
         return as_http_error(failure, self.name, development=settings.development, production=settings.production,
-                             request_id=request_id)
+                             propagation=propagation)
 
     def _failed_in_process(self, failure: Failure, timer: Any, timeout: float,
                            propagation: Propagation | None) -> Failure:

@@ -68,6 +68,13 @@ class MessageContext:
         """
         return self.propagation.request_id
 
+    @property
+    def trace_id(self) -> str:
+        """
+        The trace id of the request that published the message.
+        """
+        return self.propagation.trace_id
+
     def call(self, service: str, payload: Any = None, **options: Any) -> Deferred[Any]:
         return self._node.call(service, payload, propagation=self.propagation, **options)
 
@@ -164,8 +171,9 @@ class Subscription:
         error = failure.value
         if isinstance(error, HttpError):
             return self._error(location, error.status, error.message)
-        self._log.failure("handler {subscription} for {channel} failed (request {request_id})", failure,
-                          subscription=self.id, channel=self.pattern, request_id=propagation.request_id)
+        self._log.failure("handler {subscription} for {channel} failed (request {request_id}, trace {trace_id})",
+                          failure, subscription=self.id, channel=self.pattern, request_id=propagation.request_id,
+                          trace_id=propagation.trace_id)
         if self.node.settings.production:
             return self._error(location, 500, f"a handler for {self.pattern!r} failed")
         return self._error(location, 500, f"handler for {self.pattern!r} failed: {type(error).__name__}: {error}")

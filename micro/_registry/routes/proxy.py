@@ -20,6 +20,7 @@ from micro._http.early_request import IBodyReceiver, IStreamingResource
 from micro._http.streams import BodyPipe
 from micro._kernel.errors import HttpError
 from micro._kernel.propagation import Propagation
+from micro._kernel.protocol import REQUEST_ID_HEADER
 from micro._registry.routes.exchange import RefusedRoute, RouteExchange, Upstream, upstream_headers
 from micro._registry.routes.table import RouteTable
 
@@ -67,15 +68,15 @@ class RouteProxy(Resource):
         sending it there.
         """
         # The front door: a request enters the cluster here, with its
-        # client's request id or a new one, which its reply names too.
+        # client's request id and trace context or new ones; the reply
+        # names the request id.
         propagation = Propagation.from_headers(request.getHeader)
-        for name, value in propagation.headers().items():
-            request.setHeader(name, value)
+        request.setHeader(REQUEST_ID_HEADER, propagation.request_id.encode("ascii"))
         try:
             return self._dispatch(request, method, uri, length, propagation)
         except Exception:
-            self._log.failure("routing {method} {uri} failed (request {request_id})", method=method, uri=uri[:200],
-                              request_id=propagation.request_id)
+            self._log.failure("routing {method} {uri} failed (request {request_id}, trace {trace_id})", method=method,
+                              uri=uri[:200], request_id=propagation.request_id, trace_id=propagation.trace_id)
             return RefusedRoute(HttpError(500, "internal error in the registry's routes; see its log"))
 
     def _dispatch(self, request: Request, method: bytes, uri: bytes, length: int | None,
@@ -100,6 +101,6 @@ class RouteProxy(Resource):
             source: Any = request.channel.transport
             body = BodyPipe(source, UNKNOWN_LENGTH if length is None else length)
         headers = upstream_headers(request, entry.data_type, propagation)
-        exchange = RouteExchange(upstream, request, method, uri, service, headers, body)
+        exchange = RouteExchange(upstream, request, method, uri, service, headers, body, propagation)
         exchange.start(location)
         return exchange
