@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections import deque
+from collections import Counter, deque
 from itertools import islice
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -67,6 +67,7 @@ class RegistryState:
     @ivar ttl: Seconds a node stays without renewing its lease.
     @ivar recovering_for: Seconds after start during which nodes that knew
         an earlier registry are still coming back.
+    @ivar changes_made: Instances added or removed since start, by kind.
     """
 
     _clock: Any
@@ -83,6 +84,7 @@ class RegistryState:
     _changes: deque[Change] = field(init=False)
     _on_change: list[Callable[[], None]] = field(factory=list, init=False)
     _on_evict: list[Callable[[str], None]] = field(factory=list, init=False)
+    changes_made: Counter[str] = field(factory=Counter, init=False)
 
     _log = Logger()
 
@@ -190,9 +192,9 @@ class RegistryState:
         record = self._nodes.get(node_id)
         if record is not None:
             record.lease = None
-        self.evict(node_id, "its lease expired")
+        self.evict(node_id, "its lease expired", "evict_lease")
 
-    def evict(self, node_id: str, why: str) -> None:
+    def evict(self, node_id: str, why: str, kind: str = "evict_drop") -> None:
         """
         Forget a node and every instance it held.
         """
@@ -208,6 +210,7 @@ class RegistryState:
             )
             for instance in list(record.instances.values()):
                 self._remove(instance)
+            self.changes_made[kind] += len(record.instances)
             self._changed()
         for listener in self._on_evict:
             listener(node_id)
@@ -254,6 +257,7 @@ class RegistryState:
         host, port = _host_port(location)
         self.ports.occupy(host, port)
         self._record(("+", service, location))
+        self.changes_made["register"] += 1
         self._log.info("registered {service} at {location}", service=service, location=location)
         self._changed()
         return self.version
@@ -269,6 +273,7 @@ class RegistryState:
         if record is not None:
             record.instances.pop(location, None)
         self._remove(instance)
+        self.changes_made["unregister"] += 1
         self._log.info("unregistered {service} at {location}", service=service, location=location)
         self._changed()
         return self.version

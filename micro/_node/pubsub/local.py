@@ -140,11 +140,19 @@ class Subscription:
             return None
         channel = envelope["channel"]
         propagation = Propagation.from_text_headers(envelope.get("headers"))
+        watch = None if self.node.observer is None else self.node.observer.consuming(channel, propagation)
+        if watch is not None:
+            propagation = watch.propagation
         try:
             result = self.handler.invoke(envelope["message"],
                                          lambda: MessageContext(self.node, channel, self.id, propagation))
         except Exception:
-            return self._failed(Failure(), location, propagation)
+            failure = Failure()
+            if watch is not None:
+                watch.done(failure)
+            return self._failed(failure, location, propagation)
+        if watch is not None:
+            result = watch.done(result) if not isinstance(result, Deferred) else result.addBoth(watch.done)
         if not isinstance(result, Deferred):
             return {"subscription": self.id, "location": location, "result": result}
         self._busy = True
