@@ -9,8 +9,9 @@ Whether an instance serves or drains, and the calls it is running, only
 the instance knows: while the page is open, the registry asks each
 instance at C{GET /_micro/health} (at most every L{PROBE_INTERVAL}), and
 keeps asking instances that unregistered while their process lives on
-(draining) until they stop answering.  When nobody looks, nothing is
-asked and nothing is tracked.
+(draining) for as long as they answer, or, once they stopped listening,
+as long as their node reports calls of theirs running.  When nobody looks,
+nothing is asked and nothing is tracked.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class Dashboard:
         for location, (service, node) in self._known.items():
             if location not in current and self._state.node(node) is not None:
                 self._leaving[location] = (service, node, now)
+                self._health.pop(location, None)
         for location in current:
             self._leaving.pop(location, None)
         self._known = current
@@ -135,10 +137,16 @@ class Dashboard:
             self._unanswered(None, location)
 
     def _unanswered(self, failure: Any, location: str) -> None:
-        if location in self._leaving:
-            self._forget(location)
-        else:
+        leaving = self._leaving.get(location)
+        if leaving is None:
             self._health.pop(location, None)
+            return
+        service, node, _ = leaving
+        running = self._calls.in_flight(node, service) if self._state.node(node) is not None else 0
+        if running:
+            self._health[location] = {"status": "draining", "in_flight": running}
+        else:
+            self._forget(location)
 
     def _forget(self, location: str) -> None:
         self._leaving.pop(location, None)

@@ -52,6 +52,7 @@ class RegistryStack:
     proxy: RouteProxy
     reads: RegistryReads
     operations: RegistryOperations
+    dashboard: Dashboard
 
     @property
     def metrics(self) -> ServiceMetrics:
@@ -94,7 +95,7 @@ class RegistryStack:
         endpoints = RegistryEndpoints(lambda: commands.run({"health": True}, Sender()), operations, dashboard)
         resource = RegistryResource(CommandResource(CommandEndpoint(commands, limits)), proxy, limits,
                                     endpoints.router.resource())
-        return cls(state, hub, commands, http, resource, pubsub, routes, proxy, reads, operations)
+        return cls(state, hub, commands, http, resource, pubsub, routes, proxy, reads, operations, dashboard)
 
     def listening_on(self, port: int) -> None:
         """
