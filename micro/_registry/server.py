@@ -14,6 +14,7 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 
 from micro._http.limits import BodyLimits
+from micro._kernel.observer import Observability
 from micro._http.site import MicroSite, make_site
 from micro._kernel.config import Settings, listen_interface
 from micro._kernel.deferreds import Once
@@ -83,7 +84,7 @@ class RegistryServer:
 
 def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT_TTL,
                    token: str | None = None, settings: Settings | None = None,
-                   limits: BodyLimits = BodyLimits()) -> RegistryServer:
+                   limits: BodyLimits = BodyLimits(), observability: Observability | None = None) -> RegistryServer:
     """
     Listen for registry commands at C{url} (default: C{MICRO_REGISTRY_URL}).
 
@@ -98,7 +99,8 @@ def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT
     if settings.production and not token:
         raise OpenRegistryRefused("MICRO_ENV=production needs a registry token (MICRO_REGISTRY_TOKEN or "
                                   "token=...); refusing to start an open registry")
-    stack = RegistryStack.build(reactor, ttl=ttl, token=token, development=settings.development, limits=limits)
+    stack = RegistryStack.build(reactor, ttl=ttl, token=token, development=settings.development, limits=limits,
+                                observability=observability, production=settings.production)
     site = make_site(stack.resource, reactor)
     listening = reactor.listenTCP(port if port is not None else 80, site, backlog=LISTEN_BACKLOG,
                                   interface=listen_interface(host))

@@ -22,7 +22,17 @@ from micro._kernel.config import Settings, check_registry_url, listen_interface
 from micro._registry.server import LISTEN_BACKLOG
 from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL
-from micro._twistd.options import MicroOptions, byte_count, checked_url, listen_port, positive_float, read_token_file
+from micro._twistd.options import (
+    OBSERVE_FLAGS,
+    MicroOptions,
+    byte_count,
+    checked_url,
+    listen_port,
+    observe_options,
+    observe_parameters,
+    positive_float,
+    read_token_file,
+)
 from micro._twistd.process import exit_with, freeze_loaded_objects, run_without_pidfile_in_foreground
 
 
@@ -73,7 +83,9 @@ class Options(MicroOptions):
         ["max-call-bytes", None, CALL_LIMIT, "Largest body of a call command (413 past it).", byte_count],
         ["max-route-bytes", None, None, "Largest body of route traffic (413 past it); no limit by default",
          byte_count],
+        *observe_parameters("route request"),
     ]
+    optFlags = OBSERVE_FLAGS
 
     def postOptions(self) -> None:
         settings = Settings.from_environ()
@@ -88,6 +100,7 @@ class Options(MicroOptions):
         if settings.production and not self["token"]:
             exit_with("twistd micro-registry: MICRO_ENV=production needs a registry token "
                       "(MICRO_REGISTRY_TOKEN or --token-file); refusing to start an open registry")
+        observe_options(PROGRAM, self)
         run_without_pidfile_in_foreground(self)
 
 
@@ -153,7 +166,9 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     if reactor is None:
         from twisted.internet import reactor
     limits = BodyLimits(options["max-command-bytes"], options["max-call-bytes"], options["max-route-bytes"])
-    stack = RegistryStack.build(reactor, ttl=options["ttl"], token=options["token"],
-                                development=Settings.from_environ().development, limits=limits)
+    settings = Settings.from_environ()
+    stack = RegistryStack.build(reactor, ttl=options["ttl"], token=options["token"], development=settings.development,
+                                limits=limits, observability=options.get("observability"),
+                                production=settings.production)
     endpoint = serverFromString(reactor, with_backlog(options["listen"]))
     return RegistryService(stack, endpoint, options["listen"], reactor)
