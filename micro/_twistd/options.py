@@ -9,10 +9,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from functools import partial
 from typing import Any, Callable, NoReturn
 
-from twisted.logger import LogLevel
 from twisted.python import usage
 
 from micro._http.limits import MIB
@@ -151,14 +149,20 @@ def observe_options(program: str, options: usage.Options) -> None:
                                              access_log_format=options["access-log-format"])
     parent: Any = getattr(options, "parent", None)
     if parent is not None and not parent.get("logger"):
-        parent["logger"] = partial(_twistd_log_observer, parent, level, log_format)
+        # twistd imports --logger by name once every option is parsed.
+        _LOGGING[:] = [parent, level, log_format]
+        parent["logger"] = f"{__name__}.twistd_log_observer"
 
 
-def _twistd_log_observer(parent: Any, level: LogLevel, log_format: str) -> Any:
+_LOGGING: list[Any] = []
+
+
+def twistd_log_observer() -> Any:
     """
     twistd's log destination (C{--logfile}, standard output by default
-    with C{-n}) at C{level}, in C{log_format}.
+    with C{-n}) at the level and in the format the options asked for.
     """
+    parent, level, log_format = _LOGGING
     path = parent.get("logfile")
     if not path or path == "-":
         out: Any = sys.stdout
