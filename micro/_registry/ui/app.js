@@ -15,6 +15,10 @@ function seconds(value) {
   return value.toFixed(2) + "s";
 }
 
+function count(value) {
+  return value === null || value === undefined ? "-" : value.toLocaleString("en");
+}
+
 function rate(value) {
   if (value === null || value === undefined) return "-";
   return value >= 100 ? Math.round(value).toLocaleString("en") : value.toFixed(1);
@@ -56,7 +60,7 @@ function draw(data) {
     {text: s.name}, num(text(s.instances.length)), {text: rate(s.calls_per_second), className: "num rate"},
     {text: rate(s.errors_per_second), className: s.errors_per_second > 0 ? "num errors" : "num"},
     {text: seconds(s.p50), className: "num p50"}, {text: seconds(s.p99), className: "num p99"},
-    num(text(s.in_flight)), {text: text(s.calls), className: "num calls"}, num(text(s.errors)),
+    num(text(s.in_flight)), {text: count(s.calls), className: "num calls"}, num(count(s.errors)),
   ], {"data-service": s.name})), 9, "no service registered");
   const instances = [];
   for (const s of data.services) {
