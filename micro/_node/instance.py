@@ -190,10 +190,8 @@ class ServiceInstance:
             return fail(HttpError(413, too_large(limit)))
         self._in_flight += 1
         started = self._now()
-        watch = None
-        if self._observer is not None:
-            watch = self._observer.serving(self.name, propagation or Propagation.new())
-            propagation = watch.propagation
+        watch = None if self._observer is None else self._observer.serving(self.name, propagation or Propagation.new())
+        propagation = propagation if watch is None else watch.propagation
         try:
             result = self.handler.invoke(payload, lambda: self._in_process_context(content_type, propagation))
         except Exception:

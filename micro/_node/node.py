@@ -27,7 +27,7 @@ from micro._http.limits import CALL_LIMIT
 from micro._http.site import make_site
 from micro._kernel.config import Settings, check_service_url
 from micro._kernel.deferreds import Once, wait_at_most
-from micro._kernel.errors import HttpError, counted
+from micro._kernel.errors import HttpError
 from micro._kernel.observer import Observability
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import DEFAULT_TIMEOUT
@@ -40,6 +40,7 @@ from micro._node.leaving import unregister_and_settle
 from micro._node.listening import Listen, new_node_id, tcp_listener
 from micro._node.operations import NodeOperations
 from micro._node.registry_client import RegistryClient
+from micro._node.rejoining import register_again
 from micro._node.table import ServiceTable
 from micro._node.table_watcher import TableWatcher
 
@@ -91,8 +92,8 @@ class NodeCore:
     _log = Logger()
 
     def __attrs_post_init__(self) -> None:
-        if self.operations is None:
-            self.operations = NodeOperations.build(self.reactor, self.settings, None, self._instances.values)
+        self.operations = self.operations or NodeOperations.build(self.reactor, self.settings, None,
+                                                                  self._instances.values)
         self.operations.has_table = lambda: self.table.loaded
         self._balancer = RoundRobin(self.reactor)
         caller = Caller(self.http, self._balancer, self.table.locations, self.observer)
@@ -116,9 +117,7 @@ class NodeCore:
 
         @param max_payload_bytes: The largest call payload (and pub/sub
             delivery) its instances accept; larger ones get a 413.
-        @param observability: Metrics, access log, tracing (default: none
-            but tracing, when a tracer provider is set); C{tracer_provider}
-            replaces the global one.
+        @param observability: Metrics, access log, tracing (L{Observability}).
         """
         settings = (settings or Settings.from_environ()).check()
         http = http or HttpClient.create(reactor)
@@ -130,10 +129,7 @@ class NodeCore:
 
     @property
     def observer(self) -> Any:
-        """
-        What observes this node's calls (L{NodeOperations}), or C{None}.
-        """
-        return self.operations.observer
+        return self.operations.observer  # what observes this node's calls, or None
 
     # -- following the table ---------------------------------------------------
 
@@ -191,27 +187,11 @@ class NodeCore:
 
     def rejoin(self) -> Deferred[None]:
         """
-        Register every live instance again (after a registry restart).
-
-        Fails if the registry could not be asked, so that the caller tries
-        again; a registration it refuses (a 4xx) is logged and not retried.
+        Register every live instance again (after a registry restart); see
+        L{register_again}.
         """
         instances = [i for i in self._instances.values() if not i.draining]
-        work = [self.registry_client.register(i.name, i.location, self.id).addErrback(self._refused, i.location)
-                for i in instances]
-        work.extend(hook() for hook in self._rejoin_hooks)
-        def done(_: Any) -> None:
-            # A node's first watch finds it unknown too, with nothing to register yet: no news.
-            if instances:
-                self._log.info("registered {count} again", count=counted(len(instances), "instance"))
-        return gatherResults(work, consumeErrors=True).addCallback(done)
-
-    def _refused(self, failure: Failure, location: str) -> None | Failure:
-        error = failure.value
-        if isinstance(error, HttpError) and error.status < 500:
-            self._log.error("the registry refuses {location} again: {error}", location=location, error=error)
-            return None
-        return failure
+        return register_again(self.registry_client, self.id, instances, self._rejoin_hooks)
 
     # -- calls ----------------------------------------------------------------
 

@@ -210,7 +210,7 @@ class RegistryState:
             )
             for instance in list(record.instances.values()):
                 self._remove(instance)
-            self.changes_made[kind] += len(record.instances)
+                self.changes_made[kind] += 1
             self._changed()
         for listener in self._on_evict:
             listener(node_id)
