@@ -6,6 +6,7 @@ by kind; broadcast time; deliveries by outcome; the calls nodes report.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from micro._kernel.observer import Observability
@@ -125,3 +126,23 @@ def test_openmetrics_when_asked() -> None:
     reply = fetch(cluster, b"GET", "/_micro/metrics", headers={b"accept": b"application/openmetrics-text; version=1.0.0"})
     assert reply.header(b"content-type").startswith(b"application/openmetrics-text")
     assert reply.body.rstrip().endswith(b"# EOF")
+
+
+def test_the_access_log_of_route_traffic(tmp_path: Any) -> None:
+    """
+    With an access log, each route request is a line: method, path,
+    route, status, bytes, duration, request and trace ids; off by default.
+    """
+    path = tmp_path / "access.log"
+    cluster = MemoryCluster()
+    cluster.registry(observability=Observability(access_log=str(path), access_log_format="json"))
+    cluster.result(cluster.node().create_route("/api/items/*", lambda payload: {"ok": True}))
+    fetch(cluster, b"GET", "/api/items/7?x=1", headers={b"x-request-id": b"r-9"})
+    fetch(cluster, b"GET", "/nowhere")
+    first, second = [json.loads(line) for line in path.read_text().splitlines()]
+    assert {key: first[key] for key in ("kind", "method", "path", "route", "service", "status", "request_id")} == {
+        "kind": "route", "method": "GET", "path": "/api/items/7?x=1", "route": "/api/items/*",
+        "service": "route-api-items", "status": 200, "request_id": "r-9"}
+    assert first["bytes"] == len(b'{"ok":true}') and first["duration"] >= 0 and len(first["trace_id"]) == 32
+    assert (second["route"], second["status"]) == (None, 404)
+    assert MemoryCluster().registry().stack.operations.observer is None
