@@ -72,10 +72,12 @@ class Watch(Protocol):
     One piece of work under observation: a call, a route request, a message.
 
     @ivar propagation: The context it carries on: the span recorded for it
-        is the parent of what it leads to.
+        is the parent of what it leads to.  C{None} when nothing needed it
+        (metrics alone): it is then made where it is needed, as without
+        an observer.
     """
 
-    propagation: Propagation
+    propagation: Propagation | None
 
     def done(self, outcome: Any) -> Any:
         """
@@ -101,9 +103,10 @@ class Observer(Protocol):
         C{timeout}); the caller avoids that instance from now on.
         """
 
-    def serving(self, service: str, propagation: Propagation) -> Watch:
+    def serving(self, service: str, propagation: Callable[[], Propagation]) -> Watch:
         """
-        An instance of C{service} starts serving a call.
+        An instance of C{service} starts serving a call, whose context
+        C{propagation()} gives (read from the request only if needed).
         """
 
     def routing(self, request: Any, method: bytes, route: str | None, service: str | None,

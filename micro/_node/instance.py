@@ -136,7 +136,7 @@ class ServiceInstance:
         """
         self._in_flight += 1
         started = self._now()
-        watch = None if self._observer is None else self._observer.serving(self.name, propagation_of(request))
+        watch = None if self._observer is None else self._observer.serving(self.name, lambda: propagation_of(request))
         try:
             result = self.handler.invoke(payload, lambda: Context(self._node, self.name, request,
                                                                   None if watch is None else watch.propagation))
@@ -190,8 +190,9 @@ class ServiceInstance:
             return fail(HttpError(413, too_large(limit)))
         self._in_flight += 1
         started = self._now()
-        watch = None if self._observer is None else self._observer.serving(self.name, propagation or Propagation.new())
-        propagation = propagation if watch is None else watch.propagation
+        watch = None if self._observer is None else self._observer.serving(
+            self.name, lambda: propagation or Propagation.new())
+        propagation = propagation if watch is None or watch.propagation is None else watch.propagation
         try:
             result = self.handler.invoke(payload, lambda: self._in_process_context(content_type, propagation))
         except Exception:

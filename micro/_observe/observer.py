@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from attrs import define, field
+from twisted.python.failure import Failure
 
 from micro._kernel.observer import Observability, status_of
 from micro._kernel.propagation import Propagation
@@ -95,11 +96,15 @@ class MicroObserver:
         return _Watch(self, kind, name, self.clock.seconds(), propagation, span)
 
     def calling(self, service: str, propagation: Propagation | None) -> _Watch:
+        if self.tracing is None:  # the propagation is made when needed, as without an observer
+            return _Watch(self, "client", service, self.clock.seconds(), propagation, None)
         return self._start("client", service, f"call {service}", propagation or Propagation.new(),
                            {"rpc.system": "micro", "rpc.method": service})
 
-    def serving(self, service: str, propagation: Propagation) -> _Watch:
-        return self._start("server", service, service, propagation, {"rpc.system": "micro", "rpc.method": service})
+    def serving(self, service: str, propagation: Callable[[], Propagation]) -> _Watch:
+        if self.tracing is None and self.access_log is None:
+            return _Watch(self, "server", service, self.clock.seconds(), None, None)
+        return self._start("server", service, service, propagation(), {"rpc.system": "micro", "rpc.method": service})
 
     def publishing(self, channel: str, propagation: Propagation) -> _Watch:
         return self._start("producer", channel, f"publish {channel}", propagation,
@@ -125,19 +130,19 @@ class MicroObserver:
             return outcome
         return delivered
 
-    def routing(self, request: Any, method_bytes: bytes, route: str | None, service: str | None,
+    def routing(self, request: Any, method: bytes, route: str | None, service: str | None,
                 propagation: Propagation) -> _RouteWatch:
-        method = method_bytes.decode("ascii", "replace")
-        method = method if method in _METHODS else "_OTHER"
+        name = method.decode("ascii", "replace")
+        label = name if name in _METHODS else "_OTHER"
         server = client = None
         if self.tracing is not None:
-            name = f"{method} {route}" if route else method
-            attributes = {"http.request.method": method, **({"http.route": route} if route else {})}
-            server, propagation = self.tracing.start(name, "server", propagation, attributes)
+            span_name = f"{label} {route}" if route else label
+            attributes = {"http.request.method": label, **({"http.route": route} if route else {})}
+            server, propagation = self.tracing.start(span_name, "server", propagation, attributes)
             if service is not None:
-                client, propagation = self.tracing.start(name, "client", propagation,
+                client, propagation = self.tracing.start(span_name, "client", propagation,
                                                          {**attributes, "micro.service": service})
-        watch = _RouteWatch(self, request, method, route, service, self.clock.seconds(), propagation, server, client)
+        watch = _RouteWatch(self, request, label, route, service, self.clock.seconds(), propagation, server, client)
         request.notifyFinish().addBoth(watch.done)
         return watch
 
@@ -152,18 +157,18 @@ class _Watch:
     _kind: str
     _name: str
     _started: float
-    propagation: Propagation
+    propagation: Propagation | None
     _span: Any
 
     def done(self, outcome: Any) -> Any:
         observer = self._observer
-        status = status_of(outcome)
+        status = 200 if not isinstance(outcome, (Failure, BaseException)) else status_of(outcome)
         seconds = observer.clock.seconds() - self._started
         metrics = observer.metrics
         if metrics is not None and self._kind in ("client", "server"):
             series = metrics.client if self._kind == "client" else metrics.server
             series.observe((self._name, _STATUSES.get(status) or str(status)), seconds)
-        if observer.access_log is not None and self._kind == "server":
+        if observer.access_log is not None and self._kind == "server" and self.propagation is not None:
             observer.access_log.call(self._name, status, seconds, self.propagation)
         if self._span is not None:
             error = status >= (400 if self._kind == "client" else 500)
@@ -191,7 +196,7 @@ class _RouteWatch:
     _route: str | None
     _service: str | None
     _started: float
-    propagation: Propagation
+    propagation: Propagation | None
     _server: Any
     _client: Any
 
@@ -202,7 +207,7 @@ class _RouteWatch:
         if observer.metrics is not None:
             observer.metrics.routes.observe((self._route or "", self._method, _STATUSES.get(status) or str(status)),
                                             seconds)
-        if observer.access_log is not None:
+        if observer.access_log is not None and self.propagation is not None:
             observer.access_log.route(request, self._route, self._service, status, seconds,
                                       getattr(request, "sentLength", None), self.propagation)
         tracing = observer.tracing

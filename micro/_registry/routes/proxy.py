@@ -79,8 +79,9 @@ class RouteProxy(Resource):
             forwardable = _FORWARDABLE.match(uri) is not None
             entry = self._table.match(uri.split(b"?", 1)[0].decode("latin-1")) if forwardable else None
             if self.observer is not None:
-                propagation = self.observer.routing(request, method, entry.path if entry else None,
-                                                    entry.service if entry else None, propagation).propagation
+                watch = self.observer.routing(request, method, entry.path if entry else None,
+                                              entry.service if entry else None, propagation)
+                propagation = watch.propagation or propagation
             return self._dispatch(request, method, uri, length, forwardable, entry, propagation)
         except Exception:
             self._log.failure("routing {method} {uri} failed (request {request_id}, trace {trace_id})", method=method,
