@@ -3,7 +3,7 @@ Routes: requests through a registry route against a bare Twisted reverse
 proxy to the same Klein backend, in one run.
 
     apt-get install -y wrk          # the load generator (Debian package)
-    python bench/bench_routes.py [--seconds 5] [--connections 1,10]
+    python bench/bench_routes.py [--seconds 5] [--connections 1,10,64] [--workers 1,2,4]
 
 Rows, each loaded by wrk (a separate process) for --seconds per
 connection count, in --rounds interleaved rounds of which the best is kept
@@ -12,25 +12,36 @@ connection count, in --rounds interleaved rounds of which the best is kept
   direct       wrk -> the Klein backend (bench/route_servers.py), no proxy;
   bare proxy   wrk -> twisted.web.proxy.ReverseProxyResource -> backend;
   route        wrk -> ``twistd micro-registry`` with a route /hello to the
-               backend registered as service "backend" -> backend.
+               backend registered as service "backend" -> backend;
+  route xN     the same through N registry processes serving one port
+               (``--workers N``, SO_REUSEPORT) over a Redis store, for each
+               N of --workers; Redis is a redis-server the run starts for
+               itself.
 
-The target (issue 3): route >= 0.8x bare proxy in requests/s.
+The target (issue 3): route >= 0.8x bare proxy in requests/s.  The route xN
+rows give their ratio to route x1 (one process on the Redis store) too.
+wrk is installed with apt-get when it is missing and the run is root's.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.error
 import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests._redis import RedisServer  # noqa: E402
 from bench._common import (  # noqa: E402
     ROOT,
     TWISTD,
@@ -59,36 +70,79 @@ def wrk(url: str, connections: int, seconds: int) -> dict[str, float]:
     return {"rate": rate, "p50_ms": latency["50"], "p99_ms": latency["99"]}
 
 
-def command(url: str, document: object) -> object:
+def ensure_wrk() -> None:
+    if shutil.which("wrk") is not None:
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        for step in (["apt-get", "install", "-y", "-q", "wrk"], ["apt-get", "update", "-q"],
+                     ["apt-get", "install", "-y", "-q", "wrk"]):
+            subprocess.run(step, check=False, capture_output=True, timeout=600)
+            if shutil.which("wrk") is not None:
+                return
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+
+
+def command(url: str, document: object, attempts: int = 50) -> object:
+    """
+    Send a registry command; retry while the registry is not ready yet
+    (a registry on Redis loads its state after it listens).
+    """
     request = urllib.request.Request(url, json.dumps(document).encode(), {"content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+    for attempt in range(attempts):
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            if e.code != 503 or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
+    raise AssertionError("unreachable")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=5, help="seconds of load per row (default 5)")
-    parser.add_argument("--connections", default="1,10", help="connection counts, comma-separated (default 1,10)")
+    parser.add_argument("--connections", default="1,10,64",
+                        help="connection counts, comma-separated (default 1,10,64)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per row, the best one kept (default 2)")
+    parser.add_argument("--workers", default="1,2,4",
+                        help="registry processes on one port over Redis, comma-separated; empty for none (default 1,2,4)")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    ensure_wrk()
     counts = [int(c) for c in args.connections.split(",")]
+    workers = [int(n) for n in args.workers.split(",") if n]
     work = Path(tempfile.mkdtemp(prefix="micro-bench-routes-"))
     backend, proxy, registry = free_port(), free_port(), free_port()
     results: dict[tuple[str, int], dict[str, float]] = {}
 
-    with running([sys.executable, SERVERS, "backend", str(backend)], log=work / "backend.log"), \
-            running([sys.executable, SERVERS, "proxy", str(proxy), str(backend)], log=work / "proxy.log"), \
-            running([TWISTD, "-n", "micro-registry", "--listen", f"tcp:{registry}:interface=127.0.0.1",
-                     "--ttl", "3600"], env=environment(), cwd=work, log=work / "registry.log"):
-        for port in (backend, proxy, registry):
-            wait_port(port)
-        registry_url = f"http://127.0.0.1:{registry}"
-        command(registry_url, {"register": {"type": "service", "service": "backend",
-                                            "location": f"http://127.0.0.1:{backend}"}})
-        command(registry_url, {"register": {"type": "route", "service": "backend", "path": "/hello"}})
+    with ExitStack() as stack:
+        stack.enter_context(running([sys.executable, SERVERS, "backend", str(backend)], log=work / "backend.log"))
+        stack.enter_context(running([sys.executable, SERVERS, "proxy", str(proxy), str(backend)],
+                                    log=work / "proxy.log"))
+        stack.enter_context(running([TWISTD, "-n", "micro-registry", "--listen",
+                                     f"tcp:{registry}:interface=127.0.0.1", "--ttl", "3600"],
+                                    env=environment(), cwd=work, log=work / "registry.log"))
         targets = {"direct": backend, "bare proxy": proxy, "route": registry}
+        if workers:
+            redis = RedisServer(work).start()
+            stack.callback(redis.stop)
+            for n in workers:
+                port = free_port()
+                stack.enter_context(running([TWISTD, "-n", "micro-registry", "--listen",
+                                             f"tcp:{port}:interface=127.0.0.1", "--ttl", "3600", "--workers", str(n),
+                                             "--store", f"{redis.url}?cluster=x{n}"],
+                                            env=environment(), cwd=work, log=work / f"registry-x{n}.log"))
+                targets[f"route x{n}"] = port
+        for port in targets.values():
+            wait_port(port)
+        for name, port in targets.items():
+            if name.startswith("route"):
+                registry_url = f"http://127.0.0.1:{port}"
+                command(registry_url, {"register": {"type": "service", "service": "backend",
+                                                    "location": f"http://127.0.0.1:{backend}"}})
+                command(registry_url, {"register": {"type": "route", "service": "backend", "path": "/hello"}})
+        time.sleep(2)  # every worker has loaded the state
         for name, port in targets.items():
             wrk(f"http://127.0.0.1:{port}/hello", max(counts), 1)  # warm up pools and caches
         for connections in counts:
@@ -102,10 +156,12 @@ def main() -> None:
     rows = []
     for connections in counts:
         bare = results["bare proxy", connections]["rate"]
-        for name in ("direct", "bare proxy", "route"):
+        one = results.get(("route x1", connections), {}).get("rate")
+        for name in targets:
             r = results[name, connections]
-            rows.append([name, connections, r["rate"], r["p50_ms"], r["p99_ms"], r["rate"] / bare])
-    print(table(["target", "connections", "requests/s", "p50 ms", "p99 ms", "x bare proxy"], rows))
+            versus_one = f"{r['rate'] / one:.2f}" if one and name.startswith("route x") else "-"
+            rows.append([name, connections, r["rate"], r["p50_ms"], r["p99_ms"], r["rate"] / bare, versus_one])
+    print(table(["target", "connections", "requests/s", "p50 ms", "p99 ms", "x bare proxy", "x route x1"], rows))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ that each simulate many nodes (bench/scale_nodes.py), then one change that
 must reach every node.
 
     python bench/bench_scale.py [--instances 10000] [--processes 4] [--mix realistic,harsh]
+    python bench/bench_scale.py --registries 1,2,4 [--mix harsh]
 
 Each node holds one watch on the registry (one connection), as real nodes
 do.  Two mixes:
@@ -32,6 +33,13 @@ along), the time until every node's table holds all of them, the time
 until every node has seen one more change, and the registry's resident
 memory (now and peak) and CPU time.  Targets (issue 5): register < 30 s,
 change seen < 5 s, registry RSS < 200 MB.
+
+With --registries N (several counts, comma-separated), each mix runs
+once per count over N registries sharing a redis-server that the run
+starts for itself (on a free port, no persistence): the node processes
+are spread over the registries (process k watches and registers through
+registry k mod N), the change is made through the first one, and the
+table also gives each registry's RSS and Redis's memory (used_memory).
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ from typing import Any, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests._redis import RedisServer  # noqa: E402
 from bench._common import (  # noqa: E402
     ROOT,
     TWISTD,
@@ -150,20 +159,36 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(5)
 
 
-def run_mix(name: str, instances: int, processes: int, work: Path, profile: bool = False) -> list[object]:
+def run_mix(name: str, instances: int, processes: int, work: Path, profile: bool = False,
+            registries: int = 0) -> list[object]:
+    """
+    One mix over one registry with the memory store (C{registries} 0), or
+    over C{registries} registries sharing a Redis store.
+    """
     per_node, mode, ttl = MIXES[name]
     nodes = instances // per_node
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    profiling = ["--profile", str(work / f"registry-{name}.pstats"), "--profiler", "cprofile", "--savestats"]
-    registry_argv = [TWISTD, *(profiling if profile else []), "-n", "micro-registry",
-                     "--listen", f"tcp:{port}:interface=127.0.0.1", "--ttl", str(ttl)]
+    ports = [free_port() for _ in range(max(registries, 1))]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    url = urls[0]
     with ExitStack() as stack:
-        registry = stack.enter_context(running(registry_argv, cwd=work, log=work / f"registry-{name}.log"))
-        wait_port(port)
+        store = []
+        redis = None
+        if registries:
+            redis = RedisServer(work).start()
+            stack.callback(redis.stop)
+            store = ["--store", redis.url]
+        pids = []
+        for n, port in enumerate(ports):
+            profiling = ["--profile", str(work / f"registry-{name}-{n}.pstats"), "--profiler", "cprofile",
+                         "--savestats"]
+            registry_argv = [TWISTD, *(profiling if profile else []), "-n", "micro-registry",
+                             "--listen", f"tcp:{port}:interface=127.0.0.1", "--ttl", str(ttl), *store]
+            pids.append(stack.enter_context(running(registry_argv, cwd=work,
+                                                    log=work / f"registry-{name}-{n}.log")).pid)
+            wait_port(port)
         share = -(-nodes // processes)
-        argvs = [[sys.executable, NODES, url, str(first), str(min(share, nodes - first)), str(per_node),
-                  str(SERVICES), mode] for first in range(0, nodes, share)]
+        argvs = [[sys.executable, NODES, urls[k % len(urls)], str(first), str(min(share, nodes - first)),
+                  str(per_node), str(SERVICES), mode] for k, first in enumerate(range(0, nodes, share))]
         clients = Clients(stack, argvs)
         first_port = list(clients.each("ready"))[0]["port"]
         started = clients.tell("go")
@@ -180,10 +205,15 @@ def run_mix(name: str, instances: int, processes: int, work: Path, profile: bool
         changed = time.time()
         command(url, {"unregister": {"service": "svc-0", "location": f"http://127.0.0.1:{first_port}/0/0"}})
         seen = max(line["synced"] for line in clients.each("synced")) - changed
-        status = proc_status(registry.pid)
+        statuses = [proc_status(pid) for pid in pids]
+        redis_mb = redis.memory() / 2**20 if redis is not None else None
         clients.quit()
-    return [name, instances, nodes, len(argvs), f"{ttl:g}", registered, retries, synced, seen,
-            status["rss"], status["peak"], status["cpu"]]
+    rss = "/".join(f"{s['rss']:.0f}" for s in statuses)
+    peak = "/".join(f"{s['peak']:.0f}" for s in statuses)
+    cpu = "/".join(f"{s['cpu']:.1f}" for s in statuses)
+    store_name = f"redis x{registries}" if registries else "memory x1"
+    return [name, store_name, instances, nodes, len(argvs), f"{ttl:g}", registered, retries, synced, seen,
+            rss, peak, cpu, "-" if redis_mb is None else f"{redis_mb:.1f}"]
 
 
 def main() -> None:
@@ -192,13 +222,20 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=4, help="simulated-node processes (default 4)")
     parser.add_argument("--mix", default="realistic,harsh", help="realistic, harsh or both (default)")
     parser.add_argument("--profile", action="store_true", help="profile the registry (cProfile stats in the work dir)")
+    parser.add_argument("--registries", default="",
+                        help="registry counts on a Redis store, like 1,2,4 (default: one registry, memory store)")
     args = parser.parse_args()
+    counts = [int(n) for n in args.registries.split(",") if n] or [0]
     work = Path(tempfile.mkdtemp(prefix="micro-bench-scale-"))
-    rows = [run_mix(name, args.instances, args.processes, work, args.profile) for name in args.mix.split(",")]
+    rows = []
+    for name in args.mix.split(","):
+        for count in counts:
+            rows.append(run_mix(name, args.instances, args.processes, work, args.profile, count))
+            print(f"done: {name} over {count or 1} registries", flush=True)
     print(f"work directory: {work}")
-    print(table(["mix", "instances", "nodes (watches)", "node procs", "ttl (s)", "register all (s)", "re-registered",
-                 "all tables whole (s)", "change seen by all (s)", "registry RSS (MB)", "peak RSS (MB)",
-                 "registry CPU (s)"], rows))
+    print(table(["mix", "store", "instances", "nodes (watches)", "node procs", "ttl (s)", "register all (s)",
+                 "re-registered", "all tables whole (s)", "change seen by all (s)", "RSS per registry (MB)",
+                 "peak RSS (MB)", "CPU per registry (s)", "Redis (MB)"], rows))
     print("targets: register all < 30 s, change seen by all < 5 s, registry RSS < 200 MB")
     # The targets are absolute: say how fast this machine is, to compare runs.
     print(f"machine pace: a 10-million-step Python loop takes {machine_pace():.2f} s")

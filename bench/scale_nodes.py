@@ -72,7 +72,8 @@ class ThinNode(Protocol):
     them in one process cost it little next to what they cost the registry.
     """
 
-    def __init__(self, host: bytes, node_id: str, rejoin: Callable[[], Deferred[Any]]):
+    def __init__(self, host: bytes, node_id: str, rejoin: Callable[[], Deferred[Any]], reactor: Any = None):
+        self.reactor = reactor
         self.host = host
         self.node_id = node_id
         self.rejoin = rejoin
@@ -105,10 +106,17 @@ class ThinNode(Protocol):
 
     async def answered(self, body: bytes) -> None:
         match = _VERSION.search(body, 0, 200)
-        assert match is not None, body[:200]
+        if match is None:
+            # An error (a registry not ready says so with a 503): watch again soon, as nodes do.
+            await task.deferLater(self.reactor, 1.0)
+            self.send()
+            return
         self.epoch, self.version = match.group(1).decode(), int(match.group(2))
         if b'"known":false' in body[-200:] and self.version > 0:
-            await self.rejoin()  # evicted (or the registry restarted): register again
+            try:
+                await self.rejoin()  # evicted (or the registry restarted): register again
+            except Exception:
+                pass  # the next watch says again whether it is known
         ready = [w for w in self.waiters if w[0] <= self.version]
         self.waiters = [w for w in self.waiters if w[0] > self.version]
         for _, callback in ready:
@@ -182,7 +190,7 @@ class Nodes(LineReceiver):
                 self.nodes.append((watcher, table))
                 loaded.append(watcher.loaded())
             else:
-                node = ThinNode(self.registry_host, self.node_id(n), self.rejoin_of(n))
+                node = ThinNode(self.registry_host, self.node_id(n), self.rejoin_of(n), self.reactor)
                 connectProtocol(TCP4ClientEndpoint(self.reactor, "127.0.0.1", self.registry_port), node)
                 self.nodes.append((node, node))
                 loaded.append(node.wait_for(0))

@@ -20,9 +20,10 @@ def _clean_global_reactor() -> Iterator[None]:
     before = set(reactor.getDelayedCalls())
     yield
     leaked = [c for c in reactor.getDelayedCalls() if c not in before and c.active()]
+    described = [(getattr(c.func, "__qualname__", c.func), c.args) for c in leaked]
     for call in leaked:
         call.cancel()
-    assert not leaked, f"test left delayed calls on the reactor: {leaked!r}"
+    assert not leaked, f"test left delayed calls on the reactor: {described!r}"
 
 
 @pytest.fixture(autouse=True)
@@ -57,3 +58,18 @@ def cluster():  # type: ignore[no-untyped-def]
     cluster = MemoryCluster()
     cluster.registry()
     return cluster
+
+
+@pytest.fixture
+def redis_server(tmp_path):  # type: ignore[no-untyped-def]
+    """
+    A redis-server of the test's own, on a free port, without persistence;
+    stopped by its PID after the test.
+    """
+    from tests._redis import REDIS_SERVER, RedisServer
+
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed on this machine (.ci/run installs it)")
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()

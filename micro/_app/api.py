@@ -76,7 +76,7 @@ def cache_service(expire_time: float | None = EXPIRE_TIME, eviction_interval: fl
 
 
 def registry_server(url: str | None = None, *, ttl: float = DEFAULT_TTL, token: str | None = None,
-                    metrics: bool | None = None) -> Deferred[RegistryServer]:
+                    store: str | None = None, metrics: bool | None = None) -> Deferred[RegistryServer]:
     """
     Start a registry in this process at C{url} (default: C{MICRO_REGISTRY_URL}).
 
@@ -87,6 +87,9 @@ def registry_server(url: str | None = None, *, ttl: float = DEFAULT_TTL, token: 
 
     @param ttl: Seconds an instance stays registered without renewing its lease.
     @param token: The registry token (default: C{MICRO_REGISTRY_TOKEN}).
+    @param store: Where the cluster's state is kept: C{"memory"} (the
+        default), or a C{redis://} URL whose state this registry shares
+        with every registry on it; fires once the registry holds it.
     @param metrics: Serve Prometheus metrics at C{/_micro/metrics}
         (default: as C{micro.run(main, metrics=...)} said).
     """
@@ -96,10 +99,11 @@ def registry_server(url: str | None = None, *, ttl: float = DEFAULT_TTL, token: 
     if metrics is not None:
         observing = evolve(observing or Observability(), metrics=metrics)
     try:
-        server = start_registry(reactor, url, ttl=ttl, token=token, observability=observing)
+        server = start_registry(reactor, url, ttl=ttl, token=token, store=store, observability=observing)
     except Exception:
         return fail()
-    return started_registry(server, token).addCallback(lambda _: server)
+    d = server.loaded.addCallback(lambda _: started_registry(server, token))
+    return d.addCallback(lambda _: server)
 
 
 

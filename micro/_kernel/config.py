@@ -25,11 +25,15 @@ UNSPECIFIED_HOSTS = frozenset({"0.0.0.0", "::"})
 
 def check_registry_url(url: object, what: str = "registry URL") -> str:
     """
-    Return C{url} if it is an http(s) URL with a host, else raise
-    L{InvalidArgument} naming it as C{what}.
+    Return C{url} if it is an http(s) URL with a host (or several,
+    separated by commas), else raise L{InvalidArgument} naming it as C{what}.
     """
-    split_url(url, what)
-    return url  # type: ignore[return-value]
+    if not isinstance(url, str) or "," not in url:
+        split_url(url, what)
+        return url  # type: ignore[return-value]
+    for part in url.split(","):
+        split_url(part.strip(), what)
+    return url
 
 
 def check_service_url(url: object, what: str = "service URL") -> str:
@@ -98,12 +102,21 @@ class Settings:
     def service_home(self) -> str:
         """
         The base URL (scheme and host, maybe a port) that services of this
-        process advertise: C{MICRO_SERVICE_URL}, else the registry's host.
+        process advertise: C{MICRO_SERVICE_URL}, else the (first) registry's host.
         """
         if self.service_url:
             return self.service_url.rstrip("/")
-        url = DecodedURL.from_text(self.registry_url)
+        url = DecodedURL.from_text(split_registry_urls(self.registry_url)[0])
         return f"{url.scheme}://{host_text(url.host)}"
+
+
+def split_registry_urls(text: str) -> list[str]:
+    """
+    The registries that C{MICRO_REGISTRY_URL} names: one URL, or several
+    separated by commas.
+    """
+    urls = [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
+    return urls or [DEFAULT_REGISTRY_URL]
 
 
 def listen_interface(host: str) -> str:

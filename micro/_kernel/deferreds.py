@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Coroutine, TypeVar
 
-from attrs import define
+from attrs import define, field
 
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.python.failure import Failure
@@ -75,3 +75,55 @@ class Once:
         if self._outcome is None:
             self._outcome = Deferred.fromCoroutine(start())
         return observe(self._outcome)
+
+
+@define
+class Latch:
+    """
+    Something that happens once (a table loaded for the first time): who
+    waits before it is told when it happens; who waits after, at once.
+    """
+
+    is_set: bool = False
+    _waiting: list[Deferred[None]] = field(factory=list)
+
+    def wait(self) -> Deferred[None]:
+        d: Deferred[None] = Deferred()
+        if self.is_set:
+            d.callback(None)
+        else:
+            self._waiting.append(d)
+        return d
+
+    def set(self) -> None:
+        self.is_set = True
+        waiting, self._waiting = self._waiting, []
+        for d in waiting:
+            d.callback(None)
+
+
+@define
+class Loop:
+    """
+    A coroutine that runs until it is stopped (a watch loop, a feed
+    follower): it keeps what it waits on now in C{current}, which
+    L{stop} cancels before it waits for the coroutine to end.
+    """
+
+    running: bool = False
+    current: Deferred[Any] | None = None
+    _done: Deferred[None] | None = None
+
+    def start(self, run: Callable[[], Coroutine[Any, Any, None]], failed: Callable[[Failure], None]) -> None:
+        if self.running:
+            return
+        self.running = True
+        self._done = Deferred.fromCoroutine(run())
+        self._done.addErrback(failed)
+
+    async def stop(self) -> None:
+        self.running = False
+        if self.current is not None:
+            self.current.cancel()
+        if self._done is not None:
+            await self._done

@@ -42,6 +42,11 @@ FRAMEWORK_PREFIX = b"/_micro/"
 HEALTH_PATH = "/_micro/health"
 DELIVERY_PATH = "/_micro/deliver"
 
+# A registry that cannot serve its nodes now (cut off from its shared
+# store) answers their commands with a 503 whose message says this; a node
+# that knows other registries moves to the next one.
+NOT_READY = "this registry is not ready"
+
 # Endpoints for operators, on every instance and on the registry (GET):
 # probes for load balancers and Kubernetes (live: the process answers;
 # ready: registered, holding a table, not draining), Prometheus metrics,

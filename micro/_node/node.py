@@ -120,12 +120,11 @@ class NodeCore:
         @param observability: Metrics, access log, tracing (L{Observability}).
         """
         settings = (settings or Settings.from_environ()).check()
-        http = http or HttpClient.create(reactor)
-        registry = RegistryClient(http, settings.registry_url, settings.token)
+        registry = RegistryClient.create(http or HttpClient.create(reactor), settings, reactor, resolve=http is None)
         instances: dict[str, ServiceInstance] = {}
         operations = NodeOperations.build(reactor, settings, observability, instances.values, tracer_provider)
-        return cls(reactor, settings, http, registry, node_id or new_node_id(), listen or tcp_listener(reactor),
-                   max_payload_bytes, operations, instances=instances)
+        return cls(reactor, settings, registry.http, registry, node_id or new_node_id(),
+                   listen or tcp_listener(reactor), max_payload_bytes, operations, instances=instances)
 
     @property
     def observer(self) -> Any:
@@ -134,18 +133,13 @@ class NodeCore:
     # -- following the table ---------------------------------------------------
 
     def start(self) -> None:
-        """
-        Start following the registry's table (done by the first use).
-        """
+        """Start following the registry's table (done by the first use)."""
         if not self._terminating.started:
             self._watcher.start()
 
     @property
     def joined(self) -> bool:
-        """
-        Whether this node has started following its registry (or has a
-        feature bound to it).
-        """
+        """Whether this node follows its registry (or has a feature bound to it)."""
         return self._watcher.running or bool(self._features) or self._terminating.started
 
     def feature(self, kind: Callable[[NodeCore], F]) -> F:

@@ -14,6 +14,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from micro._calls.balancer import RoundRobin
+from micro._kernel.deferreds import Latch, Loop
 from micro._node.call_stats import CallStats
 from micro._node.registry_client import WATCH_TIMEOUT, RegistryClient
 from micro._node.table import ServiceTable
@@ -29,6 +30,11 @@ RETRY_JITTER = 0.5
 # up on it.  Generous: giving up drops the connection, which the registry
 # takes for the death of the node and evicts its instances.
 WATCH_GRACE = 10.0
+
+# With several registries, a node gives up sooner and watches the next one:
+# the registries share a store, the next one renews its lease, and the one
+# it left does not evict a node that watches elsewhere.
+WATCH_GRACE_SEVERAL = 1.0
 
 
 @define
@@ -56,68 +62,71 @@ class TableWatcher:
     _rejoin: Callable[[], Deferred[None]]
     _random: Callable[[], float] = random.random
     _stats: CallStats | None = field(default=None, kw_only=True)
-    _running: bool = field(default=False, init=False)
     _must_rejoin: bool = field(default=False, init=False)
     _timeout: float = field(default=WATCH_TIMEOUT, init=False)
-    _current: Deferred[Any] | None = field(default=None, init=False)
-    _loop: Deferred[None] | None = field(default=None, init=False)
-    _loaded: list[Deferred[None]] = field(factory=list, init=False)
+    _loop: Loop = field(factory=Loop, init=False)
+    _loaded: Latch = field(factory=Latch, init=False)
 
     _log = Logger()
 
     @property
     def running(self) -> bool:
-        return self._running
+        return self._loop.running
 
     def start(self) -> None:
-        if self._running:
-            return
-        self._running = True
-        self._loop = Deferred.fromCoroutine(self._run())
-        self._loop.addErrback(lambda f: self._log.failure("table watcher stopped", f))
+        if not self._loop.running:
+            self._client.endpoints.resolve()  # a registry name may stand for several
+        self._loop.start(self._run, lambda f: self._log.failure("table watcher stopped", f))
 
     async def stop(self) -> None:
-        self._running = False
-        if self._current is not None:
-            self._current.cancel()
-        if self._loop is not None:
-            await self._loop
+        await self._loop.stop()
 
     def loaded(self) -> Deferred[None]:
         """
         Fires once the table has been filled for the first time.
         """
-        d: Deferred[None] = Deferred()
         if self._table.loaded:
-            d.callback(None)
-        else:
-            self._loaded.append(d)
-        return d
+            self._loaded.set()
+        return self._loaded.wait()
 
     async def _run(self) -> None:
         failures = 0
-        while self._running:
+        moves = 0
+        while self._loop.running:
             table = self._table
+            url = self._client.current
             try:
                 if self._must_rejoin:
-                    self._current = self._rejoin()
-                    await self._current
+                    self._loop.current = self._rejoin()
+                    await self._loop.current
                     self._must_rejoin = False
+                url = self._client.current
                 report = self._stats.report() if self._stats is not None else None
-                self._current = self._client.watch(self._node_id, table.epoch, table.version, self._timeout,
-                                                   stats=report)
-                reply = await self._current
+                self._loop.current = self._client.watch(self._node_id, table.epoch, table.version, self._timeout,
+                                                        stats=report)
+                reply = await self._loop.current
                 if self._apply(reply):
                     self._must_rejoin = True
             except CancelledError:
-                if not self._running:
+                if not self._loop.running:
                     return
                 continue
             except Exception as e:
-                if not self._running:
+                if not self._loop.running:
                     return
                 if self._stats is not None:
                     self._stats.report_again()
+                endpoints = self._client.endpoints
+                if endpoints.several and moves < len(endpoints.urls) - 1:
+                    # Another registry shares the table: watch it now.
+                    endpoints.failed(url)
+                    moves += 1
+                    self._log.info("watching {url} failed ({error}); watching {next}", url=url, error=e,
+                                   next=endpoints.current)
+                    continue
+                moves = 0
+                if endpoints.several:
+                    endpoints.failed(url)
                 if failures <= 1 or failures % 20 == 0:
                     # A single failure (the registry restarting, or stopped
                     # just before this node) is news only if the retry fails too.
@@ -126,16 +135,16 @@ class TableWatcher:
                     log("{what} failed ({count}x): {error}", what=what, count=failures + 1, error=e)
                 delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)] * (1 + RETRY_JITTER * self._random())
                 failures += 1
-                self._current = deferLater(self._clock, delay)
+                self._loop.current = deferLater(self._clock, delay)
                 try:
-                    await self._current
+                    await self._loop.current
                 except CancelledError:
                     return
                 continue
             if failures:
                 self._log.info("registry answers again after {count} failed watches", count=failures)
-            failures = 0
-        self._current = None
+            failures = moves = 0
+        self._loop.current = None
 
     def _apply(self, reply: dict[str, Any]) -> bool:
         """
@@ -147,7 +156,7 @@ class TableWatcher:
         recovering = bool(reply.get("recovering"))
         hold = reply.get("hold")
         if isinstance(hold, (int, float)) and hold > 0:
-            self._timeout = hold + WATCH_GRACE
+            self._timeout = hold + (WATCH_GRACE_SEVERAL if self._client.endpoints.several else WATCH_GRACE)
         rejoin = False
         if "services" in reply:
             if self._stats is not None:
@@ -165,7 +174,5 @@ class TableWatcher:
                 self._balancer.confirmed(touched)
         if not recovering:
             table.forget_stale()
-        loaded, self._loaded = self._loaded, []
-        for d in loaded:
-            d.callback(None)
+        self._loaded.set()
         return rejoin

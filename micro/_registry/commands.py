@@ -21,11 +21,13 @@ from micro._http.client import FullResponse, HttpClient
 from micro._kernel.codec import JSON_TYPE, encode_value
 from micro._kernel.errors import HttpError, InvalidArgument, UnknownService, WrongType
 from micro._kernel.propagation import Propagation
+from micro._kernel.protocol import NOT_READY
 from micro._kernel.validation import check_location, check_service_name
 from micro._registry.arguments import as_object, integer, node_id, number, required
 from micro._registry.metrics import RATE_WINDOW, ServiceMetrics, parse_report
 from micro._registry.probe import LocationProbe
 from micro._registry.state import RegistryState
+from micro._registry.store.interface import ClusterStore
 from micro._registry.watch_hub import WatchHub
 
 MAX_SETTLE_TIMEOUT = 30.0
@@ -101,6 +103,7 @@ class RegistryCommands:
     state: RegistryState
     hub: WatchHub
     _http: HttpClient
+    store: ClusterStore
     token: str | None = None
     call_timeout: float = 30.0
     verify_locations: bool = True
@@ -165,26 +168,39 @@ class RegistryCommands:
     # -- commands ---------------------------------------------------------
 
     def _health(self, argument: Any) -> dict[str, Any]:
+        self._check_ready()
         state = self.state
         table = state.table()
         return {"status": "ready", "timestamp": int(time.time() * 1000), "epoch": state.epoch,
                 "version": state.version, "recovering": state.recovering,
                 "uptime": round(self._http.reactor.seconds() - state.started, 3), "nodes": len(state.nodes()),
                 "watching": self.hub.watching(), "services": len(table),
-                "instances": sum(len(locations) for locations in table.values())}
+                "instances": sum(len(locations) for locations in table.values()), "store": self.store.describe()}
+
+    def _check_ready(self) -> None:
+        """
+        A registry cut off from its shared store must not be watched: its
+        view goes stale and the leases it renews go nowhere.
+        """
+        if not self.store.ready:
+            raise HttpError(503, f"{NOT_READY}: it cannot reach its store ({self.store.describe()}); "
+                                 "use another registry")
 
     def _lookup(self, argument: Any) -> Any:
+        if not self.store.loaded:
+            raise HttpError(503, f"{NOT_READY}: it has not loaded the cluster's state from its store "
+                                 f"({self.store.describe()}) yet")
         if argument in ("all", "*"):
             return self.state.table()
         return self.state.lookup(check_service_name(argument))
 
-    def _setup(self, argument: Any) -> str:
+    def _setup(self, argument: Any) -> Deferred[str]:
         argument = as_object(argument, "setup", '{"service": "name", "home": "http://host"}')
         check_service_name(required(argument, "service", "setup"))
         home = argument.get("home", argument.get("domain"))
         if home is None:
             raise InvalidArgument("setup needs 'home', the base URL to allocate a port on, like 'http://localhost'")
-        return self.state.ports.allocate(home)
+        return self.store.allocate(home)
 
     def _register(self, argument: Any) -> Any:
         return self._handlers_for(argument, "register").register(argument)
@@ -212,15 +228,16 @@ class RegistryCommands:
         d = self._probe.verify(service, location)
         return d.addCallback(lambda _: self._add_instance(service, location, node))
 
-    def _add_instance(self, service: str, location: str, node: str | None) -> dict[str, Any]:
-        version = self.state.register(service, location, node)
-        return {"registered": location, "epoch": self.state.epoch, "version": version}
+    def _add_instance(self, service: str, location: str, node: str | None) -> Deferred[dict[str, Any]]:
+        d = self.store.change({"op": "register", "service": service, "location": location, "node": node})
+        return d.addCallback(lambda version: {"registered": location, "epoch": self.state.epoch, "version": version})
 
-    def _unregister_service(self, argument: dict[str, Any]) -> dict[str, Any]:
+    def _unregister_service(self, argument: dict[str, Any]) -> Deferred[dict[str, Any]]:
         service = check_service_name(required(argument, "service", "unregister"))
         location = check_location(required(argument, "location", "unregister"))
-        version = self.state.unregister(service, location)
-        return {"unregistered": location, "epoch": self.state.epoch, "version": version}
+        d = self.store.change({"op": "unregister", "service": service, "location": location})
+        return d.addCallback(lambda version: {"unregistered": location, "epoch": self.state.epoch,
+                                              "version": version})
 
     def _call(self, argument: Any, propagation: Propagation) -> Deferred[CommandReply]:
         argument = as_object(argument, "call", '{"service": "name", "payload": {...}}')
@@ -239,6 +256,7 @@ class RegistryCommands:
         if not isinstance(epoch, str):
             raise WrongType("watch epoch must be a string")
         version = integer(argument.get("version", -1), "watch version")
+        self._check_ready()
         stats = argument.get("stats")
         report = None if stats is None else parse_report(stats)
         d = self.hub.watch(node, epoch, version)

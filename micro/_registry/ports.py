@@ -30,7 +30,11 @@ class PortAllocator:
     _used: dict[tuple[str, int], int] = field(factory=dict)
     _reserved: dict[tuple[str, int], float] = field(factory=dict)
 
-    def allocate(self, home: str) -> str:
+    def allocate(self, home: str, skip: frozenset[int] = frozenset()) -> str:
+        """
+        A location on the host of C{home}; ports in C{skip} (those other
+        registries listen on) are never handed out.
+        """
         scheme, host, port, _ = split_url(home, "home")
         start = port if port is not None else self.base_port + 1
         now = self._clock.seconds()
@@ -38,7 +42,7 @@ class PortAllocator:
         while candidate <= 65535:
             key = (host, candidate)
             taken = key in self._used or self._reserved.get(key, 0.0) > now
-            if not taken and candidate != self.base_port:
+            if not taken and candidate != self.base_port and candidate not in skip:
                 self._reserved[key] = now + self.reserve_for
                 self._forget_expired(now)
                 return f"{scheme}://{host_text(host)}:{candidate}"

@@ -54,12 +54,16 @@ class RegistryReads:
         now = self._clock.seconds()
         listing = []
         for record in sorted(self.state.nodes(), key=lambda n: n.id):
-            lease = record.lease
+            # Leases kept in a shared store end by its clock: from here, only
+            # the renewals this registry made are known.
+            deadline = self.state.leases.deadline(record.id)
+            if deadline is None:
+                deadline = record.renewed + self.state.ttl if record.renewed else now
             listing.append({
                 "node": record.id,
                 "instances": [{"service": i.service, "location": i.location} for i in record.instances.values()],
                 "lease_age": round(now - record.renewed, 3),
-                "expires_in": round(lease.getTime() - now, 3) if lease is not None and lease.active() else 0.0,
+                "expires_in": round(max(deadline - now, 0.0), 3),
                 "watching": record.watching,
                 "version": record.seen_version,
             })

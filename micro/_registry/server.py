@@ -16,11 +16,13 @@ from twisted.logger import Logger
 from micro._http.limits import BodyLimits
 from micro._kernel.observer import Observability
 from micro._http.site import MicroSite, make_site
-from micro._kernel.config import Settings, listen_interface
+from micro._kernel.config import Settings, listen_interface, split_registry_urls
 from micro._kernel.deferreds import Once
 from micro._kernel.validation import host_text, split_url
 from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL, RegistryState
+from micro._registry.store.redis import RedisStore
+from micro._registry.store.redis_address import parse_store_url
 
 # Connections the kernel may hold for the registry before it accepts them.
 # Twisted's default (50) drops the connections of a restarted registry's
@@ -46,6 +48,7 @@ class RegistryServer:
     stack: RegistryStack
     _port: IListeningPort
     _site: MicroSite
+    loaded: Deferred[None] = field(factory=Deferred)
     _stopping: Once = field(factory=Once)
     _before_stop: list[Callable[[], Any]] = field(factory=list)
 
@@ -84,23 +87,29 @@ class RegistryServer:
 
 def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT_TTL,
                    token: str | None = None, settings: Settings | None = None,
-                   limits: BodyLimits = BodyLimits(), observability: Observability | None = None) -> RegistryServer:
+                   limits: BodyLimits = BodyLimits(), store: str | None = None,
+                   observability: Observability | None = None) -> RegistryServer:
     """
     Listen for registry commands at C{url} (default: C{MICRO_REGISTRY_URL}).
 
     A loopback host listens on loopback only; any other host on every
     interface.  Port 0 picks a free port, reflected in the returned C{url}.
+    C{store} is C{"memory"} (the default) or a C{redis://} URL whose
+    cluster state this registry shares; its C{loaded} fires once it
+    holds that state.
     """
     settings = settings or Settings.from_environ()
-    url = url or settings.registry_url
+    url = url or split_registry_urls(settings.registry_url)[0]
     scheme, host, port, _ = split_url(url, "registry URL")
     if token is None:
         token = settings.token
     if settings.production and not token:
         raise OpenRegistryRefused("MICRO_ENV=production needs a registry token (MICRO_REGISTRY_TOKEN or "
                                   "token=...); refusing to start an open registry")
+    address = parse_store_url(store or "")
+    shared = None if address is None else RedisStore(address, reactor, ttl)
     stack = RegistryStack.build(reactor, ttl=ttl, token=token, development=settings.development, limits=limits,
-                                observability=observability, production=settings.production)
+                                store=shared, observability=observability, production=settings.production)
     site = make_site(stack.resource, reactor)
     listening = reactor.listenTCP(port if port is not None else 80, site, backlog=LISTEN_BACKLOG,
                                   interface=listen_interface(host))
@@ -108,4 +117,6 @@ def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT
     stack.listening_on(actual)
     server_url = f"{scheme}://{host_text(host)}:{actual}"
     RegistryServer._log.info("registry listening at {url}", url=server_url)
-    return RegistryServer(server_url, stack, listening, site)
+    server = RegistryServer(server_url, stack, listening, site)
+    stack.start().chainDeferred(server.loaded)
+    return server

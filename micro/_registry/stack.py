@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from attrs import define
-from twisted.internet.defer import maybeDeferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IListeningPort
 from twisted.web.resource import IResource
 
@@ -33,6 +33,9 @@ from micro._registry.routes.commands import RegistryRoutes
 from micro._registry.routes.exchange import Upstream
 from micro._registry.routes.proxy import RouteProxy
 from micro._registry.state import DEFAULT_TTL, RegistryState
+from micro._registry.store.interface import AttachableStore, ClusterStore
+from micro._registry.store.memory import MemoryStore
+from micro._registry.store.replica import Replica
 from micro._registry.watch_hub import PER_WATCHER_SPACING, WatchHub
 
 
@@ -43,6 +46,8 @@ class RegistryStack:
     """
 
     state: RegistryState
+    store: ClusterStore
+    replica: Replica
     hub: WatchHub
     commands: RegistryCommands
     http: HttpClient
@@ -65,23 +70,29 @@ class RegistryStack:
     def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
               http: HttpClient | None = None, spacing_per_watcher: float = PER_WATCHER_SPACING,
               verify_locations: bool = True, development: bool = False,
-              limits: BodyLimits = BodyLimits(), observability: Observability | None = None,
-              production: bool = False, tracer_provider: Any = None) -> RegistryStack:
+              limits: BodyLimits = BodyLimits(), store: AttachableStore | None = None,
+              observability: Observability | None = None, production: bool = False,
+              tracer_provider: Any = None) -> RegistryStack:
         """
-        @param observability: Metrics, access log, tracing (default: none
-            but tracing, when a tracer provider is set); C{tracer_provider}
-            replaces the global one.
+        A registry over C{store} (default: a L{MemoryStore} of its own),
+        which must have the same C{ttl}.
+
+        @param observability: Metrics, access log, tracing (L{Observability});
+            C{tracer_provider} replaces the global one.
         @param production: Whether the operators' pages need the token.
         """
         operations = RegistryOperations.build(reactor, observability, token, production, tracer_provider)
         state = RegistryState(reactor, ttl=ttl)
-        hub = WatchHub(state, reactor, spacing_per_watcher=spacing_per_watcher)
+        replica = Replica(state)
+        store = store or MemoryStore(reactor, ttl)
+        hub = WatchHub(state, reactor, spacing_per_watcher=spacing_per_watcher, store=store)
         http = http or HttpClient.create(reactor)
-        commands = RegistryCommands(state, hub, http, token=token, verify_locations=verify_locations)
+        commands = RegistryCommands(state, hub, http, store, token=token, verify_locations=verify_locations)
         reads = RegistryReads.install(commands, reactor)
         pubsub = PubSubHub(state, http, reactor, token=token)
-        PubSubCommands(pubsub).install(commands)
-        routes = RegistryRoutes.install(commands)
+        pubsub.install(replica)
+        PubSubCommands(pubsub, store).install(commands)
+        routes = RegistryRoutes.install(commands, replica)
         upstream = Upstream(http, RoundRobin(reactor), state.locations, reactor, DEFAULT_TIMEOUT)
         proxy = RouteProxy(routes.table, upstream, development=development)
         proxy.observer = pubsub.observer = operations.observer
@@ -95,7 +106,16 @@ class RegistryStack:
         endpoints = RegistryEndpoints(lambda: commands.run({"health": True}, Sender()), operations, dashboard)
         resource = RegistryResource(CommandResource(CommandEndpoint(commands, limits)), proxy, limits,
                                     endpoints.router.resource())
-        return cls(state, hub, commands, http, resource, pubsub, routes, proxy, reads, operations, dashboard)
+        store.attach(replica)
+        return cls(state, store, replica, hub, commands, http, resource, pubsub, routes, proxy, reads, operations,
+                   dashboard)
+
+    def start(self) -> Deferred[None]:
+        """
+        Load the view from the store and follow it (at once for the memory
+        store; once Redis answers for a shared one).
+        """
+        return self.store.start()
 
     def listening_on(self, port: int) -> None:
         """
@@ -112,6 +132,7 @@ class RegistryStack:
         self.hub.stop()
         self.reads.stop()
         self.pubsub.stop()
+        await self.store.stop()
         self.state.stop()
         await self.http.close()
 

@@ -1,57 +1,34 @@
 # -*- test-case-name: tests.registry.test_state -*-
 """
-The registry's state: service instances, the nodes that hold them on
-leases, and the numbered log of changes that callers follow.
+The registry's view of the cluster: service instances, the nodes that hold
+them on leases, and the numbered log of changes that callers follow.
+
+Every registry holds a whole view in memory and answers reads from it
+(lookups, watches, calls, routes).  Changes come through the store
+(L{micro._registry.store}): applied here directly with the in-memory
+store, or, with a shared store, in the order of its change feed, so that
+every registry's view goes through the same versions.
 """
 
 from __future__ import annotations
 
 import random
 import secrets
-from collections import Counter, deque
-from itertools import islice
-from typing import Any, Callable
-from urllib.parse import urlsplit
+from collections import Counter
+from typing import Any, Callable, Iterable
 
-from attrs import define, field, frozen
+from attrs import define, field
 from twisted.logger import Logger
 
 from micro._kernel.errors import HttpError, UnknownService
 from micro._kernel.protocol import Change
+from micro._registry.change_log import ChangeLog
+from micro._registry.leases import Leases, LocalLeases
 from micro._registry.ports import PortAllocator
+from micro._registry.records import InstanceRecord, NodeRecord, host_port
+from micro._registry.stale import StaleLocations
 
 DEFAULT_TTL = 4.0
-
-
-@frozen
-class InstanceRecord:
-    """
-    One running copy of a service, at C{location}, held by node C{node}.
-    """
-
-    service: str
-    location: str
-    node: str
-
-
-@define
-class NodeRecord:
-    """
-    A process taking part in the cluster, as the registry sees it.
-
-    @ivar lease: The call that evicts the node unless it is renewed.
-    @ivar seen_version: The table version the node said it holds, on its
-        latest watch.
-    @ivar watching: Whether the node follows the table by watching it.
-    @ivar renewed: When its lease was last renewed (the registry's clock).
-    """
-
-    id: str
-    lease: Any = None
-    renewed: float = 0.0
-    instances: dict[str, InstanceRecord] = field(factory=dict)
-    seen_version: int = -1
-    watching: bool = False
 
 
 @define
@@ -59,15 +36,18 @@ class RegistryState:
     """
     Instances by service, in registration order, held on leases.
 
-    Every change gets the next C{version}; the latest C{log_size} changes are
-    kept so that a caller can catch up with only what it missed.  C{epoch}
-    names this incarnation of the registry: versions of another epoch mean
-    nothing here.
+    Every change to the instance table gets the next C{version}; the latest
+    C{log_size} changes are kept so that a caller can catch up with only
+    what it missed.  C{epoch} names this incarnation of the cluster's
+    state: versions of another epoch mean nothing here.  C{position}
+    counts every change the store made (routes and subscriptions too).
 
     @ivar ttl: Seconds a node stays without renewing its lease.
-    @ivar recovering_for: Seconds after start during which nodes that knew
-        an earlier registry are still coming back.
-    @ivar changes_made: Instances added or removed since start, by kind.
+    @ivar recovering_for: Seconds after the epoch began during which nodes
+        that knew an earlier one are still coming back.
+    @ivar leases: Where lease deadlines are kept: timers here by default,
+        the shared store's keeper with a shared store.
+    @ivar changes_made: Instances added or removed as seen here, by kind.
     """
 
     _clock: Any
@@ -75,62 +55,67 @@ class RegistryState:
     log_size: int = 10_000
     recovering_for: float | None = None
     epoch: str = field(factory=lambda: secrets.token_hex(8))
-    version: int = 0
+    position: int = 0
     ports: PortAllocator = field(init=False)
     started: float = field(init=False)
+    leases: Leases = field(init=False)
     _services: dict[str, list[str]] = field(factory=dict, init=False)
     _instances: dict[str, InstanceRecord] = field(factory=dict, init=False)
     _nodes: dict[str, NodeRecord] = field(factory=dict, init=False)
-    _changes: deque[Change] = field(init=False)
+    _log_of_changes: ChangeLog = field(init=False)
     _on_change: list[Callable[[], None]] = field(factory=list, init=False)
     _on_evict: list[Callable[[str], None]] = field(factory=list, init=False)
+    _on_reset: list[Callable[[], None]] = field(factory=list, init=False)
     changes_made: Counter[str] = field(factory=Counter, init=False)
+    _stale: StaleLocations = field(factory=StaleLocations, init=False)
 
     _log = Logger()
 
     def __attrs_post_init__(self) -> None:
         self.ports = PortAllocator(self._clock)
         self.started = self._clock.seconds()
-        self._changes = deque(maxlen=self.log_size)
+        self._log_of_changes = ChangeLog(self.log_size)
+        self.leases = LocalLeases(self._clock, self.ttl, self._expired)
         if self.recovering_for is None:
             self.recovering_for = self.ttl
 
     # -- observers --------------------------------------------------------
 
     def on_change(self, listener: Callable[[], None]) -> None:
-        """
-        Call C{listener} after every change to the instance table.
-        """
+        """Call C{listener} after every change to the instance table."""
         self._on_change.append(listener)
 
     def on_evict(self, listener: Callable[[str], None]) -> None:
-        """
-        Call C{listener} with a node's id when the node is gone.
-        """
+        """Call C{listener} with a node's id when the node is gone."""
         self._on_evict.append(listener)
+
+    def on_reset(self, listener: Callable[[], None]) -> None:
+        """Call C{listener} after the view was replaced whole (a new epoch, or a snapshot)."""
+        self._on_reset.append(listener)
 
     # -- queries ----------------------------------------------------------
 
     @property
     def recovering(self) -> bool:
-        """
-        Whether this registry started so recently that live nodes may not
-        all have registered again yet.
-        """
+        """Whether this epoch began so recently that live nodes may not all have registered again."""
         assert self.recovering_for is not None
         return bool(self._clock.seconds() < self.started + self.recovering_for)
 
     def lookup(self, service: str) -> str:
-        """
-        A random instance of C{service}; 404 if there is none.
-        """
-        locations = self._services.get(service)
+        """A random instance of C{service}; 404 if there is none."""
+        locations = self.locations(service)
         if not locations:
             raise UnknownService(service)
         return random.choice(locations)
 
     def locations(self, service: str) -> list[str]:
-        return self._services.get(service, [])
+        """Where C{service} is; after a lost state, also where it was, while recovering."""
+        current = self._services.get(service, [])
+        if self._stale:
+            if self.recovering:
+                return self._stale.merged(service, current)
+            self._stale.clear()
+        return current
 
     def table(self) -> dict[str, list[str]]:
         return {name: list(locs) for name, locs in self._services.items()}
@@ -138,23 +123,23 @@ class RegistryState:
     def instance_at(self, location: str) -> InstanceRecord | None:
         return self._instances.get(location)
 
+    def instances(self) -> list[InstanceRecord]:
+        """Every instance, in registration order."""
+        return sorted(self._instances.values(), key=lambda i: i.order)
+
     def node(self, node_id: str) -> NodeRecord | None:
         return self._nodes.get(node_id)
 
     def nodes(self) -> list[NodeRecord]:
         return list(self._nodes.values())
 
+    @property
+    def version(self) -> int:
+        return self._log_of_changes.version
+
     def changes_since(self, version: int) -> list[Change] | None:
-        """
-        The changes after C{version}, or C{None} if they are no longer kept.
-        """
-        missing = self.version - version
-        changes = self._changes
-        if missing < 0 or missing > len(changes):
-            return None
-        if missing <= 64:  # the usual case: a few at the end, reached from there
-            return [changes[-i] for i in range(missing, 0, -1)]
-        return list(islice(changes, len(changes) - missing, None))
+        """The changes after C{version}, or C{None} if they are no longer kept."""
+        return self._log_of_changes.since(version)
 
     # -- leases -----------------------------------------------------------
 
@@ -164,45 +149,26 @@ class RegistryState:
 
         @return: Whether the node was known before.
         """
-        record = self._nodes.get(node_id)
-        known = record is not None
-        if record is None:
-            record = self._nodes[node_id] = NodeRecord(node_id)
-        record.renewed = self._clock.seconds()
-        if record.lease is not None and record.lease.active():
-            record.lease.reset(self.ttl)
-        else:
-            record.lease = self._clock.callLater(self.ttl, self._expire, node_id)
+        known = node_id in self._nodes
+        self._record_of(node_id).renewed = self._clock.seconds()
+        self.leases.renew(node_id)
         return known
 
     def extend(self, node_id: str, seconds: float) -> None:
-        """
-        Make the lease of C{node_id} last at least C{seconds} from now: the
-        registry just answered its watch, and the node needs that long to
-        watch again, however late the answer was.
-        """
-        record = self._nodes.get(node_id)
-        if record is None or record.lease is None or not record.lease.active():
-            return
-        until = self._clock.seconds() + seconds
-        if record.lease.getTime() < until:
-            record.lease.reset(seconds)
+        """Make the lease of C{node_id} last at least C{seconds} from now."""
+        if node_id in self._nodes:
+            self.leases.extend(node_id, seconds)
 
-    def _expire(self, node_id: str) -> None:
-        record = self._nodes.get(node_id)
-        if record is not None:
-            record.lease = None
-        self.evict(node_id, "its lease expired", "evict_lease")
+    def _expired(self, node_id: str) -> None:
+        self.evict(node_id, "its lease expired")
 
-    def evict(self, node_id: str, why: str, kind: str = "evict_drop") -> None:
-        """
-        Forget a node and every instance it held.
-        """
+    def evict(self, node_id: str, why: str) -> None:
+        """Forget a node and every instance it held (counted by why: its lease, or its watch dropped)."""
+        kind = "evict_lease" if "lease" in why else "evict_drop"
         record = self._nodes.pop(node_id, None)
+        self.leases.forget(node_id)
         if record is None:
             return
-        if record.lease is not None and record.lease.active():
-            record.lease.cancel()
         if record.instances:
             self._log.info(
                 "evicted node {node} ({count} instances): {why}",
@@ -216,13 +182,7 @@ class RegistryState:
             listener(node_id)
 
     def stop(self) -> None:
-        """
-        Cancel every lease timer.
-        """
-        for record in self._nodes.values():
-            if record.lease is not None and record.lease.active():
-                record.lease.cancel()
-            record.lease = None
+        self.leases.stop()
 
     # -- changes ----------------------------------------------------------
 
@@ -239,24 +199,19 @@ class RegistryState:
         existing = self._instances.get(location)
         if existing is not None and existing.service != service:
             raise HttpError(409, f"{location} already hosts service {existing.service!r}")
-        self.renew(node_id)
-        record = self._nodes[node_id]
+        record = self._record_of(node_id)
+        self.leases.claimed(node_id)
         if existing is not None:
             if existing.node != node_id:
                 previous = self._nodes.get(existing.node)
                 if previous is not None:
                     previous.instances.pop(location, None)
-                moved = InstanceRecord(service, location, node_id)
+                moved = InstanceRecord(service, location, node_id, existing.order)
                 self._instances[location] = moved
                 record.instances[location] = moved
+                self._changed()  # what hung on the old node (subscriptions) goes
             return self.version
-        instance = InstanceRecord(service, location, node_id)
-        self._instances[location] = instance
-        record.instances[location] = instance
-        self._services.setdefault(service, []).append(location)
-        host, port = _host_port(location)
-        self.ports.occupy(host, port)
-        self._record(("+", service, location))
+        self._add(InstanceRecord(service, location, node_id, self.version + 1), record)
         self.changes_made["register"] += 1
         self._log.info("registered {service} at {location}", service=service, location=location)
         self._changed()
@@ -278,26 +233,69 @@ class RegistryState:
         self._changed()
         return self.version
 
+    # -- the whole view ---------------------------------------------------
+
+    def reset(self, epoch: str, version: int = 0, position: int = 0,
+              instances: Iterable[InstanceRecord] = (), *, recovering_for: float | None = None) -> None:
+        """
+        Replace the whole view: a new epoch, or a snapshot of the store's.
+        Nodes are known again as they hold something or watch here; in a
+        new epoch, the instances of the old one stay routable (stale) while recovering.
+        """
+        self._stale.keep(self.table() if epoch != self.epoch else {})
+        self.epoch, self.position = epoch, position
+        self._log_of_changes.restart(version)
+        self.started = self._clock.seconds()
+        if recovering_for is not None:
+            self.recovering_for = recovering_for
+        self._services, self._instances, self._nodes = {}, {}, {}
+        self.ports = PortAllocator(self._clock, self.ports.base_port, self.ports.reserve_for)
+        for instance in sorted(instances, key=lambda i: i.order):
+            self._add(instance, self._record_of(instance.node), record_change=False)
+        for listener in self._on_reset:
+            listener()
+
+    def ensure_node(self, node_id: str) -> NodeRecord:
+        """
+        The record of C{node_id}, made if it is new (a node holding a route
+        or a subscription, learnt from the store).
+        """
+        return self._record_of(node_id)
+
+    def _record_of(self, node_id: str) -> NodeRecord:
+        record = self._nodes.get(node_id)
+        if record is None:
+            record = self._nodes[node_id] = NodeRecord(node_id)
+        return record
+
+    def _add(self, instance: InstanceRecord, record: NodeRecord, *, record_change: bool = True) -> None:
+        location = instance.location
+        self._instances[location] = instance
+        record.instances[location] = instance
+        self._services.setdefault(instance.service, []).append(location)
+        host, port = host_port(location)
+        self.ports.occupy(host, port)
+        if record_change:
+            self._record(("+", instance.service, location))
+
     def _remove(self, instance: InstanceRecord) -> None:
         del self._instances[instance.location]
         locations = self._services[instance.service]
         locations.remove(instance.location)
         if not locations:
             del self._services[instance.service]
-        host, port = _host_port(instance.location)
+        host, port = host_port(instance.location)
         self.ports.release(host, port)
         self._record(("-", instance.service, instance.location))
 
     def _record(self, change: Change) -> None:
-        self.version += 1
-        self._changes.append(change)
+        self._log_of_changes.record(change)
+
+    def notify_changed(self) -> None:
+        """Tell the listeners the table changed (after a L{reset})."""
+        self._changed()
 
     def _changed(self) -> None:
         for listener in self._on_change:
             listener()
 
-
-def _host_port(location: str) -> tuple[str, int]:
-    parts = urlsplit(location)
-    assert parts.hostname is not None and parts.port is not None
-    return parts.hostname, parts.port

@@ -28,10 +28,14 @@ from collections import deque
 from typing import Any
 
 from attrs import define, field
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
+from micro._kernel.errors import HttpError
+from micro._kernel.protocol import NOT_READY
+from micro._registry.settles import Settles
 from micro._registry.state import RegistryState
+from micro._registry.store.interface import ClusterStore
 from micro._registry.watch_replies import WatchReplies
 
 # Seconds of registry time per waiting node that a broadcast is allowed to
@@ -64,6 +68,12 @@ FLUSH_BATCH = 500
 # that a proxy or a node's own timeout would give up on it first.
 MAX_HOLD = 25.0
 
+# A node whose watch was answered counts as watching here (for settle) if
+# it watched again within this many seconds after the hold: nodes that
+# moved to another registry stop counting.
+WATCH_RETURN = 2.0
+
+
 
 @define
 class _Watch:
@@ -71,14 +81,6 @@ class _Watch:
     version: int
     deferred: Deferred[bytes]
     timer: Any = None
-
-
-@define
-class _Settle:
-    version: int
-    deferred: Deferred[dict[str, Any]]
-    timer: Any
-    lagging: set[str]
 
 
 @define
@@ -95,6 +97,7 @@ class WatchHub:
     hold: float = 0.0
     min_interval: float = 0.0
     spacing_per_watcher: float = PER_WATCHER_SPACING
+    store: ClusterStore | None = None
     _pending: dict[str, _Watch] = field(factory=dict, init=False)
     _flush_call: Any = field(default=None, init=False)
     _last_flush: float = field(default=float("-inf"), init=False)
@@ -102,7 +105,7 @@ class WatchHub:
     _recent: deque[float] = field(factory=lambda: deque(maxlen=STORM_CHANGES), init=False)
     _again: bool = field(default=False, init=False)
     replies: WatchReplies = field(init=False)
-    _settles: list[_Settle] = field(factory=list, init=False)
+    _settles: Settles = field(init=False)
 
     _log = Logger()
 
@@ -112,8 +115,12 @@ class WatchHub:
         if not 0 < self.hold < self._state.ttl:
             raise ValueError(f"watch hold {self.hold}s must be positive and below the lease ({self._state.ttl}s)")
         self.replies = WatchReplies(self._state, self.hold)
+        self._settles = Settles(self._state, self._clock, self.store)
         self._state.on_change(self._changed)
         self._state.on_evict(self._evicted)
+        self._state.on_reset(self._reset)
+        if self.store is not None:
+            self.store.on_unready(self.refuse_all)
 
     @property
     def flush_interval(self) -> float:
@@ -149,9 +156,10 @@ class WatchHub:
         assert record is not None
         same_epoch = epoch == registry.epoch
         record.watching = True
+        record.last_watch = self._clock.seconds()
         record.seen_version = version if same_epoch else -1
         if self._settles:
-            self._acknowledged(node_id, record.seen_version)
+            self._settles.acknowledged(node_id, record.seen_version)
         previous = self._pending.pop(node_id, None)
         if previous is not None:
             self._answer(previous)
@@ -169,17 +177,14 @@ class WatchHub:
 
     def settle(self, version: int, timeout: float) -> Deferred[dict[str, Any]]:
         """
-        Fire once every watching node holds C{version} or later, or after
-        C{timeout} seconds, with C{{"settled": bool, "lagging": count}}.
+        Fire once every watching node, here and at the other registries of
+        the store, holds C{version} or later, or after C{timeout} seconds,
+        with C{{"settled": bool, "lagging": count}}.
         """
-        lagging = {n.id for n in self._state.nodes() if n.watching and n.seen_version < version}
-        if not lagging:
-            return succeed({"settled": True, "lagging": 0})
-        d: Deferred[dict[str, Any]] = Deferred()
-        settle = _Settle(version, d, None, lagging)
-        settle.timer = self._clock.callLater(timeout, self._settle_timeout, settle)
-        self._settles.append(settle)
-        return d
+        recent = self._clock.seconds() - (self.hold + WATCH_RETURN)
+        lagging = {n.id for n in self._state.nodes()
+                   if n.watching and n.seen_version < version and (n.id in self._pending or n.last_watch >= recent)}
+        return self._settles.settle(version, timeout, lagging)
 
     def stop(self) -> None:
         """
@@ -190,10 +195,7 @@ class WatchHub:
         self._flush_call = None
         for watch in list(self._pending.values()):
             self._answer(watch)
-        settles, self._settles = self._settles, []
-        for settle in settles:
-            settle.timer.cancel()
-            settle.deferred.callback({"settled": False, "lagging": len(settle.lagging)})
+        self._settles.stop()
 
     # -- internals --------------------------------------------------------
 
@@ -210,7 +212,30 @@ class WatchHub:
             if not watch.deferred.called:
                 watch.deferred.callback(self.replies.full(False))
         if self._settles:
-            self._acknowledged(node_id, None)
+            self._settles.acknowledged(node_id, None)
+
+    def refuse_all(self) -> None:
+        """
+        This registry cannot serve its watchers now: fail every pending
+        watch with a 503 that sends the node to another registry.
+        """
+        for watch in list(self._pending.values()):
+            del self._pending[watch.node]
+            watch.timer.cancel()
+            if not watch.deferred.called:
+                watch.deferred.errback(HttpError(503, f"{NOT_READY}: it lost its store; use another registry"))
+
+    def _reset(self) -> None:
+        """
+        The view was replaced (a new epoch, or a reload): every pending
+        watch gets the whole table now.
+        """
+        self.replies.changed()  # nothing cached from before may answer
+        for watch in list(self._pending.values()):
+            del self._pending[watch.node]
+            watch.timer.cancel()
+            if not watch.deferred.called:
+                watch.deferred.callback(self.replies.full(True))
 
     def _lost(self, node_id: str, cancelled: Deferred[bytes]) -> None:
         watch = self._pending.get(node_id)
@@ -218,7 +243,13 @@ class WatchHub:
             return
         del self._pending[node_id]
         watch.timer.cancel()
-        self._state.evict(node_id, "its watch connection was lost")
+        record = self._state.node(node_id)
+        if record is not None:
+            record.watching = False
+        if self.store is None:
+            self._state.evict(node_id, "its watch connection was lost")
+        else:
+            self.store.drop(node_id, self._state)
 
     def _schedule_flush(self) -> None:
         if self._flush_call is not None:
@@ -265,25 +296,3 @@ class WatchHub:
             # again; an answer the registry sent late does not eat into it.
             self._state.extend(watch.node, self._state.ttl - self.hold)
             watch.deferred.callback(self.replies.since(watch.version))
-
-    def _acknowledged(self, node_id: str, version: int | None) -> None:
-        """
-        Node C{node_id} holds C{version} now (C{None}: it is gone); fire the
-        settles that waited for nobody else.
-        """
-        settled = []
-        for settle in self._settles:
-            if node_id in settle.lagging and (version is None or version >= settle.version):
-                settle.lagging.discard(node_id)
-                if not settle.lagging:
-                    settled.append(settle)
-        if not settled:
-            return
-        self._settles = [settle for settle in self._settles if settle.lagging]
-        for settle in settled:
-            settle.timer.cancel()
-            settle.deferred.callback({"settled": True, "lagging": 0})
-
-    def _settle_timeout(self, settle: _Settle) -> None:
-        self._settles.remove(settle)
-        settle.deferred.callback({"settled": False, "lagging": len(settle.lagging)})

@@ -19,10 +19,11 @@ from micro._app.loader import load_app_module
 from micro._app.node import Node
 from micro._http.client import HttpClient
 from micro._http.site import MicroSite, make_site
-from micro._kernel.config import Settings
+from micro._kernel.config import Settings, split_registry_urls
 from micro._kernel.observer import Observability
 from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL
+from micro._registry.store.memory import MemoryStore
 from micro._testing.memory_network import MemoryNetwork
 from micro._testing.replies import HttpReply, fetching, treq_client
 
@@ -94,34 +95,44 @@ class MemoryCluster:
     # -- the processes --------------------------------------------------------
 
     def registry(self, *, ttl: float = DEFAULT_TTL, token: str | None = None,
-                 spacing_per_watcher: float = 0.0, observability: Observability | None = None,
+                 spacing_per_watcher: float = 0.0, url: str | None = None,
+                 store: MemoryStore | None = None, observability: Observability | None = None,
                  production: bool = False, tracer_provider: Any = None) -> MemoryRegistry:
         """
-        Start a registry at L{REGISTRY_URL}.
+        Start a registry at C{url} (default: L{REGISTRY_URL}, or the first
+        of the settings' registry URLs).
 
         Table changes reach watchers on the next settle: unlike a real
         registry, this one does not space its broadcasts out in time
-        unless given C{spacing_per_watcher}.
+        unless given C{spacing_per_watcher}.  Registries given one
+        C{store} share the cluster's state, as registries on one Redis do.
 
         @param observability: Metrics, access log, tracing, as
             C{twistd micro-registry} options ask for them; C{production}:
             whether its operators' pages need the token.
         """
-        stack = RegistryStack.build(self.clock, ttl=ttl, token=token, http=self._http(REGISTRY_HOST),
-                                    spacing_per_watcher=spacing_per_watcher, observability=observability,
-                                    production=production, tracer_provider=tracer_provider)
-        self.network.listen(self.settings.registry_url, make_site(stack.resource, self.clock))
-        stack.listening_on(9999)
+        url = url or split_registry_urls(self.settings.registry_url)[0]
+        parts = urlsplit(url)
+        stack = RegistryStack.build(self.clock, ttl=ttl, token=token, http=self._http(parts.hostname or REGISTRY_HOST),
+                                    spacing_per_watcher=spacing_per_watcher, store=store,
+                                    observability=observability, production=production,
+                                    tracer_provider=tracer_provider)
+        self.network.listen(url, make_site(stack.resource, self.clock))
+        stack.listening_on(parts.port or 80)
         self.stacks.append(stack)
-        return MemoryRegistry(self.settings.registry_url, stack, self)
+        return MemoryRegistry(url, stack, self)
 
     def stop_registry(self, registry: MemoryRegistry | RegistryStack) -> None:
         """
         Take a registry off the network, as if its process died: its
-        connections drop and its timers stop.
+        connections drop and its timers stop (a registry sharing a store
+        with others leaves the state and its leases to them).
         """
-        stack = registry.stack if isinstance(registry, MemoryRegistry) else registry
-        self.network.kill(urlsplit(self.settings.registry_url).hostname or REGISTRY_HOST)
+        if isinstance(registry, MemoryRegistry):
+            stack, url = registry.stack, registry.url
+        else:
+            stack, url = registry, split_registry_urls(self.settings.registry_url)[0]
+        self.network.kill(urlsplit(url).hostname or REGISTRY_HOST)
         stack.hub.stop()
         stack.reads.stop()
         stack.pubsub.stop()

@@ -31,6 +31,16 @@ def positive_float(value: str) -> float:
 positive_float.coerceDoc = "A positive number of seconds."  # type: ignore[attr-defined]
 
 
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(f"{value!r} is not a positive whole number")
+    return number
+
+
+positive_int.coerceDoc = "A whole number, 1 or more."  # type: ignore[attr-defined]
+
+
 def byte_count(value: str) -> int:
     """
     Parse a byte count for a command-line option: a positive integer,

@@ -6,11 +6,12 @@ C{twistd micro-registry}: run the registry.
 from __future__ import annotations
 
 import os
-from typing import Any
+import sys
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from twisted.application.service import IService, Service
-from twisted.internet.defer import Deferred
+from twisted.application.service import IService, MultiService, Service
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -18,22 +19,19 @@ from twisted.python.failure import Failure
 from micro._app.run import ignore_repeated_signals
 from micro._http.limits import CALL_LIMIT, COMMAND_LIMIT, BodyLimits
 from micro._http.site import make_site
-from micro._kernel.config import Settings, check_registry_url, listen_interface
+from micro._kernel.config import Settings, check_registry_url, listen_interface, split_registry_urls
+from micro._kernel.errors import InvalidArgument
 from micro._registry.server import LISTEN_BACKLOG
 from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL
-from micro._twistd.options import (
-    OBSERVE_FLAGS,
-    MicroOptions,
-    byte_count,
-    checked_url,
-    listen_port,
-    observe_options,
-    observe_parameters,
-    positive_float,
-    read_token_file,
-)
+from micro._registry.store.preflight import StoreUnusable, check_client, check_redis
+from micro._registry.store.redis import RedisStore
+from micro._registry.store.redis_address import RedisAddress, parse_store_url
+from micro._twistd.options import (OBSERVE_FLAGS, MicroOptions, byte_count, checked_url, listen_port, observe_options,
+                                   observe_parameters, positive_float, positive_int, read_token_file)
 from micro._twistd.process import exit_with, freeze_loaded_objects, run_without_pidfile_in_foreground
+from micro._twistd.reuseport import listen_reusing_port, parse_tcp
+from micro._twistd.workers import Workers, worker_argv
 
 
 def with_backlog(description: str) -> str:
@@ -51,7 +49,7 @@ def default_listen(settings: Settings) -> str:
     The endpoint matching C{MICRO_REGISTRY_URL}: its port, on loopback if
     its host is a loopback name.
     """
-    parts = urlsplit(settings.registry_url)
+    parts = urlsplit(split_registry_urls(settings.registry_url)[0])
     port = parts.port or 9999
     interface = listen_interface(parts.hostname or "localhost")
     if not interface:
@@ -63,7 +61,7 @@ PROGRAM = "twistd micro-registry"
 
 
 class Options(MicroOptions):
-    synopsis = "[--listen ENDPOINT] [--ttl SECONDS]"
+    synopsis = "[--listen ENDPOINT] [--ttl SECONDS] [--store redis://HOST:PORT/DB] [--workers N]"
     longdesc = (
         "Run the micro registry: service discovery, port allocation, load-balanced calls, "
         "HTTP routes and pub/sub. Commands are JSON objects POSTed to /."
@@ -83,9 +81,19 @@ class Options(MicroOptions):
         ["max-call-bytes", None, CALL_LIMIT, "Largest body of a call command (413 past it).", byte_count],
         ["max-route-bytes", None, None, "Largest body of route traffic (413 past it); no limit by default",
          byte_count],
+        ["store", None, None,
+         "Where the cluster's state is kept: memory (this process only), or redis://[:PASSWORD@]HOST:PORT/DB"
+         "[?cluster=NAME] to share it with every registry on that Redis. Default: $MICRO_REGISTRY_STORE, "
+         "else memory."],
+        ["workers", "w", 1,
+         "Registry processes serving the listening port (SO_REUSEPORT); more than one needs a Redis --store.",
+         positive_int],
         *observe_parameters("route request"),
     ]
-    optFlags = OBSERVE_FLAGS
+    optFlags = [
+        *OBSERVE_FLAGS,
+        ["reuseport", None, "Listen with SO_REUSEPORT, beside other registries on the same port (a tcp endpoint)."],
+    ]
 
     def postOptions(self) -> None:
         settings = Settings.from_environ()
@@ -101,6 +109,12 @@ class Options(MicroOptions):
             exit_with("twistd micro-registry: MICRO_ENV=production needs a registry token "
                       "(MICRO_REGISTRY_TOKEN or --token-file); refusing to start an open registry")
         observe_options(PROGRAM, self)
+        self["redis"] = checked_store(self["store"] or os.environ.get("MICRO_REGISTRY_STORE", ""), self["workers"])
+        if self["reuseport"] or self["workers"] > 1:
+            try:
+                parse_tcp(self["listen"])
+            except ValueError as e:
+                exit_with(f"twistd micro-registry: {e}")
         run_without_pidfile_in_foreground(self)
 
 
@@ -110,10 +124,12 @@ def _check_agrees(listen: str, registry_url: str) -> None:
     dial another is a mistake: say so in one line rather than start a
     registry nobody reaches.
     """
-    port, url_port = listen_port(listen), urlsplit(registry_url).port
-    if port is not None and port != 0 and url_port is not None and port != url_port:
+    port = listen_port(listen)
+    url_ports = {urlsplit(url).port for url in split_registry_urls(registry_url)}
+    if port is not None and port != 0 and None not in url_ports and port not in url_ports:
+        dialed = ", ".join(str(p) for p in sorted(url_ports))  # type: ignore[type-var]
         exit_with(f"twistd micro-registry: --listen {listen} is port {port}, but MICRO_REGISTRY_URL "
-                  f"{registry_url} says {url_port}: processes of this cluster would dial {url_port}; "
+                  f"{registry_url} says {dialed}: processes of this cluster would dial {dialed}; "
                   "make them agree (or leave out --listen)")
 
 
@@ -124,9 +140,9 @@ class RegistryService(Service):
 
     _log = Logger()
 
-    def __init__(self, stack: RegistryStack, endpoint: Any, description: str, reactor: Any):
+    def __init__(self, stack: RegistryStack, listen: Callable[[Any], Deferred[Any]], description: str, reactor: Any):
         self.stack = stack
-        self._endpoint = endpoint
+        self._listen = listen
         self._description = description
         self._reactor = reactor
         self._port: Any = None
@@ -136,7 +152,7 @@ class RegistryService(Service):
         super().privilegedStartService()
         outcome: list[Any] = []
         self._site = make_site(self.stack.resource, self._reactor)
-        self._endpoint.listen(self._site).addBoth(outcome.append)
+        maybeDeferred(self._listen, self._site).addBoth(outcome.append)
         if outcome and isinstance(outcome[0], Failure):
             raise SystemExit(f"twistd micro-registry: cannot listen on {self._description}: "
                              f"{outcome[0].getErrorMessage()}")
@@ -149,6 +165,10 @@ class RegistryService(Service):
     def startService(self) -> None:
         super().startService()
         freeze_loaded_objects()
+        store = self.stack.store.describe()
+        self.stack.start().addCallbacks(
+            lambda _: self._log.info("registry state loaded from {store}", store=store),
+            lambda f: self._log.failure("loading the registry state from {store} failed", f, store=store))
 
     def stopService(self) -> Deferred[None]:
         super().stopService()
@@ -166,9 +186,44 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     if reactor is None:
         from twisted.internet import reactor
     limits = BodyLimits(options["max-command-bytes"], options["max-call-bytes"], options["max-route-bytes"])
+    address = options.get("redis")
+    store = None if address is None else RedisStore(address, reactor, options["ttl"])
     settings = Settings.from_environ()
     stack = RegistryStack.build(reactor, ttl=options["ttl"], token=options["token"], development=settings.development,
-                                limits=limits, observability=options.get("observability"),
+                                limits=limits, store=store, observability=options.get("observability"),
                                 production=settings.production)
-    endpoint = serverFromString(reactor, with_backlog(options["listen"]))
-    return RegistryService(stack, endpoint, options["listen"], reactor)
+    description = with_backlog(options["listen"])
+    if options["reuseport"] or options["workers"] > 1:
+        def listen(factory: Any) -> Any:
+            return listen_reusing_port(reactor, description, factory)
+    else:
+        listen = serverFromString(reactor, description).listen
+    registry = RegistryService(stack, listen, options["listen"], reactor)
+    if options["workers"] == 1:
+        return registry
+    group = MultiService()
+    registry.setServiceParent(group)
+    Workers(reactor, options["workers"], worker_argv(sys.argv)).setServiceParent(group)
+    return group
+
+
+def checked_store(url: str, workers: int) -> RedisAddress | None:
+    """
+    The Redis store named by C{url}, checked before anything starts (a
+    bad one exits with one line); C{None} for the memory store.
+    """
+    try:
+        address = parse_store_url(url)
+    except InvalidArgument as e:
+        exit_with(f"twistd micro-registry: --store: {e}")
+    if address is None:
+        if workers > 1:
+            exit_with("twistd micro-registry: --workers needs a shared store (--store redis://HOST:PORT/DB): "
+                      "each worker is a registry of its own")
+        return None
+    try:
+        check_client()
+        check_redis(address)
+    except StoreUnusable as e:
+        exit_with(f"twistd micro-registry: --store: {e}")
+    return address

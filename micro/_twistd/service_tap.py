@@ -47,7 +47,9 @@ class Options(MicroOptions):
     )
     optParameters = [
         ["module", "m", None, "The app module to host (required)."],
-        ["registry", "r", None, "Registry URL. Default: $MICRO_REGISTRY_URL, else http://localhost:9999."],
+        ["registry", "r", None,
+         "Registry URL, or several separated by commas (the node moves to the next when one fails). "
+         "Default: $MICRO_REGISTRY_URL, else http://localhost:9999."],
         ["home", None, None,
          "Base URL to advertise for this process's services, like http://10.0.0.5. "
          "Default: $MICRO_SERVICE_URL, else the registry's host."],

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests._processes import BIN, ROOT, Processes, command, free_port, instances, wait_until
+from tests._redis import RedisServer
 from tests._rst import code_blocks, literal_blocks
 
 pytestmark = pytest.mark.e2e
@@ -174,6 +175,18 @@ def test_many_processes_section_of_the_readme(processes: Processes) -> None:
         assert len(set(pids)) == 2
     finally:
         shell.stop()
+
+
+def test_several_registries_share_a_redis(processes: Processes, redis_server: RedisServer) -> None:
+    """
+    examples/several_registries.py: what was registered through one registry is found, called and routed
+    through the other.
+    """
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "several_registries.py")], capture_output=True,
+                          timeout=60, env=processes.environment({"MICRO_REGISTRY_STORE": redis_server.url}))
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().splitlines() == ["B finds it: True", "B calls it: Hello, B",
+                                                 "B routes to it: Hello, route"]
 
 
 def test_observing_prints_probes_metrics_and_the_dashboard(processes: Processes) -> None:

@@ -63,3 +63,44 @@ def test_observe_and_wait_at_most() -> None:
     waiting = Deferred.fromCoroutine(wait_at_most(clock, slow, 2.0))
     clock.advance(2.0)
     assert fired(waiting) is False
+
+
+def test_a_latch_tells_its_waiters_once_and_later_ones_at_once() -> None:
+    """
+    Waiters before set() fire when it is called; waiters after it fire at once.
+    """
+    from micro._kernel.deferreds import Latch
+
+    latch = Latch()
+    early = latch.wait()
+    assert not early.called and not latch.is_set
+    latch.set()
+    assert early.called and latch.is_set
+    assert latch.wait().called
+
+
+def test_a_loop_runs_until_stopped_and_cancels_what_it_waits_on() -> None:
+    """
+    stop() cancels the Deferred the loop waits on, ends it, and start() does not run a second copy.
+    """
+    from twisted.internet.defer import CancelledError, Deferred
+
+    from micro._kernel.deferreds import Loop
+
+    loop = Loop()
+    rounds: list[str] = []
+
+    async def run() -> None:
+        while loop.running:
+            loop.current = Deferred()
+            rounds.append("waiting")
+            try:
+                await loop.current
+            except CancelledError:
+                rounds.append("cancelled")
+
+    loop.start(run, lambda failure: None)
+    loop.start(run, lambda failure: None)
+    assert rounds == ["waiting"] and loop.running
+    stopped = Deferred.fromCoroutine(loop.stop())
+    assert stopped.called and rounds == ["waiting", "cancelled"] and not loop.running

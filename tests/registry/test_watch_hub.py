@@ -8,6 +8,7 @@ import json
 
 from twisted.internet.task import Clock
 
+from micro._registry.records import InstanceRecord
 from micro._registry.state import RegistryState
 from micro._registry.watch_hub import WatchHub
 from tests._helpers import fired
@@ -157,4 +158,21 @@ def test_storms_space_broadcasts_up_to_the_hold() -> None:
     clock.advance(2.1)
     hub.watch("n1", registry.epoch, registry.version)
     assert not hub.storm and hub.flush_interval == 2.0
+    hub.stop()
+
+
+def test_a_replaced_view_answers_pending_watches_with_the_new_table() -> None:
+    """
+    A view reset to a new epoch answers every pending watch at once with the whole new table, never a cached old one.
+    """
+    clock = Clock()
+    registry, hub = _hub(clock)
+    hub.watch("n1", "", -1)
+    first = json.loads(fired(hub.watch("n1", "", -1)))  # caches the whole table of version 0, for a known node
+    assert (first["services"], first["known"]) == ({}, True)
+    registry.register("a", "http://h:1", "n1")
+    pending = hub.watch("n1", registry.epoch, registry.version)
+    registry.reset("new-epoch", 0, 0, [InstanceRecord("b", "http://h:2", "n2", 1)])
+    reply = json.loads(fired(pending))
+    assert (reply["epoch"], reply["version"], reply["services"]) == ("new-epoch", 0, {"b": ["http://h:2"]})
     hub.stop()

@@ -28,6 +28,7 @@ from micro._registry.arguments import as_object, integer, node_id, number, only,
 from micro._registry.commands import RegistryCommands
 from micro._registry.pubsub.hub import PubSubHub
 from micro._registry.pubsub.outbox import Outcome
+from micro._registry.store.interface import ClusterStore
 
 PUBLISH_KEYS = frozenset({"channel", "message", "timeout", "publisher", "seq"})
 SUBSCRIBE_KEYS = frozenset({"channel", "location", "node"})
@@ -41,6 +42,7 @@ class PubSubCommands:
     """
 
     hub: PubSubHub
+    store: ClusterStore
 
     def install(self, commands: RegistryCommands) -> None:
         commands.add("publish", self.publish, protected=True, passes_on=True)
@@ -75,17 +77,17 @@ class PubSubCommands:
         return self.hub.publish(channel, argument["message"], timeout=timeout, publisher=publisher, seq=seq,
                                 propagation=propagation)
 
-    def subscribe(self, argument: Any) -> dict[str, Any]:
+    def subscribe(self, argument: Any) -> Deferred[dict[str, Any]]:
         argument = as_object(argument, "subscribe", '{"channel": "orders", "location": "http://host:port", "node": "id"}')
         only(argument, SUBSCRIBE_KEYS, "subscribe")
         pattern = check_pattern(argument.get("channel"))
         location = check_location(required(argument, "location", "subscribe"))
         node = node_id(required(argument, "node", "subscribe"))
-        return self.hub.subscribe(pattern, location, node)
+        return self.store.change({"op": "sub+", "pattern": pattern, "location": location, "node": node})
 
-    def unsubscribe(self, argument: Any) -> dict[str, Any]:
+    def unsubscribe(self, argument: Any) -> Deferred[dict[str, Any]]:
         argument = as_object(argument, "unsubscribe", '{"channel": "orders", "location": "http://host:port"}')
         only(argument, UNSUBSCRIBE_KEYS, "unsubscribe")
         pattern = check_pattern(argument.get("channel"))
         location = check_location(required(argument, "location", "unsubscribe"))
-        return self.hub.unsubscribe(pattern, location)
+        return self.store.change({"op": "sub-", "pattern": pattern, "location": location})

@@ -10,8 +10,12 @@ relay), and a subscription ends when its instance leaves the table, by
 unregistering or with its node's lease.  Several handlers in one process
 share one subscription per channel: the process fans out to them.
 
-Publishing numbers the message (C{seq}) and posts it to the L{Outbox} of
-every matching location at once; the reply gathers their outcomes.
+Publishing posts the message to the L{Outbox} of every matching location
+at once; the reply gathers their outcomes.  A message carries the feed
+position of the view it was fanned out from (C{seq}): a subscription
+answers with the position just before its own change (C{after}), so a
+node hands a new handler only messages fanned out by a registry that knew
+of the subscription, whichever registry that was.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from micro._kernel.protocol import DELIVERY_TIMEOUT
 from micro._registry.pubsub.order import PublisherOrder
 from micro._registry.pubsub.outbox import Outbox, Outcome, delivery_headers
 from micro._registry.state import RegistryState
+from micro._registry.store.replica import Replica, SnapshotPart
 
 
 @define(eq=False)
@@ -39,8 +44,9 @@ class PubSubHub:
     """
     Subscriptions by channel and by location, and one outbox per location.
 
-    @ivar sequence: The number of the latest message published here;
-        a subscription made now receives messages numbered above it.
+    Subscriptions change through the store (the C{sub+} and C{sub-}
+    changes), so that every registry's hub holds the same ones.
+
     @ivar observer: Told of every delivery's outcome, if set.
     """
 
@@ -49,7 +55,6 @@ class PubSubHub:
     _clock: Any
     token: str | None = None
     default_timeout: float = DELIVERY_TIMEOUT
-    sequence: int = 0
     observer: Observer | None = None
     _exact: dict[str, dict[str, str]] = field(factory=dict, init=False)
     _wildcards: dict[str, tuple[tuple[str, ...], dict[str, str]]] = field(factory=dict, init=False)
@@ -63,6 +68,15 @@ class PubSubHub:
         self._order = PublisherOrder(self._clock)
         self._state.on_change(self._table_changed)
         self._state.on_evict(self._node_evicted)
+        self._state.on_reset(self._forget_all)
+
+    def install(self, replica: Replica) -> None:
+        """
+        Let C{replica} apply subscription changes and snapshots.
+        """
+        replica.on("sub+", lambda e: self.subscribe(e["pattern"], e["location"], e["node"]))
+        replica.on("sub-", lambda e: self.unsubscribe(e["pattern"], e["location"]))
+        replica.part("subscriptions", SnapshotPart(self._dump, self._load))
 
     # -- subscriptions ----------------------------------------------------
 
@@ -81,7 +95,8 @@ class PubSubHub:
             holders[location] = node
             self._by_location.setdefault(location, set()).add(pattern)
             self._log.info("{location} subscribed to {channel}", location=location, channel=pattern)
-        return {"subscribed": pattern, "location": location, "epoch": self._state.epoch, "after": self.sequence}
+        # Applied before the feed moves on: the position is the one before this change.
+        return {"subscribed": pattern, "location": location, "epoch": self._state.epoch, "after": self._state.position}
 
     def unsubscribe(self, pattern: str, location: str) -> dict[str, Any]:
         holders = self._holders(pattern, create=False)
@@ -143,11 +158,11 @@ class PubSubHub:
         return result
 
     def _fan_out(self, channel: str, message: Any, timeout: float, carried: dict[str, str]) -> Deferred[Outcome]:
-        self.sequence += 1
         locations = self.subscribers(channel)
         if not locations:
             return succeed({"results": [], "errors": []})
-        body = dumps({"channel": channel, "message": message, "seq": self.sequence, "epoch": self._state.epoch,
+        state = self._state
+        body = dumps({"channel": channel, "message": message, "seq": state.position, "epoch": state.epoch,
                       "headers": carried})
         deliveries = [self._outbox(location).post(body, timeout) for location in locations]
         if self.observer is not None:
@@ -220,6 +235,32 @@ class PubSubHub:
             if holders and location in holders:
                 return holders[location]
         return None
+
+    def _dump(self) -> list[list[str]]:
+        return [[pattern, location, node] for pattern, holders in self.channels_with_nodes().items()
+                for location, node in holders.items()]
+
+    def _load(self, rows: list[list[str]]) -> None:
+        self._forget_all()
+        for pattern, location, node in rows:
+            holders = self._holders(pattern, create=True)
+            assert holders is not None
+            holders[location] = node
+            self._by_location.setdefault(location, set()).add(pattern)
+            self._state.ensure_node(node)
+
+    def _forget_all(self) -> None:
+        self._exact.clear()
+        self._wildcards.clear()
+        self._by_location.clear()
+
+    def channels_with_nodes(self) -> dict[str, dict[str, str]]:
+        """
+        Every subscribed channel or pattern, its locations and their nodes.
+        """
+        table = {pattern: dict(holders) for pattern, holders in self._exact.items()}
+        table.update((pattern, dict(holders)) for pattern, (_, holders) in self._wildcards.items())
+        return table
 
     def _node_evicted(self, node_id: str) -> None:
         self._order.forget(node_id)

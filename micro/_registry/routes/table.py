@@ -14,7 +14,7 @@ C{register} command) stays until it is unregistered.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from attrs import define, field, frozen
 
@@ -56,6 +56,9 @@ class RouteTable:
     # Wildcards by prefix length, longest first: matching tries one dict
     # lookup per distinct length instead of every wildcard.
     _prefixes: list[tuple[int, dict[str, RouteEntry]]] = field(factory=list, init=False)
+    # The routes of a lost epoch, matched while the nodes declare theirs again.
+    _previous: RouteTable | None = field(default=None, init=False)
+    _recovering: Callable[[], bool] = field(default=lambda: False, init=False)
 
     def __len__(self) -> int:
         return len(self._routes)
@@ -80,7 +83,22 @@ class RouteTable:
             entry = by_prefix.get(path[:length])
             if entry is not None:
                 return entry
+        if self._previous is not None:
+            if self._recovering():
+                return self._previous.match(path)
+            self._previous = None
         return None
+
+    def retire(self, recovering: Callable[[], bool]) -> None:
+        """
+        The cluster's state was lost: start empty, and match the routes
+        held until now as long as C{recovering()} says.
+        """
+        previous = RouteTable()
+        previous._routes = dict(self._routes)
+        previous._reindex()
+        self._previous, self._recovering = previous, recovering
+        self.clear()
 
     def add(self, path: str, service: str, data_type: str = DYNAMIC, node: str | None = None) -> RouteEntry | None:
         """
@@ -135,9 +153,18 @@ class RouteTable:
         self._delete(entry.path)
         return True
 
-    def _put(self, entry: RouteEntry) -> None:
+    def put(self, entry: RouteEntry) -> None:
+        """
+        Hold C{entry} as it is (loading a snapshot).
+        """
         self._routes[entry.path] = entry
         self._reindex()
+
+    def clear(self) -> None:
+        self._routes.clear()
+        self._reindex()
+
+    _put = put
 
     def _delete(self, path: str) -> None:
         del self._routes[path]

@@ -1,0 +1,190 @@
+# -*- test-case-name: tests.integration.test_redis_store -*-
+"""
+The registry's connections to Redis, through txredisapi: a small pool for
+scripts and one connection of its own for the blocking read of the feed.
+
+Every call has a deadline: a Redis that hangs or is gone turns into a
+L{StoreUnavailable} (503) after L{CALL_TIMEOUT} seconds, never a request
+that waits forever.  L{failing_since} says since when calls fail (when
+the first call that failed was made), or C{None} while Redis answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define, field
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
+from micro._registry.store.interface import StoreUnavailable
+from micro._registry.store.redis_address import RedisAddress
+from micro._registry.store.scripts import SCRIPT, SHA
+
+CALL_TIMEOUT = 2.0
+CONNECT_TIMEOUT = 2.0
+# txredisapi's own deadline, which closes the connection: only for a Redis
+# that stays silent far longer than a call may wait.
+CONNECTION_TIMEOUT = 10.0
+# Reconnecting after Redis went away: soon, and then every second at most
+# (txredisapi's default waits up to 10 s, longer than a lease).
+RECONNECT_FIRST = 0.1
+RECONNECT_MAX = 0.5
+
+
+def protocol_parsing_in_one_turn() -> Any:
+    """
+    txredisapi's protocol, parsing a whole reply as it arrives.
+
+    txredisapi parses each bulk element of a reply on a reactor turn of its
+    own (its setLineMode pauses the transport and calls itself later, to
+    avoid recursing): a reply of 2,000 elements took 2,000 turns, each as
+    long as a registry serving 10,000 nodes makes it, and calls timed out
+    with their replies half read.  Here the rest of the data is parsed in
+    a loop instead, in the turn it arrived.
+    """
+    import txredisapi  # imported late: it imports the global reactor
+
+    class ParsingInOneTurn(txredisapi.RedisProtocol):
+        _rest = b""
+
+        def setLineMode(self, extra: bytes = b"") -> None:
+            self.line_mode = 1
+            if extra:
+                self._rest += extra
+
+        def dataReceived(self, data: bytes, unpause: bool = False) -> None:
+            super().dataReceived(data, unpause)
+            while self._rest and not self.paused:
+                rest, self._rest = self._rest, b""
+                super().dataReceived(rest)
+
+    return ParsingInOneTurn
+
+
+def _pool(address: RedisAddress, size: int, reply_timeout: float) -> Any:
+    import txredisapi  # imported late: it imports the global reactor
+
+    pool = txredisapi.lazyConnectionPool(
+        address.host, address.port, address.db, poolsize=size, password=address.password,
+        connectTimeout=CONNECT_TIMEOUT, replyTimeout=reply_timeout, convertNumbers=False)
+    factory = pool._factory
+    factory.protocol = protocol_parsing_in_one_turn()  # before the connections are made
+    factory.initialDelay, factory.maxDelay = RECONNECT_FIRST, RECONNECT_MAX
+    return pool
+
+
+@define
+class RedisLink:
+    """
+    Calls to one Redis server, each with a deadline.
+    """
+
+    address: RedisAddress
+    _clock: Any
+    timeout: float = CALL_TIMEOUT
+    block_seconds: float = 1.0
+    failing_since: float | None = field(default=None, init=False)
+    _commands: Any = field(default=None, init=False)
+    _feed: Any = field(default=None, init=False)
+
+    def connect(self) -> None:
+        self._commands = _pool(self.address, 2, CONNECTION_TIMEOUT)
+        self._feed = _pool(self.address, 1, self.block_seconds + CONNECTION_TIMEOUT)
+
+    def script(self, *args: Any) -> Deferred[Any]:
+        """
+        Run the cluster script with C{args} (the operation first).
+        """
+        keys = (1, self.address.prefix)
+        d = self._call(self._commands, "EVALSHA", SHA, *keys, *args)
+
+        def unknown(failure: Failure) -> Any:
+            if "NOSCRIPT" in str(failure.value):
+                return self._call(self._commands, "EVAL", SCRIPT, *keys, *args)
+            return failure
+        return d.addErrback(unknown)
+
+    def command(self, *args: Any) -> Deferred[Any]:
+        return self._call(self._commands, *args)
+
+    def read_feed(self, last_id: str, count: int = 1000) -> Deferred[Any]:
+        """
+        The next entries of the change feed after C{last_id}, waiting for
+        them up to C{block_seconds}; C{None} if none came.
+        """
+        block = int(self.block_seconds * 1000)
+        return self._call(self._feed, "XREAD", "COUNT", count, "BLOCK", block, "STREAMS",
+                          self.address.prefix + "changes", last_id, extra=self.block_seconds)
+
+    def close(self) -> Deferred[Any]:
+        from twisted.internet.defer import gatherResults
+
+        pools = [p for p in (self._commands, self._feed) if p is not None]
+        self._commands = self._feed = None
+        return gatherResults([p.disconnect() for p in pools], consumeErrors=True)
+
+    def _call(self, pool: Any, *args: Any, extra: float = 0.0) -> Deferred[Any]:
+        result: Deferred[Any] = Deferred()
+        if pool is None:
+            result.errback(StoreUnavailable(f"the registry's store ({self.address.describe()}) is closed"))
+            return result
+        what = str(args[0])
+        started = self._clock.seconds()
+        factory = pool._factory
+        if not factory.pool and factory.deferred is None:
+            # Connected once, not now: txredisapi would queue the call until
+            # Redis is back, and run it then, long after its caller was told
+            # it failed.  (Before the first connection, calls wait for it.)
+            self._failed(started)
+            result.errback(StoreUnavailable(f"the registry's store ({self.address.describe()}) is not "
+                                            "connected; try again"))
+            return result
+
+        def timed_out() -> None:
+            if not result.called:
+                self._failed(started)
+                result.errback(StoreUnavailable(
+                    f"the registry's store ({self.address.describe()}) did not answer {what} within "
+                    f"{self.timeout + extra:g}s; try again"))
+
+        # A registry busy for longer than the deadline runs its timers
+        # before it reads the replies that came meanwhile: give them one
+        # more turn of the reactor before giving up.
+        timers: list[Any] = []
+        timers.append(self._clock.callLater(self.timeout + extra,
+                                            lambda: timers.append(self._clock.callLater(0, timed_out))))
+
+        def done(outcome: Any) -> None:
+            for timer in timers:
+                if timer.active():
+                    timer.cancel()
+            if result.called:
+                return
+            if isinstance(outcome, Failure):
+                result.errback(self._unavailable(outcome, what, started))
+            else:
+                self.failing_since = None
+                result.callback(outcome)
+
+        try:
+            d = pool.execute_command(*args)
+        except Exception:
+            done(Failure())
+        else:
+            d.addBoth(done)
+        return result
+
+    def _failed(self, started: float) -> None:
+        if self.failing_since is None or started < self.failing_since:
+            self.failing_since = started
+
+    def _unavailable(self, failure: Failure, what: str, started: float) -> Failure:
+        import txredisapi
+
+        if failure.check(txredisapi.ResponseError):
+            self.failing_since = None  # it answered, with an error
+            return failure
+        self._failed(started)
+        return Failure(StoreUnavailable(f"the registry's store ({self.address.describe()}) is unreachable "
+                                        f"({what}: {failure.getErrorMessage()}); try again"))
