@@ -48,6 +48,8 @@ class RegistryOperations:
     A registry's observer and operator pages.
 
     @ivar stopping: Whether the registry is shutting down (then not ready).
+    @ivar store: Where its state is kept (a registry cut off from a shared
+        store is not ready: nodes should watch another).
     """
 
     observer: MicroObserver | None
@@ -55,6 +57,7 @@ class RegistryOperations:
     guard: Guard
     metrics_open: bool
     stopping: bool = False
+    store: Any = None
 
     @classmethod
     def build(cls, reactor: Any, observability: Observability | None, token: str | None, production: bool,
@@ -73,7 +76,11 @@ class RegistryOperations:
         """
         Why this registry should get no work now, or C{None}: it is ready.
         """
-        return "stopping" if self.stopping else None
+        if self.stopping:
+            return "stopping"
+        if self.store is not None and not self.store.ready:
+            return f"its view of the cluster is not current: it cannot reach its store ({self.store.describe()})"
+        return None
 
     def follow(self, state: RegistryState, hub: WatchHub, calls: ServiceMetrics, clock: Any) -> None:
         """

@@ -96,6 +96,7 @@ class RegistryStack:
         upstream = Upstream(http, RoundRobin(reactor), state.locations, reactor, DEFAULT_TIMEOUT)
         proxy = RouteProxy(routes.table, upstream, development=development)
         proxy.observer = pubsub.observer = operations.observer
+        operations.store = store
         operations.follow(state, hub, commands.metrics, reactor)
         dashboard = Dashboard(state, commands.metrics, http, reactor, {
             "health": lambda: commands.run({"health": True}, Sender()), "nodes": reads.nodes,
