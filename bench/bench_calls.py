@@ -12,7 +12,14 @@ Rows, each load from a separate client process (bench/load.py):
   (c) micro.call_service to a service in the calling process;
   (m) the ``micro bench`` command (python -m micro) against the same
       service as (b), with the same payload, calls and concurrency: its
-      figures should agree with (b)'s, which is what a user reads off it.
+      figures should agree with (b)'s, which is what a user reads off it;
+  (o) (b) with everything observed on both sides: metrics on (the service
+      process with --metrics, the caller's node too) and OpenTelemetry
+      spans recorded (the SDK, every span sampled, dropped by its
+      exporter): its ratio to (b) is what observing costs;
+  (s) (o) with 1 trace in 100 sampled (MICRO_BENCH_SAMPLE=0.01), as a
+      production setup might record;
+  (q) (c) observed as (o).
 
 Each row runs sequentially (one caller) and with 10 concurrent callers.
 Three more rows put the floor in context: with a Klein route as the
@@ -56,13 +63,16 @@ IN_PROCESS_FACTOR = 20
 NAMES = {"a": "(a) bare Agent -> bare Resource", "k": "    bare Agent -> Klein route",
          "f": "    bare Agent -> bare Resource, no form parsing", "t": "    treq -> bare Resource",
          "b": "(b) call_service, other process", "c": "(c) call_service, in-process",
-         "m": "(m) micro bench, other process"}
+         "m": "(m) micro bench, other process", "o": "(o) (b) with metrics and spans", "s": "(s) (o), 1% of traces sampled",
+         "q": "(q) (c) with metrics and spans"}
 # The ratios printed under the table: (label, row, row it is divided by, figure).
 RATIOS = (
     ("(b)/(a) calls/s", "b", "a", "rate"), ("(b)/(a) mean latency", "b", "a", "mean_us"),
     ("(c)/(b) calls/s", "c", "b", "rate"), ("Klein/(a)", "k", "a", "rate"), ("treq/(a)", "t", "a", "rate"),
     ("no-form/(a)", "f", "a", "rate"),
     ("(m)/(b) calls/s", "m", "b", "rate"), ("(m)/(b) p50", "m", "b", "p50_us"), ("(m)/(b) p99", "m", "b", "p99_us"),
+    ("(o)/(b) calls/s", "o", "b", "rate"), ("(o)/(b) p50", "o", "b", "p50_us"), ("(s)/(b) calls/s", "s", "b", "rate"),
+    ("(s)/(b) p50", "s", "b", "p50_us"), ("(q)/(c) calls/s", "q", "c", "rate"),
 )
 # The calls load.py makes before it measures; micro bench is told the same.
 WARMUP = 300
@@ -89,18 +99,23 @@ def micro_bench(target: str, calls: int, concurrency: int, env: dict[str, str], 
             "p50_us": figures["p50"] * 1e6, "p99_us": figures["p99"] * 1e6}
 
 
-def start_micro(servers: ExitStack, tree: Tree, work: Path) -> dict[str, str]:
+def start_micro(servers: ExitStack, tree: Tree, work: Path, observed: bool = False,
+                sample: str = "1") -> dict[str, str]:
     """
     A registry and the echo service of C{tree}, running until the end; the
-    environment of its clients.
+    environment of its clients.  C{observed}: both with metrics, the
+    service recording spans.
     """
     port = free_port()
-    env = tree.environment(MICRO_REGISTRY_URL=f"http://127.0.0.1:{port}")
-    logs = work / tree.label
+    env = tree.environment(MICRO_REGISTRY_URL=f"http://127.0.0.1:{port}", MICRO_BENCH_SAMPLE=sample)
+    logs = work / (tree.label + (f"-observed-{sample}" if observed else ""))
     logs.mkdir()
-    servers.enter_context(running([tree.twistd, "-n", "micro-registry"], env=env, cwd=logs, log=logs / "registry.log"))
+    extra = ["--metrics"] if observed else []
+    app = "bench.echo_observed_app" if observed else "bench.echo_app"
+    servers.enter_context(running([tree.twistd, "-n", "micro-registry", *extra], env=env, cwd=logs,
+                                  log=logs / "registry.log"))
     wait_port(port)
-    servers.enter_context(running([tree.twistd, "-n", "micro-service", "--module", "bench.echo_app"], env=env,
+    servers.enter_context(running([tree.twistd, "-n", "micro-service", "--module", app, *extra], env=env,
                                   cwd=logs, log=logs / "service.log"))
     # Registered, wherever it listens (port + 1 may have been taken meanwhile).
     wait_until(lambda: instances(f"http://127.0.0.1:{port}", "echo"), what="the echo service")
@@ -124,6 +139,9 @@ def main() -> None:
             servers.enter_context(running([sys.executable, BARE, str(ports[key])] + ([mode] if mode else [])))
             wait_port(ports[key])
         micro_env = start_micro(servers, this_tree(), work)
+        wanted = set(args.rows.split(",")) if args.rows else set(NAMES)
+        observed_env = start_micro(servers, this_tree(), work, observed=True) if "o" in wanted else {}
+        sampled_env = start_micro(servers, this_tree(), work, observed=True, sample="0.01") if "s" in wanted else {}
         rows = {
             "a": lambda n, c: load("agent", f"http://127.0.0.1:{ports['a']}/", n, c, environment()),
             "k": lambda n, c: load("agent", f"http://127.0.0.1:{ports['k']}/", n, c, environment()),
@@ -132,10 +150,11 @@ def main() -> None:
             "b": lambda n, c: load("micro", "echo", n, c, micro_env),
             "c": lambda n, c: load("inprocess", "echo", n * IN_PROCESS_FACTOR, c, environment()),
             "m": lambda n, c: micro_bench("echo", n, c, micro_env),
+            "o": lambda n, c: load("micro-observed", "echo", n, c, observed_env),
+            "s": lambda n, c: load("micro-observed", "echo", n, c, sampled_env),
+            "q": lambda n, c: load("inprocess-observed", "echo", n * IN_PROCESS_FACTOR, c, environment()),
         }
-        if args.rows:
-            wanted = set(args.rows.split(","))
-            rows = {key: run for key, run in rows.items() if key in wanted}
+        rows = {key: run for key, run in rows.items() if key in wanted}
         for tree in others:
             env = start_micro(servers, tree, work)
             rows[f"b@{tree.label}"] = lambda n, c, env=env, tree=tree: load("micro", "echo", n, c, env, tree)

@@ -9,6 +9,8 @@ A load generator, run as its own process; prints one JSON line of results.
         micro.call_service to a service in another process (MICRO_REGISTRY_URL)
     python bench/load.py inprocess SERVICE CALLS CONCURRENCY
         micro.call_service to a service hosted in this very process
+    python bench/load.py micro-observed|inprocess-observed SERVICE CALLS CONCURRENCY
+        the same with spans and metrics recorded in this process (bench/observed.py)
 """
 
 import json
@@ -114,6 +116,11 @@ async def measure(call, calls, concurrency):
 
 async def main(reactor, mode, target, calls, concurrency):
     import micro
+
+    if mode.endswith("-observed"):
+        import bench.observed  # noqa: F401
+
+        mode = mode[:-len("-observed")]
 
     if mode == "agent":
         call = agent_caller(reactor, target)

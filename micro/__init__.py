@@ -14,6 +14,7 @@ from micro._app.node import Node
 from micro._app.run import run
 from micro._kernel.config import Settings
 from micro._kernel.errors import HttpError
+from micro._kernel.observer import Observability
 from micro._node.cache.service import CacheService
 from micro._node.context import Context
 from micro._node.instance import ServiceInstance
@@ -30,6 +31,7 @@ __all__ = [
     "Context",
     "HttpError",
     "Node",
+    "Observability",
     "PubSubService",
     "RegistryServer",
     "RequestInfo",

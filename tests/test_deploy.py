@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from micro._kernel.protocol import LIVE_PATH, READY_PATH
 from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
 from micro._twistd import registry_tap, service_tap
 
@@ -77,7 +78,7 @@ def test_the_image_runs_twistd_as_its_process_with_no_shell() -> None:
     assert user.isdigit() and int(user) != 0
     assert _last("STOPSIGNAL") == "SIGTERM"
     assert json.loads(re.sub(r"^.*?CMD ", "", _last("HEALTHCHECK")))[0] == "python"
-    assert "MICRO_HEALTH_URL=http://127.0.0.1:9999/_micro/live" in _last("ENV")
+    assert f"MICRO_HEALTH_URL=http://127.0.0.1:9999{LIVE_PATH}" in _last("ENV")
 
 
 def test_kubernetes_micro_containers_are_production_members_with_the_token() -> None:
@@ -112,8 +113,8 @@ def test_kubernetes_service_pods_advertise_their_ip_and_outlive_their_drain() ->
     assert env["MICRO_SERVICE_URL"]["value"] == f"http://$(POD_IP):{container['ports'][0]['containerPort']}"
     assert env["MICRO_REGISTRY_URL"]["value"] == "http://micro-registry-peers:9999"
     assert spec["terminationGracePeriodSeconds"] >= _grace_needed(container["args"]) + 5
-    assert container["readinessProbe"]["httpGet"]["path"] == "/_micro/ready"
-    assert container["livenessProbe"]["httpGet"]["path"] == "/_micro/live"
+    assert container["readinessProbe"]["httpGet"]["path"] == READY_PATH
+    assert container["livenessProbe"]["httpGet"]["path"] == LIVE_PATH
 
 
 def test_kubernetes_registries_are_two_behind_a_service_and_a_headless_one() -> None:
@@ -123,6 +124,8 @@ def test_kubernetes_registries_are_two_behind_a_service_and_a_headless_one() -> 
     """
     [(deployment, container)] = [(d, c) for d, c in _containers() if c["args"][0] == "micro-registry"]
     assert deployment["spec"]["replicas"] == 2
+    assert container["readinessProbe"]["httpGet"]["path"] == READY_PATH
+    assert container["livenessProbe"]["httpGet"]["path"] == LIVE_PATH
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["MICRO_REGISTRY_STORE"] == "redis://micro-redis:6379/0"
     services = {doc["metadata"]["name"]: doc["spec"] for doc in _manifests() if doc["kind"] == "Service"}

@@ -19,12 +19,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     "_kernel": frozenset(),
     "_http": frozenset({"_kernel"}),
     "_calls": frozenset({"_kernel", "_http"}),
-    "_registry": frozenset({"_kernel", "_http", "_calls"}),
-    "_node": frozenset({"_kernel", "_http", "_calls"}),
-    "_app": frozenset({"_kernel", "_http", "_calls", "_registry", "_node"}),
-    "_twistd": frozenset({"_kernel", "_http", "_calls", "_registry", "_node", "_app"}),
-    "_testing": frozenset({"_kernel", "_http", "_calls", "_registry", "_node", "_app"}),
-    "_cli": frozenset({"_kernel", "_http", "_calls", "_node", "_app"}),
+    # Metrics, spans, access logs and the operators' endpoints, which both
+    # sides serve; the hot paths reach it through the kernel's Observer.
+    "_observe": frozenset({"_kernel", "_http"}),
+    "_registry": frozenset({"_kernel", "_http", "_calls", "_observe"}),
+    "_node": frozenset({"_kernel", "_http", "_calls", "_observe"}),
+    "_app": frozenset({"_kernel", "_http", "_calls", "_observe", "_registry", "_node"}),
+    "_twistd": frozenset({"_kernel", "_http", "_calls", "_observe", "_registry", "_node", "_app"}),
+    "_testing": frozenset({"_kernel", "_http", "_calls", "_observe", "_registry", "_node", "_app"}),
+    "_cli": frozenset({"_kernel", "_http", "_calls", "_observe", "_node", "_app"}),
 }
 
 # The features of each side; a side's core imports none of them, and they

@@ -8,16 +8,18 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import treq
+from attrs import evolve
 from treq.client import HTTPClient
 from twisted.internet.defer import Deferred, fail
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IResponse
 
-from micro._app.default import default_node, started_registry
+from micro._app.default import default_node, observability, started_registry
 from micro._app.default import shutdown as shut_down_default
 from micro._calls.decoding import decode_reply, transport_error
 from micro._http.client import BytesProducer, FullResponse
 from micro._kernel.codec import encode_value
+from micro._kernel.observer import Observability
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._node.cache.service import EVICTION_INTERVAL, EXPIRE_TIME, CacheService
 from micro._node.instance import ServiceInstance
@@ -73,8 +75,8 @@ def cache_service(expire_time: float | None = EXPIRE_TIME, eviction_interval: fl
     return default_node().cache_service(expire_time, eviction_interval, max_entries=max_entries, name=name)
 
 
-def registry_server(url: str | None = None, *, ttl: float = DEFAULT_TTL,
-                    token: str | None = None, store: str | None = None) -> Deferred[RegistryServer]:
+def registry_server(url: str | None = None, *, ttl: float = DEFAULT_TTL, token: str | None = None,
+                    store: str | None = None, metrics: bool | None = None) -> Deferred[RegistryServer]:
     """
     Start a registry in this process at C{url} (default: C{MICRO_REGISTRY_URL}).
 
@@ -88,11 +90,16 @@ def registry_server(url: str | None = None, *, ttl: float = DEFAULT_TTL,
     @param store: Where the cluster's state is kept: C{"memory"} (the
         default), or a C{redis://} URL whose state this registry shares
         with every registry on it; fires once the registry holds it.
+    @param metrics: Serve Prometheus metrics at C{/_micro/metrics}
+        (default: as C{micro.run(main, metrics=...)} said).
     """
     from twisted.internet import reactor
 
+    observing = observability()
+    if metrics is not None:
+        observing = evolve(observing or Observability(), metrics=metrics)
     try:
-        server = start_registry(reactor, url, ttl=ttl, token=token, store=store)
+        server = start_registry(reactor, url, ttl=ttl, token=token, store=store, observability=observing)
     except Exception:
         return fail()
     d = server.loaded.addCallback(lambda _: started_registry(server, token))

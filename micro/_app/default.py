@@ -13,9 +13,10 @@ from twisted.internet.defer import Deferred, succeed
 
 from micro._app.node import Node
 from micro._kernel.config import Settings
+from micro._kernel.observer import Observability
 from micro._registry.server import RegistryServer
 
-_default: dict[str, Any] = {"node": None, "registries": []}
+_default: dict[str, Any] = {"node": None, "registries": [], "observability": None}
 
 
 def default_node() -> Node:
@@ -27,8 +28,20 @@ def default_node() -> Node:
     if node is None:
         from twisted.internet import reactor
 
-        node = _default["node"] = Node.create(reactor)
+        node = _default["node"] = Node.create(reactor, observability=_default["observability"])
     return node  # type: ignore[no-any-return]
+
+
+def set_observability(observability: Observability | None) -> None:
+    """
+    What the default node and the registries started here observe (set by
+    C{micro.run(main, metrics=True)}), from the next one made on.
+    """
+    _default["observability"] = observability
+
+
+def observability() -> Observability | None:
+    return _default["observability"]  # type: ignore[no-any-return]
 
 
 def use_node(node: Node | None) -> None:
@@ -85,7 +98,7 @@ def _follow(url: str, token: str | None) -> Deferred[None]:
     follower = evolve(settings, registry_url=url, token=token if token is not None else settings.token)
     if follower == settings:
         return succeed(None)
-    _default["node"] = Node.create(reactor, follower)
+    _default["node"] = Node.create(reactor, follower, observability=_default["observability"])
     return node.terminate() if node is not None else succeed(None)
 
 

@@ -17,17 +17,18 @@ from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from micro._app.default import shutdown, use_node
+from micro._app.default import observability, set_observability, shutdown, use_node
 from micro._app.hosting import App
 from micro._app.node import Node
 from micro._kernel.deferreds import observe
 from micro._kernel.errors import HttpError
+from micro._kernel.observer import Observability
 from micro._registry.server import OpenRegistryRefused
 
 _log = Logger(namespace="micro")
 
 
-def run(main: Callable[..., Any]) -> NoReturn:
+def run(main: Callable[..., Any], *, metrics: bool = False) -> NoReturn:
     """
     Run C{main} (C{main()} or C{main(reactor)}; plain, C{async def}, or
     returning a Deferred) on the reactor, shut micro down cleanly when it
@@ -42,11 +43,15 @@ def run(main: Callable[..., Any]) -> NoReturn:
     line and exits with status 1; any other exception gets its traceback.
 
     Warnings and errors are logged to standard error; set
-    C{MICRO_LOG_LEVEL=info} to see more.
+    C{MICRO_LOG_LEVEL=info} to see more, C{MICRO_LOG_FORMAT=json} for JSON
+    lines.  With C{metrics}, the services and registries started here
+    serve Prometheus metrics at C{/_micro/metrics}.
     """
     from twisted.internet import task
 
-    log_to_stderr(os.environ.get("MICRO_LOG_LEVEL", "warn"))
+    log_to_stderr(os.environ.get("MICRO_LOG_LEVEL", "warn"), os.environ.get("MICRO_LOG_FORMAT", "text"))
+    if metrics:
+        set_observability(Observability(metrics=True))
     warn_about_marks(sys.modules.get(getattr(main, "__module__", "__main__"), None))
     task.react(lambda reactor: run_main(reactor, main))
     raise SystemExit(0)  # react() exits itself; this line only satisfies NoReturn
@@ -58,7 +63,7 @@ ONE_LINE_FAILURES = (HttpError, CannotListenError, OpenRegistryRefused)
 
 def run_main(reactor: Any, main: Callable[..., Any]) -> Deferred[Any]:
     try:
-        use_node(Node.create(reactor))
+        use_node(Node.create(reactor, observability=observability()))
     except Exception:
         return fail().addErrback(_one_line)
     takes_reactor = bool(inspect.signature(main).parameters)
@@ -137,22 +142,18 @@ def ignore_repeated_signals(reactor: Any) -> None:
         signal.signal(signum, still_stopping)
 
 
-def log_to_stderr(level_name: str) -> None:
+def log_to_stderr(level_name: str, log_format: str = "text") -> None:
     """
     Send log events of C{level_name} (C{"warn"}, C{"info"}, ...) and above
-    to standard error.
+    to standard error, as text or (C{log_format="json"}) JSON lines.
     """
-    from twisted.logger import (
-        FilteringLogObserver,
-        LogLevel,
-        LogLevelFilterPredicate,
-        globalLogBeginner,
-        textFileLogObserver,
-    )
+    from twisted.logger import globalLogBeginner
+
+    from micro._observe.logs import log_observer, parse_level
 
     try:
-        level = LogLevel.levelWithName(level_name.strip().lower())
-    except Exception:
-        level = LogLevel.warn
-    observer = FilteringLogObserver(textFileLogObserver(sys.stderr), [LogLevelFilterPredicate(level)])
+        level = parse_level(level_name)
+    except ValueError:
+        level = parse_level("warn")
+    observer = log_observer(sys.stderr, level, "json" if log_format.strip().lower() == "json" else "text")
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)

@@ -19,6 +19,7 @@ from micro._calls.balancer import RoundRobin
 from micro._http.client import HttpClient, FullResponse
 from micro._http.failures import Kind, classify
 from micro._kernel.errors import HttpError, UnknownService
+from micro._kernel.observer import Observer
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
 
@@ -80,11 +81,13 @@ class Caller:
     Cancelling the call cancels the request in flight and tries no other.
 
     @ivar _locations: Where the instances of a service are, in order.
+    @ivar observer: Told of every instance a call leaves (or fails at).
     """
 
     _http: HttpClient
     _balancer: RoundRobin
     _locations: Callable[[str], list[str]]
+    observer: Observer | None = None
 
     _log = Logger()
 
@@ -104,7 +107,7 @@ class Caller:
         deadline = self._http.reactor.seconds() + timeout
         propagation = propagation or Propagation.new()
         headers = call_headers(content_type, service.encode("utf-8"), propagation)
-        call = _Call(service, body, headers, timeout, deadline, retries, propagation.request_id)
+        call = _Call(service, body, headers, timeout, deadline, retries, propagation)
         return self._attempt(call, location)
 
     def _attempt(self, call: _Call, location: str) -> Deferred[FullResponse]:
@@ -120,7 +123,7 @@ class Caller:
             return failure
         if failure.check(Misdirected):
             self._balancer.suspect(location)
-            why = str(failure.value)
+            why, reason = str(failure.value), "misdirected"
             status, again = 503, True
         else:
             outcome = classify(failure)
@@ -130,25 +133,33 @@ class Caller:
                 # A host that vanished gives no other sign: without this, new
                 # calls would keep going to it until its lease ran out.
                 self._balancer.suspect(location)
+                self._left(call, "timeout", location)
                 return call.failure(504, f"no reply from {location} within {_seconds(call.timeout)}")
             self._balancer.suspect(location)
             if outcome.kind is Kind.NOT_SENT:
-                why = f"{location} is unreachable ({outcome.detail})"
+                why, reason = f"{location} is unreachable ({outcome.detail})", "refused"
                 status, again = 503, True
             elif outcome.kind is Kind.RESET_UNREAD:
                 why = f"{location} reset the connection without reading the request (its process is likely gone)"
-                status, again = 503, True
+                status, again, reason = 503, True, "reset_unread"
             else:
-                why = f"{location} dropped the request ({outcome.detail})"
+                why, reason = f"{location} dropped the request ({outcome.detail})", "dropped"
                 status, again = 502, call.retries > 0
                 call.retries -= 1
+        self._left(call, reason, location)
         if again and self._http.reactor.seconds() < call.deadline:
             following = self._balancer.pick(call.service, self._locations(call.service), exclude=call.tried)
             if following is not None:
-                self._log.info("call to {service}: {why}; trying {following} (request {request_id})",
-                               service=call.service, why=why, following=following, request_id=call.request_id)
+                self._log.info("call to {service}: {why}; trying {following} (request {request_id}, trace {trace_id})",
+                               service=call.service, why=why, following=following,
+                               request_id=call.propagation.request_id, trace_id=call.propagation.trace_id)
                 return self._attempt(call, following)
         return call.failure(status, why)
+
+
+    def _left(self, call: _Call, reason: str, location: str) -> None:
+        if self.observer is not None:
+            self.observer.failed_over(call.service, reason, location, call.propagation)
 
 
 def _check_target(reply: FullResponse, location: str) -> FullResponse:
@@ -172,7 +183,7 @@ class _Call:
     timeout: float
     deadline: float
     retries: int
-    request_id: str
+    propagation: Propagation
     tried: list[str] = field(factory=list)
 
     def failure(self, status: int, why: str) -> Failure:

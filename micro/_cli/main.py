@@ -174,6 +174,6 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except BrokenPipeError:  # micro --help | head
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(OK) from None
-    log_to_stderr(environ.get("MICRO_LOG_LEVEL", "warn"))
+    log_to_stderr(environ.get("MICRO_LOG_LEVEL", "warn"), environ.get("MICRO_LOG_FORMAT", "text"))
     task.react(react, (options, sys.stdout.buffer, sys.stderr, environ))
     raise SystemExit(0)  # react() exits itself; this line only satisfies NoReturn

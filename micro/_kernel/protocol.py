@@ -32,6 +32,11 @@ ROUTE_HEADER = b"x-micro-route"
 # where a request enters the cluster without one.
 REQUEST_ID_HEADER = b"x-request-id"
 
+# The W3C trace context it belongs to (https://www.w3.org/TR/trace-context/),
+# carried the same way, with or without OpenTelemetry.
+TRACEPARENT_HEADER = b"traceparent"
+TRACESTATE_HEADER = b"tracestate"
+
 # Endpoints of micro itself on every instance.
 FRAMEWORK_PREFIX = b"/_micro/"
 HEALTH_PATH = "/_micro/health"
@@ -41,6 +46,15 @@ DELIVERY_PATH = "/_micro/deliver"
 # store) answers their commands with a 503 whose message says this; a node
 # that knows other registries moves to the next one.
 NOT_READY = "this registry is not ready"
+
+# Endpoints for operators, on every instance and on the registry (GET):
+# probes for load balancers and Kubernetes (live: the process answers;
+# ready: registered, holding a table, not draining), Prometheus metrics,
+# and on the registry the dashboard page and what it reads.
+LIVE_PATH = "/_micro/live"
+READY_PATH = "/_micro/ready"
+METRICS_PATH = "/_micro/metrics"
+UI_PATH = "/_micro/ui"
 
 # One change to the table of services, as watch replies carry it:
 # ("+" or "-", service, location).

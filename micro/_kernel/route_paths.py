@@ -12,6 +12,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from micro._kernel.errors import InvalidArgument, WrongType
+from micro._kernel.protocol import FRAMEWORK_PREFIX
 
 DYNAMIC = "dynamic"
 MAX_PATH_LENGTH = 2048
@@ -19,6 +20,7 @@ MAX_PATH_LENGTH = 2048
 # Characters a path may hold as they are; anything else (non-ASCII, say) is
 # percent-encoded, as a client sends it on the wire.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+_RESERVED = FRAMEWORK_PREFIX.decode("ascii")
 
 
 def check_route_path(path: object) -> str:
@@ -26,7 +28,8 @@ def check_route_path(path: object) -> str:
     Return C{path} if it can be a route path, else raise L{InvalidArgument} (L{WrongType} for a non-string).
 
     It starts with C{/}, holds no whitespace, control characters, C{?} or
-    C{#}, and may hold C{*} only as its last character (a wildcard).
+    C{#}, and may hold C{*} only as its last character (a wildcard); it
+    is not under C{/_micro/}, where the registry answers for itself.
     """
     if not isinstance(path, str):
         raise WrongType(f"route path must be a string, not {type(path).__name__}")
@@ -41,6 +44,9 @@ def check_route_path(path: object) -> str:
         raise InvalidArgument(f"route path {shown} holds '?' or '#'; queries are not part of a route")
     if "*" in path[:-1]:
         raise InvalidArgument(f"route path {shown} may hold '*' only at its end, as in '/api/users/*'")
+    if path.startswith(_RESERVED) or path == _RESERVED[:-1] + "*":
+        raise InvalidArgument(f"route path {shown} is under {_RESERVED}, which is micro's own (probes, metrics, "
+                              "the dashboard)")
     return path
 
 

@@ -18,6 +18,7 @@ from micro._calls.caller import Caller, unknown_service
 from micro._calls.decoding import decode_reply
 from micro._kernel.codec import across, encode_value
 from micro._kernel.errors import HttpError, InvalidArgument
+from micro._kernel.observer import Observer
 from micro._kernel.propagation import Propagation
 from micro._kernel.validation import check_service_name
 from micro._node.instance import ServiceInstance
@@ -41,6 +42,7 @@ class CallRouter:
     @ivar _ready: Waits (at most the given seconds) for the table to load.
     @ivar _missing: Per service, the table version at which the registry
         said it had no instance: asked again only once the table moves.
+    @ivar observer: Watches every call, if set.
     """
 
     _clock: IReactorTime
@@ -49,6 +51,7 @@ class CallRouter:
     _client: RegistryClient
     _local: Callable[[str], ServiceInstance | None]
     _ready: Callable[[float], Deferred[None]]
+    observer: Observer | None = None
     _missing: dict[str, int] = field(factory=dict, init=False)
 
     def call(self, service: str, payload: Any, timeout: float, retries: int,
@@ -61,6 +64,14 @@ class CallRouter:
             of; if C{None}, the call starts a request, with a new one made
             when it is needed (over HTTP always, in-process for C{ctx}).
         """
+        observer = self.observer
+        if observer is None:
+            return self._route(service, payload, timeout, retries, propagation)
+        watch = observer.calling(service, propagation)
+        return self._route(service, payload, timeout, retries, watch.propagation).addBoth(watch.done)
+
+    def _route(self, service: str, payload: Any, timeout: float, retries: int,
+               propagation: Propagation | None) -> Deferred[Any]:
         # The defaults (a float, 0) pass the first test: calls are the hot path.
         if not (type(timeout) is float and 0.0 < timeout < _FOREVER) and not _positive_number(timeout):
             return fail(InvalidArgument(f"timeout must be a number of seconds above 0, not {timeout!r}"))
@@ -87,7 +98,7 @@ class CallRouter:
     def _when_ready(self, service: str, payload: Any, timeout: float, retries: int,
                     propagation: Propagation | None) -> Deferred[Any]:
         d = self._ready(min(timeout, READY_TIMEOUT))
-        return d.addCallback(lambda _: self.call(service, payload, timeout, retries, propagation))
+        return d.addCallback(lambda _: self._route(service, payload, timeout, retries, propagation))
 
     def _missing_service(self, service: str, body: bytes, content_type: bytes, timeout: float,
                          retries: int, propagation: Propagation | None) -> Deferred[Any]:

@@ -90,6 +90,15 @@ class Context:
         return self.propagation.request_id
 
     @property
+    def trace_id(self) -> str:
+        """
+        The W3C trace id (32 hex digits) of the request this call is part
+        of: its client's C{traceparent}'s, or one started where the request
+        entered the cluster.
+        """
+        return self.propagation.trace_id
+
+    @property
     def request(self) -> RequestInfo:
         """
         The request that invoked this call: method, path, url, query, headers.

@@ -15,6 +15,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from micro._kernel.errors import HttpError
+from micro._kernel.propagation import Propagation
 from micro._kernel.validation import check_service_name
 
 _log = Logger()
@@ -104,7 +105,7 @@ class ServiceHandler(Handler):
 
 
 def as_http_error(failure: Failure, service: str, *, development: bool, production: bool,
-                  request_id: str | None = None) -> HttpError:
+                  propagation: Propagation | None = None) -> HttpError:
     """
     The L{HttpError} a caller sees for a failed handler.
 
@@ -117,11 +118,11 @@ def as_http_error(failure: Failure, service: str, *, development: bool, producti
         if error.traceback and not development:
             return HttpError(error.status, error.message)
         return error
-    if request_id is None:  # an in-process call that no request led to
+    if propagation is None:  # an in-process call that no request led to
         _log.failure("service {service} failed", failure, service=service)
     else:
-        _log.failure("service {service} failed (request {request_id})", failure, service=service,
-                     request_id=request_id)
+        _log.failure("service {service} failed (request {request_id}, trace {trace_id})", failure, service=service,
+                     request_id=propagation.request_id, trace_id=propagation.trace_id)
     if production:
         message = f"internal error in service {service!r}"
     else:

@@ -23,6 +23,7 @@ from micro._kernel.codec import MalformedBody, across, decode_payload, encode_va
 from micro._kernel.config import Settings
 from micro._kernel.deferreds import Once, stop_timer, wait_at_most
 from micro._kernel.errors import HttpError, counted
+from micro._kernel.observer import Observer, Watch
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
 from micro._node.call_stats import CallStats
@@ -41,6 +42,9 @@ class Host(Member, Protocol):
     max_payload_bytes: int | None
     endpoints: dict[bytes, Endpoint]
     call_stats: CallStats
+
+    @property
+    def observer(self) -> Observer | None: ...
 
     async def leave(self, instance: ServiceInstance, settle_timeout: float) -> None: ...
 
@@ -68,9 +72,11 @@ class ServiceInstance:
     _node: Host
     port: IListeningPort | None = None
     site: MicroSite | None = None
+    registered: bool = field(default=False, init=False)
     _in_flight: int = field(default=0, init=False)
     _counted_call: Callable[[float, bool], None] = field(init=False)
     _now: Callable[[], float] = field(init=False)
+    _observer: Observer | None = field(init=False)
     _idle: list[Deferred[None]] = field(factory=list, init=False)
     _stopping: Once = field(factory=Once, init=False)
 
@@ -79,6 +85,7 @@ class ServiceInstance:
     def __attrs_post_init__(self) -> None:
         self._counted_call = self._node.call_stats.of(self.handler.name).record
         self._now = self._node.reactor.seconds
+        self._observer = self._node.observer
 
     @property
     def name(self) -> str:
@@ -129,17 +136,18 @@ class ServiceInstance:
         """
         self._in_flight += 1
         started = self._now()
+        watch = None if self._observer is None else self._observer.serving(self.name, lambda: propagation_of(request))
         try:
-            result = self.handler.invoke(payload, lambda: Context(self._node, self.name, request))
+            result = self.handler.invoke(payload, lambda: Context(self._node, self.name, request,
+                                                                  None if watch is None else watch.propagation))
         except Exception:
-            self._finished()
-            self._counted_call(self._now() - started, True)
-            return self._write_error(request, Failure())
+            failure = Failure()
+            self._ended(started, failure, watch)
+            return self._write_error(request, failure)
         if not isinstance(result, Deferred):
-            self._finished()
-            self._counted_call(self._now() - started, False)
+            self._ended(started, result, watch)
             return write_result(request, result)
-        result.addBoth(self._counted, started)
+        result.addBoth(self._counted, started, watch)
         answered = respond_later(request, result, lambda value: write_result(request, value),
                                  lambda failure: self._write_error(request, failure), f"service {self.name!r}")
         result.addBoth(self._finished_async)
@@ -182,21 +190,23 @@ class ServiceInstance:
             return fail(HttpError(413, too_large(limit)))
         self._in_flight += 1
         started = self._now()
+        watch = None if self._observer is None else self._observer.serving(
+            self.name, lambda: propagation or Propagation.new())
+        propagation = propagation if watch is None or watch.propagation is None else watch.propagation
         try:
             result = self.handler.invoke(payload, lambda: self._in_process_context(content_type, propagation))
         except Exception:
-            self._finished()
-            self._counted_call(self._now() - started, True)
-            return fail(self._as_error(Failure(), propagation))
+            failure = Failure()
+            self._ended(started, failure, watch)
+            return fail(self._as_error(failure, propagation))
         if not isinstance(result, Deferred):
-            self._finished()
-            self._counted_call(self._now() - started, False)
+            self._ended(started, result, watch)
             try:
                 return succeed(self._across(result))
             except HttpError as e:
                 return fail(e)
         timer = self._node.reactor.callLater(timeout, result.cancel)
-        result.addBoth(self._counted, started)
+        result.addBoth(self._counted, started, watch)
         result.addBoth(self._finished_async)
         result.addBoth(stop_timer, timer)
         return result.addCallbacks(self._across, self._failed_in_process, errbackArgs=(timer, timeout, propagation))
@@ -217,9 +227,8 @@ class ServiceInstance:
 
     def _as_error(self, failure: Failure, propagation: Propagation | None) -> HttpError:
         settings = self._node.settings
-        request_id = propagation.request_id if propagation is not None else None
         return as_http_error(failure, self.name, development=settings.development, production=settings.production,
-                             request_id=request_id)
+                             propagation=propagation)
 
     def _failed_in_process(self, failure: Failure, timer: Any, timeout: float,
                            propagation: Propagation | None) -> Failure:
@@ -237,13 +246,22 @@ class ServiceInstance:
             for d in idle:
                 d.callback(None)
 
+    def _ended(self, started: float, outcome: Any, watch: Watch | None) -> None:
+        """
+        A call that ran synchronously ended with C{outcome} (its result, or a L{Failure}).
+        """
+        self._finished()
+        self._counted_call(self._now() - started, isinstance(outcome, Failure))
+        if watch is not None:
+            watch.done(outcome)
+
     def _finished_async(self, result: Any) -> Any:
         self._finished()
         return result
 
-    def _counted(self, result: Any, started: float) -> Any:
+    def _counted(self, result: Any, started: float, watch: Watch | None) -> Any:
         self._counted_call(self._now() - started, isinstance(result, Failure))
-        return result
+        return result if watch is None else watch.done(result)
 
     def idle(self) -> Deferred[None]:
         """

@@ -22,18 +22,21 @@ from zope.interface import implementer
 from micro._http.limits import IBodyLimit
 from micro._http.respond import without_head_body, write_error, write_json
 from micro._kernel.errors import HttpError
-from micro._kernel.protocol import FRAMEWORK_PREFIX, HEALTH_PATH, ROUTE_HEADER
+from micro._kernel.protocol import FRAMEWORK_PREFIX, HEALTH_PATH, LIVE_PATH, METRICS_PATH, READY_PATH, ROUTE_HEADER
 from micro._node.instance import ServiceInstance
+from micro._node.operations import NodeOperations
 from micro._node.route_traffic import serve_route
+from micro._observe import probes
 
 
 @define
 class FrameworkApp:
     """
-    The endpoints micro itself uses on an instance.
+    The endpoints micro itself uses on an instance, and its operators'.
     """
 
     instance: ServiceInstance
+    operations: NodeOperations
 
     router = Klein()
 
@@ -47,6 +50,19 @@ class FrameworkApp:
             "status": "draining" if instance.draining else "serving",
             "in_flight": instance.in_flight,
         })
+
+    @router.route(LIVE_PATH, methods=["GET"])
+    def live(self, request: IRequest) -> bytes:
+        return probes.live(request)
+
+    @router.route(READY_PATH, methods=["GET"])
+    def ready(self, request: IRequest) -> bytes:
+        return probes.ready(request, self.operations.readiness(self.instance))
+
+    @router.route(METRICS_PATH, methods=["GET"])
+    def metrics(self, request: IRequest) -> bytes:
+        operations = self.operations
+        return probes.metrics(request, operations.metrics, operations.guard, operations.metrics_open)
 
     @router.handle_errors(NotFound)
     def not_found(self, request: IRequest, failure: Any) -> bytes:
@@ -73,10 +89,10 @@ class InstanceResource(Resource):
 
     isLeaf = True
 
-    def __init__(self, instance: ServiceInstance):
+    def __init__(self, instance: ServiceInstance, operations: NodeOperations):
         super().__init__()
         self._instance = instance
-        self._framework = FrameworkApp(instance).router.resource()
+        self._framework = FrameworkApp(instance, operations).router.resource()
 
     def body_limit(self, method: bytes, uri: bytes, headers: Any) -> int | None:
         """

@@ -27,7 +27,8 @@ from micro._http.limits import CALL_LIMIT
 from micro._http.site import make_site
 from micro._kernel.config import Settings, check_service_url
 from micro._kernel.deferreds import Once, wait_at_most
-from micro._kernel.errors import HttpError, counted
+from micro._kernel.errors import HttpError
+from micro._kernel.observer import Observability
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._node.call_stats import CallStats
@@ -37,7 +38,9 @@ from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT, Endpoint, Servic
 from micro._node.instance_resource import InstanceResource
 from micro._node.leaving import unregister_and_settle
 from micro._node.listening import Listen, new_node_id, tcp_listener
+from micro._node.operations import NodeOperations
 from micro._node.registry_client import RegistryClient
+from micro._node.rejoining import register_again
 from micro._node.table import ServiceTable
 from micro._node.table_watcher import TableWatcher
 
@@ -69,11 +72,12 @@ class NodeCore:
     id: str
     _listen: Listen
     max_payload_bytes: int | None = CALL_LIMIT
+    operations: NodeOperations = field(default=None)
     table: ServiceTable = field(factory=ServiceTable)
     _balancer: RoundRobin = field(init=False)
     _calls: CallRouter = field(init=False)
     _watcher: TableWatcher = field(init=False)
-    _instances: dict[str, ServiceInstance] = field(factory=dict, init=False)
+    _instances: dict[str, ServiceInstance] = field(factory=dict)
     endpoints: dict[bytes, Endpoint] = field(factory=dict, init=False)
     call_stats: CallStats = field(init=False)
     _features: dict[Any, Any] = field(factory=dict, init=False)
@@ -88,9 +92,13 @@ class NodeCore:
     _log = Logger()
 
     def __attrs_post_init__(self) -> None:
+        self.operations = self.operations or NodeOperations.build(self.reactor, self.settings, None,
+                                                                  self._instances.values)
+        self.operations.has_table = lambda: self.table.loaded
         self._balancer = RoundRobin(self.reactor)
-        caller = Caller(self.http, self._balancer, self.table.locations)
-        self._calls = CallRouter(self.reactor, self.table, caller, self.registry_client, self._instances.get, self.ready)
+        caller = Caller(self.http, self._balancer, self.table.locations, self.observer)
+        self._calls = CallRouter(self.reactor, self.table, caller, self.registry_client, self._instances.get,
+                                 self.ready, self.observer)
         self.call_stats = CallStats(self._instances.values)
         self._watcher = TableWatcher(self.registry_client, self.id, self.table, self._balancer, self.reactor,
                                      self.rejoin, stats=self.call_stats)
@@ -98,7 +106,8 @@ class NodeCore:
     @classmethod
     def create(cls: type[N], reactor: Any, settings: Settings | None = None, *, http: HttpClient | None = None,
                listen: Listen | None = None, node_id: str | None = None,
-               max_payload_bytes: int | None = CALL_LIMIT) -> N:
+               max_payload_bytes: int | None = CALL_LIMIT, observability: Observability | None = None,
+               tracer_provider: Any = None) -> N:
         """
         A node for C{reactor}, configured from C{settings} (default: the
         environment).  Tests inject C{http} and C{listen}.
@@ -108,11 +117,18 @@ class NodeCore:
 
         @param max_payload_bytes: The largest call payload (and pub/sub
             delivery) its instances accept; larger ones get a 413.
+        @param observability: Metrics, access log, tracing (L{Observability}).
         """
         settings = (settings or Settings.from_environ()).check()
         registry = RegistryClient.create(http or HttpClient.create(reactor), settings, reactor, resolve=http is None)
+        instances: dict[str, ServiceInstance] = {}
+        operations = NodeOperations.build(reactor, settings, observability, instances.values, tracer_provider)
         return cls(reactor, settings, registry.http, registry, node_id or new_node_id(),
-                   listen or tcp_listener(reactor), max_payload_bytes)
+                   listen or tcp_listener(reactor), max_payload_bytes, operations, instances=instances)
+
+    @property
+    def observer(self) -> Any:
+        return self.operations.observer  # what observes this node's calls, or None
 
     # -- following the table ---------------------------------------------------
 
@@ -165,27 +181,11 @@ class NodeCore:
 
     def rejoin(self) -> Deferred[None]:
         """
-        Register every live instance again (after a registry restart).
-
-        Fails if the registry could not be asked, so that the caller tries
-        again; a registration it refuses (a 4xx) is logged and not retried.
+        Register every live instance again (after a registry restart); see
+        L{register_again}.
         """
         instances = [i for i in self._instances.values() if not i.draining]
-        work = [self.registry_client.register(i.name, i.location, self.id).addErrback(self._refused, i.location)
-                for i in instances]
-        work.extend(hook() for hook in self._rejoin_hooks)
-        def done(_: Any) -> None:
-            # A node's first watch finds it unknown too, with nothing to register yet: no news.
-            if instances:
-                self._log.info("registered {count} again", count=counted(len(instances), "instance"))
-        return gatherResults(work, consumeErrors=True).addCallback(done)
-
-    def _refused(self, failure: Failure, location: str) -> None | Failure:
-        error = failure.value
-        if isinstance(error, HttpError) and error.status < 500:
-            self._log.error("the registry refuses {location} again: {error}", location=location, error=error)
-            return None
-        return failure
+        return register_again(self.registry_client, self.id, instances, self._rejoin_hooks)
 
     # -- calls ----------------------------------------------------------------
 
@@ -235,6 +235,7 @@ class NodeCore:
                 await maybeDeferred(instance.port.stopListening)
             raise
         await self._listed(reply)
+        instance.registered = True
         self._log.info("serving {service} at {location}", service=handler.name, location=instance.location)
         return instance
 
@@ -243,7 +244,7 @@ class NodeCore:
         for _ in range(BIND_ATTEMPTS):
             location = await self.registry_client.setup(handler.name, home)
             instance = ServiceInstance(handler, location, self)
-            instance.site = make_site(InstanceResource(instance), self.reactor)
+            instance.site = make_site(InstanceResource(instance, self.operations), self.reactor)
             try:
                 instance.port = self._listen(location, instance.site)
             except CannotListenError as e:

@@ -19,7 +19,7 @@ from micro._http.respond import internal_error, respond, without_head_body, writ
 from micro._kernel.codec import MalformedBody, loads
 from micro._kernel.errors import HttpError
 from micro._kernel.propagation import Propagation
-from micro._kernel.protocol import REQUEST_ID_HEADER, TOKEN_HEADER
+from micro._kernel.protocol import FRAMEWORK_PREFIX, REQUEST_ID_HEADER, TOKEN_HEADER
 from micro._registry.commands import CommandReply, RegistryCommands, Sender
 
 COMMAND = "a registry command"
@@ -116,29 +116,35 @@ class CommandResource(Resource):
 @implementer(IStreamingResource, IBodyLimit)
 class RegistryResource(Resource):
     """
-    Send C{POST /} to the command app and every other request to C{routes}.
+    Send C{POST /} to the command app, C{/_micro/...} to the registry's own
+    endpoints (C{framework}, a Klein app) and every other request to C{routes}.
 
-    Dispatching here, rather than in Klein's routing table, keeps route
-    traffic off Klein's per-request cost.
+    Dispatching here, rather than in Klein's routing table, keeps commands
+    and route traffic off Klein's per-request cost.
     """
 
     isLeaf = True
 
-    def __init__(self, commands: IResource, routes: IResource, limits: BodyLimits = BodyLimits()):
+    def __init__(self, commands: IResource, routes: IResource, limits: BodyLimits = BodyLimits(),
+                 framework: IResource | None = None):
         super().__init__()
         self._commands = commands
         self._routes = routes
+        self._framework = framework
         self._limits = limits
         self._command_limit = command_limit(limits)
 
     def body_limit(self, method: bytes, uri: bytes, headers: Any) -> int | FirstKeyLimit | None:
-        if method == b"POST" and uri.split(b"?", 1)[0] == b"/":
+        path = uri.split(b"?", 1)[0]
+        if (method == b"POST" and path == b"/") or (self._framework is not None and path.startswith(FRAMEWORK_PREFIX)):
             return self._command_limit
         return self._limits.route
 
     def render(self, request: IRequest) -> Any:
         if request.method == b"POST" and request.path == b"/":
             return self._commands.render(request)
+        if self._framework is not None and request.path.startswith(FRAMEWORK_PREFIX):
+            return without_head_body(request, self._framework.render(request))
         return without_head_body(request, self._routes.render(request))
 
     def receive_body(self, request: IRequest, method: bytes, uri: bytes, length: int | None) -> IBodyReceiver | None:
@@ -146,7 +152,8 @@ class RegistryResource(Resource):
         Let the routes stream the bodies of route traffic; commands are
         read whole.
         """
-        if method == b"POST" and uri.split(b"?", 1)[0] == b"/":
+        path = uri.split(b"?", 1)[0]
+        if (method == b"POST" and path == b"/") or (self._framework is not None and path.startswith(FRAMEWORK_PREFIX)):
             return None
         if IStreamingResource.providedBy(self._routes):
             return self._routes.receive_body(request, method, uri, length)

@@ -145,6 +145,14 @@ class ServiceMetrics:
             gone = Counts(counts.calls, counts.errors, 0, counts.buckets)
             self._retired[service] = self._retired.get(service, Counts()).plus(gone)
 
+    def in_flight(self, node: str, service: str) -> int:
+        """
+        The calls of C{service} running on C{node}, as it last reported.
+        """
+        history = self._reports.get(node)
+        counts = history[-1].services.get(service) if history else None
+        return counts.in_flight if counts is not None else 0
+
     def summary(self) -> dict[str, Any]:
         """
         Per service: instances, totals (calls, errors, latency buckets),

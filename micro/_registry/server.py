@@ -14,6 +14,7 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 
 from micro._http.limits import BodyLimits
+from micro._kernel.observer import Observability
 from micro._http.site import MicroSite, make_site
 from micro._kernel.config import Settings, listen_interface, split_registry_urls
 from micro._kernel.deferreds import Once
@@ -86,7 +87,8 @@ class RegistryServer:
 
 def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT_TTL,
                    token: str | None = None, settings: Settings | None = None,
-                   limits: BodyLimits = BodyLimits(), store: str | None = None) -> RegistryServer:
+                   limits: BodyLimits = BodyLimits(), store: str | None = None,
+                   observability: Observability | None = None) -> RegistryServer:
     """
     Listen for registry commands at C{url} (default: C{MICRO_REGISTRY_URL}).
 
@@ -107,7 +109,7 @@ def start_registry(reactor: Any, url: str | None = None, *, ttl: float = DEFAULT
     address = parse_store_url(store or "")
     shared = None if address is None else RedisStore(address, reactor, ttl)
     stack = RegistryStack.build(reactor, ttl=ttl, token=token, development=settings.development, limits=limits,
-                                store=shared)
+                                store=shared, observability=observability, production=settings.production)
     site = make_site(stack.resource, reactor)
     listening = reactor.listenTCP(port if port is not None else 80, site, backlog=LISTEN_BACKLOG,
                                   interface=listen_interface(host))

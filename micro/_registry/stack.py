@@ -18,10 +18,14 @@ from micro._calls.balancer import RoundRobin
 from micro._http.client import HttpClient
 from micro._http.limits import BodyLimits
 from micro._http.site import MicroSite
+from micro._kernel.observer import Observability
 from micro._kernel.protocol import DEFAULT_TIMEOUT
-from micro._registry.commands import RegistryCommands
+from micro._registry.commands import RegistryCommands, Sender
+from micro._registry.dashboard import Dashboard
 from micro._registry.endpoint import CommandEndpoint, CommandResource, RegistryResource
+from micro._registry.framework import RegistryEndpoints
 from micro._registry.metrics import ServiceMetrics
+from micro._registry.operations import RegistryOperations
 from micro._registry.pubsub.commands import PubSubCommands
 from micro._registry.pubsub.hub import PubSubHub
 from micro._registry.read_commands import RegistryReads
@@ -52,6 +56,8 @@ class RegistryStack:
     routes: RegistryRoutes
     proxy: RouteProxy
     reads: RegistryReads
+    operations: RegistryOperations
+    dashboard: Dashboard
 
     @property
     def metrics(self) -> ServiceMetrics:
@@ -64,11 +70,18 @@ class RegistryStack:
     def build(cls, reactor: Any, *, ttl: float = DEFAULT_TTL, token: str | None = None,
               http: HttpClient | None = None, spacing_per_watcher: float = PER_WATCHER_SPACING,
               verify_locations: bool = True, development: bool = False,
-              limits: BodyLimits = BodyLimits(), store: AttachableStore | None = None) -> RegistryStack:
+              limits: BodyLimits = BodyLimits(), store: AttachableStore | None = None,
+              observability: Observability | None = None, production: bool = False,
+              tracer_provider: Any = None) -> RegistryStack:
         """
         A registry over C{store} (default: a L{MemoryStore} of its own),
         which must have the same C{ttl}.
+
+        @param observability: Metrics, access log, tracing (L{Observability});
+            C{tracer_provider} replaces the global one.
+        @param production: Whether the operators' pages need the token.
         """
+        operations = RegistryOperations.build(reactor, observability, token, production, tracer_provider)
         state = RegistryState(reactor, ttl=ttl)
         replica = Replica(state)
         store = store or MemoryStore(reactor, ttl)
@@ -82,9 +95,21 @@ class RegistryStack:
         routes = RegistryRoutes.install(commands, replica)
         upstream = Upstream(http, RoundRobin(reactor), state.locations, reactor, DEFAULT_TIMEOUT)
         proxy = RouteProxy(routes.table, upstream, development=development)
-        resource = RegistryResource(CommandResource(CommandEndpoint(commands, limits)), proxy, limits)
+        proxy.observer = pubsub.observer = operations.observer
+        operations.store = store
+        operations.follow(state, hub, commands.metrics, reactor)
+        dashboard = Dashboard(state, commands.metrics, http, reactor, {
+            "health": lambda: commands.run({"health": True}, Sender()), "nodes": reads.nodes,
+            "routes": lambda: [{**entry.describe(), "instances": len(state.locations(entry.service))}
+                               for entry in routes.table.entries()],
+            "channels": lambda: [{"channel": channel, "subscribers": locations}
+                                 for channel, locations in sorted(pubsub.channels().items())]})
+        endpoints = RegistryEndpoints(lambda: commands.run({"health": True}, Sender()), operations, dashboard)
+        resource = RegistryResource(CommandResource(CommandEndpoint(commands, limits)), proxy, limits,
+                                    endpoints.router.resource())
         store.attach(replica)
-        return cls(state, store, replica, hub, commands, http, resource, pubsub, routes, proxy, reads)
+        return cls(state, store, replica, hub, commands, http, resource, pubsub, routes, proxy, reads, operations,
+                   dashboard)
 
     def start(self) -> Deferred[None]:
         """
@@ -104,6 +129,7 @@ class RegistryStack:
         Answer pending watches and deliveries, cancel every timer, close
         idle outbound connections.
         """
+        self.operations.stopping = True
         self.hub.stop()
         self.reads.stop()
         self.pubsub.stop()
@@ -116,6 +142,7 @@ class RegistryStack:
         Stop a registry that listens on C{port}: answer pending watches,
         stop listening, close its connections, then L{stop}.
         """
+        self.operations.stopping = True
         self.hub.stop()
         if port is not None:
             await maybeDeferred(port.stopListening)

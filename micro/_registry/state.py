@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections import Counter
 from typing import Any, Callable, Iterable
 
 from attrs import define, field
@@ -46,6 +47,7 @@ class RegistryState:
         that knew an earlier one are still coming back.
     @ivar leases: Where lease deadlines are kept: timers here by default,
         the shared store's keeper with a shared store.
+    @ivar changes_made: Instances added or removed as seen here, by kind.
     """
 
     _clock: Any
@@ -64,6 +66,7 @@ class RegistryState:
     _on_change: list[Callable[[], None]] = field(factory=list, init=False)
     _on_evict: list[Callable[[str], None]] = field(factory=list, init=False)
     _on_reset: list[Callable[[], None]] = field(factory=list, init=False)
+    changes_made: Counter[str] = field(factory=Counter, init=False)
     _stale: StaleLocations = field(factory=StaleLocations, init=False)
 
     _log = Logger()
@@ -160,7 +163,8 @@ class RegistryState:
         self.evict(node_id, "its lease expired")
 
     def evict(self, node_id: str, why: str) -> None:
-        """Forget a node and every instance it held."""
+        """Forget a node and every instance it held (counted by why: its lease, or its watch dropped)."""
+        kind = "evict_lease" if "lease" in why else "evict_drop"
         record = self._nodes.pop(node_id, None)
         self.leases.forget(node_id)
         if record is None:
@@ -172,6 +176,7 @@ class RegistryState:
             )
             for instance in list(record.instances.values()):
                 self._remove(instance)
+                self.changes_made[kind] += 1
             self._changed()
         for listener in self._on_evict:
             listener(node_id)
@@ -207,6 +212,7 @@ class RegistryState:
                 self._changed()  # what hung on the old node (subscriptions) goes
             return self.version
         self._add(InstanceRecord(service, location, node_id, self.version + 1), record)
+        self.changes_made["register"] += 1
         self._log.info("registered {service} at {location}", service=service, location=location)
         self._changed()
         return self.version
@@ -222,6 +228,7 @@ class RegistryState:
         if record is not None:
             record.instances.pop(location, None)
         self._remove(instance)
+        self.changes_made["unregister"] += 1
         self._log.info("unregistered {service} at {location}", service=service, location=location)
         self._changed()
         return self.version

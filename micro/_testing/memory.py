@@ -20,6 +20,7 @@ from micro._app.node import Node
 from micro._http.client import HttpClient
 from micro._http.site import MicroSite, make_site
 from micro._kernel.config import Settings, split_registry_urls
+from micro._kernel.observer import Observability
 from micro._registry.stack import RegistryStack
 from micro._registry.state import DEFAULT_TTL
 from micro._registry.store.memory import MemoryStore
@@ -95,7 +96,8 @@ class MemoryCluster:
 
     def registry(self, *, ttl: float = DEFAULT_TTL, token: str | None = None,
                  spacing_per_watcher: float = 0.0, url: str | None = None,
-                 store: MemoryStore | None = None) -> MemoryRegistry:
+                 store: MemoryStore | None = None, observability: Observability | None = None,
+                 production: bool = False, tracer_provider: Any = None) -> MemoryRegistry:
         """
         Start a registry at C{url} (default: L{REGISTRY_URL}, or the first
         of the settings' registry URLs).
@@ -104,11 +106,17 @@ class MemoryCluster:
         registry, this one does not space its broadcasts out in time
         unless given C{spacing_per_watcher}.  Registries given one
         C{store} share the cluster's state, as registries on one Redis do.
+
+        @param observability: Metrics, access log, tracing, as
+            C{twistd micro-registry} options ask for them; C{production}:
+            whether its operators' pages need the token.
         """
         url = url or split_registry_urls(self.settings.registry_url)[0]
         parts = urlsplit(url)
         stack = RegistryStack.build(self.clock, ttl=ttl, token=token, http=self._http(parts.hostname or REGISTRY_HOST),
-                                    spacing_per_watcher=spacing_per_watcher, store=store)
+                                    spacing_per_watcher=spacing_per_watcher, store=store,
+                                    observability=observability, production=production,
+                                    tracer_provider=tracer_provider)
         self.network.listen(url, make_site(stack.resource, self.clock))
         stack.listening_on(parts.port or 80)
         self.stacks.append(stack)
@@ -130,13 +138,18 @@ class MemoryCluster:
         stack.pubsub.stop()
         stack.state.stop()
 
-    def node(self, *, home: str = "http://node.test", token: str | None = None, **settings: Any) -> Node:
+    def node(self, *, home: str = "http://node.test", token: str | None = None,
+             observability: Observability | None = None, tracer_provider: Any = None, **settings: Any) -> Node:
         """
         A node (a process) whose services get locations on C{home}.
+
+        @param observability: Metrics, access log, tracing, as
+            C{twistd micro-service} options ask for them.
         """
         node_settings = evolve(self.settings, service_url=home, token=token, **settings)
         origin = urlsplit(home).hostname or "node.test"
-        return Node.create(self.clock, node_settings, http=self._http(origin), listen=self.network.listen)
+        return Node.create(self.clock, node_settings, http=self._http(origin), listen=self.network.listen,
+                           observability=observability, tracer_provider=tracer_provider)
 
     def load(self, app: ModuleType | str, *, node: Node | None = None, home: str = "http://app.test") -> Node:
         """

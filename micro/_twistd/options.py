@@ -6,14 +6,18 @@ counts, URLs and endpoints.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from typing import Callable, NoReturn
+from typing import Any, Callable, NoReturn
 
 from twisted.python import usage
 
 from micro._http.limits import MIB
 from micro._kernel.errors import InvalidArgument
+from micro._kernel.observer import ACCESS_LOG_FORMATS, Observability
+from micro._observe.exposition import MISSING, metrics_available
+from micro._observe.logs import LEVELS, LOG_FORMATS, log_observer, parse_level
 from micro._twistd.process import exit_with
 
 
@@ -111,3 +115,69 @@ class MicroOptions(usage.Options):
 
         print(f"micro (txmicro) {__version__}, Twisted {twisted.__version__}")
         sys.exit(0)
+
+
+# What both commands can observe; the access log is of route traffic at a
+# registry and of calls served by a service process.
+OBSERVE_FLAGS = [
+    ["metrics", None, "Serve Prometheus metrics at GET /_micro/metrics (pip install 'txmicro[metrics]')."],
+    ["metrics-open", None, "Serve /_micro/metrics without the registry token even with MICRO_ENV=production."],
+]
+
+
+def observe_parameters(what: str) -> list[list[Any]]:
+    return [
+        ["access-log", None, None, f"Write a line per {what} to this file ('-': standard output). Off by default."],
+        ["access-log-format", None, "combined",
+         "combined (Apache's combined format, then duration, request id, trace id) or json."],
+        ["log-level", None, None, f"Log events from this level on: {', '.join(LEVELS)}. "
+                                  "Default: $MICRO_LOG_LEVEL, else info."],
+        ["log-format", None, None, "text or json (one JSON object per line). Default: $MICRO_LOG_FORMAT, else text."],
+    ]
+
+
+def observe_options(program: str, options: usage.Options) -> None:
+    """
+    Check the observing options, put their L{Observability} in
+    C{options["observability"]}, and make twistd log at the level and in
+    the format asked for (it takes its log observer from C{--logger}).
+    """
+    if options["access-log-format"] not in ACCESS_LOG_FORMATS:
+        raise usage.UsageError(f"--access-log-format must be one of {', '.join(ACCESS_LOG_FORMATS)}")
+    if options["metrics"] and not metrics_available():
+        exit_with(f"{program}: --metrics: {MISSING}")
+    level_name = options["log-level"] or os.environ.get("MICRO_LOG_LEVEL") or "info"
+    log_format = (options["log-format"] or os.environ.get("MICRO_LOG_FORMAT") or "text").strip().lower()
+    try:
+        level = parse_level(level_name)
+    except ValueError as e:
+        raise usage.UsageError(f"--log-level (or MICRO_LOG_LEVEL): {e}") from None
+    if log_format not in LOG_FORMATS:
+        raise usage.UsageError(f"--log-format (or MICRO_LOG_FORMAT) must be one of {', '.join(LOG_FORMATS)}")
+    options["observability"] = Observability(metrics=options["metrics"], metrics_open=options["metrics-open"],
+                                             access_log=options["access-log"],
+                                             access_log_format=options["access-log-format"])
+    parent: Any = getattr(options, "parent", None)
+    if parent is not None and not parent.get("logger"):
+        # twistd imports --logger by name once every option is parsed.
+        _LOGGING[:] = [parent, level, log_format]
+        parent["logger"] = f"{__name__}.twistd_log_observer"
+
+
+_LOGGING: list[Any] = []
+
+
+def twistd_log_observer() -> Any:
+    """
+    twistd's log destination (C{--logfile}, standard output by default
+    with C{-n}) at the level and in the format the options asked for.
+    """
+    parent, level, log_format = _LOGGING
+    path = parent.get("logfile")
+    if not path or path == "-":
+        out: Any = sys.stdout
+    else:
+        from twisted.python.logfile import LogFile
+
+        out = LogFile.fromFullPath(path)
+    return log_observer(out, level, log_format)

@@ -27,8 +27,8 @@ from micro._registry.state import DEFAULT_TTL
 from micro._registry.store.preflight import StoreUnusable, check_client, check_redis
 from micro._registry.store.redis import RedisStore
 from micro._registry.store.redis_address import RedisAddress, parse_store_url
-from micro._twistd.options import (MicroOptions, byte_count, checked_url, listen_port, positive_float, positive_int,
-                                   read_token_file)
+from micro._twistd.options import (OBSERVE_FLAGS, MicroOptions, byte_count, checked_url, listen_port, observe_options,
+                                   observe_parameters, positive_float, positive_int, read_token_file)
 from micro._twistd.process import exit_with, freeze_loaded_objects, run_without_pidfile_in_foreground
 from micro._twistd.reuseport import listen_reusing_port, parse_tcp
 from micro._twistd.workers import Workers, worker_argv
@@ -88,8 +88,10 @@ class Options(MicroOptions):
         ["workers", "w", 1,
          "Registry processes serving the listening port (SO_REUSEPORT); more than one needs a Redis --store.",
          positive_int],
+        *observe_parameters("route request"),
     ]
     optFlags = [
+        *OBSERVE_FLAGS,
         ["reuseport", None, "Listen with SO_REUSEPORT, beside other registries on the same port (a tcp endpoint)."],
     ]
 
@@ -106,6 +108,7 @@ class Options(MicroOptions):
         if settings.production and not self["token"]:
             exit_with("twistd micro-registry: MICRO_ENV=production needs a registry token "
                       "(MICRO_REGISTRY_TOKEN or --token-file); refusing to start an open registry")
+        observe_options(PROGRAM, self)
         self["redis"] = checked_store(self["store"] or os.environ.get("MICRO_REGISTRY_STORE", ""), self["workers"])
         if self["reuseport"] or self["workers"] > 1:
             try:
@@ -185,8 +188,10 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     limits = BodyLimits(options["max-command-bytes"], options["max-call-bytes"], options["max-route-bytes"])
     address = options.get("redis")
     store = None if address is None else RedisStore(address, reactor, options["ttl"])
-    stack = RegistryStack.build(reactor, ttl=options["ttl"], token=options["token"],
-                                development=Settings.from_environ().development, limits=limits, store=store)
+    settings = Settings.from_environ()
+    stack = RegistryStack.build(reactor, ttl=options["ttl"], token=options["token"], development=settings.development,
+                                limits=limits, store=store, observability=options.get("observability"),
+                                production=settings.production)
     description = with_backlog(options["listen"])
     if options["reuseport"] or options["workers"] > 1:
         def listen(factory: Any) -> Any:

@@ -18,7 +18,16 @@ from micro._http.limits import CALL_LIMIT
 from micro._kernel.config import Settings, check_registry_url, check_service_url
 from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
 from micro._twistd.node_service import NodeService
-from micro._twistd.options import MicroOptions, byte_count, checked_url, positive_float, read_token_file
+from micro._twistd.options import (
+    OBSERVE_FLAGS,
+    MicroOptions,
+    byte_count,
+    checked_url,
+    observe_options,
+    observe_parameters,
+    positive_float,
+    read_token_file,
+)
 from micro._twistd.process import exit_after_shutdown, exit_with, run_without_pidfile_in_foreground
 
 
@@ -51,7 +60,9 @@ class Options(MicroOptions):
          "Seconds to wait, on shutdown, for callers to drop this process's instances.", positive_float],
         ["max-payload-bytes", None, CALL_LIMIT, "Largest call payload the services accept (413 past it).",
          byte_count],
+        *observe_parameters("call served"),
     ]
+    optFlags = OBSERVE_FLAGS
 
     def postOptions(self) -> None:
         settings = Settings.from_environ()
@@ -65,6 +76,7 @@ class Options(MicroOptions):
             checked_url(PROGRAM, check_service_url, settings.service_url, "MICRO_SERVICE_URL")
         if self["token-file"]:
             self["token"] = read_token_file(PROGRAM, self["token-file"])
+        observe_options(PROGRAM, self)
         if not self["module"]:
             raise usage.UsageError("--module is required: the Python module that holds your @micro.service functions")
         try:
@@ -97,6 +109,7 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         from attrs import evolve
 
         settings = evolve(settings, **overrides)
-    node = Node.create(reactor, settings, max_payload_bytes=options["max-payload-bytes"])
+    node = Node.create(reactor, settings, max_payload_bytes=options["max-payload-bytes"],
+                       observability=options.get("observability"))
     return NodeService(node, options["app"], options["drain-timeout"], options["settle-timeout"],
                        partial(exit_after_shutdown, reactor))

@@ -187,3 +187,19 @@ def test_several_registries_share_a_redis(processes: Processes, redis_server: Re
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().splitlines() == ["B finds it: True", "B calls it: Hello, B",
                                                  "B routes to it: Hello, route"]
+
+
+def test_observing_prints_probes_metrics_and_the_dashboard(processes: Processes) -> None:
+    """
+    examples/observing.py: ready probes, the route's three requests and the
+    services' six calls each in the metrics, and the dashboard's address.
+    """
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "observing.py")], capture_output=True,
+                          timeout=60, env=processes.environment())
+    assert done.returncode == 0, done.stderr.decode()
+    out = done.stdout.decode()
+    assert 'registry /_micro/ready: 200 {"status":"ready"}' in out
+    assert ('http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",'
+            'http_route="/api/greeting"} 3.0') in out
+    assert 'rpc_server_call_duration_seconds_count{rpc_method="hello",rpc_response_status_code="200"} 6.0' in out
+    assert re.search(r"the dashboard: http://127\.0\.0\.1:\d+/_micro/ui", out)

@@ -115,7 +115,7 @@ def _instance(limit: int) -> InstanceResource:
     node = MemoryCluster().node()
     node.max_payload_bytes = limit
     instance = ServiceInstance(ServiceHandler.wrap(lambda payload: len(payload), "size"), "http://n.test:1", node)
-    return InstanceResource(instance)
+    return InstanceResource(instance, node.operations)
 
 
 def test_instance_caps_call_payloads_but_not_routes() -> None:

@@ -134,9 +134,9 @@ async def _until(reactor: Any, check: Any, timeout: float, what: str) -> float:
 @pytest_twisted.ensureDeferred
 async def test_a_registry_cut_off_from_redis_sends_its_nodes_to_another(two: TwoRegistries) -> None:
     """
-    Registry A loses Redis, B does not: A stops being ready, its node moves
-    to B before its lease lapses, nothing is evicted, and lookups at A still
-    answer from its view.
+    Registry A loses Redis, B does not: A stops being ready (its readiness
+    probe answers 503, B's 200), its node moves to B before its lease
+    lapses, nothing is evicted, and lookups at A still answer from its view.
     """
     reactor = two.reactor
     node = two.node()
@@ -150,6 +150,9 @@ async def test_a_registry_cut_off_from_redis_sends_its_nodes_to_another(two: Two
     with pytest.raises(HttpError) as refused:
         await health
     assert refused.value.status == 503 and NOT_READY in refused.value.message
+    probe_a = await node.http.request(b"GET", (two.a.url + "/_micro/ready").encode(), None, None, 5)
+    probe_b = await node.http.request(b"GET", (two.b.url + "/_micro/ready").encode(), None, None, 5)
+    assert (probe_a.code, probe_b.code) == (503, 200) and b"cannot reach its store" in probe_a.body
     assert await node.registry_client.send(two.a.url, "lookup", b'{"lookup": "svc"}', 5) == instance.location
     await deferLater(reactor, 2 * TTL)
     assert two.b.state.table() == {"svc": [instance.location]} and two.b.state.version == version

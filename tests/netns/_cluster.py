@@ -7,8 +7,11 @@ record of every call).
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +61,13 @@ class Cluster:
         wait_until(lambda: self.location(host) in self.table_at(self.registry_host),
                    timeout=30, what=f"the work service on {host.address}\n{process.log()}")
         return process
+
+    def probe(self, host: Host, url: str, path: str) -> tuple[int, Any]:
+        """
+        C{GET url + path} (a probe: live, ready) from C{host}; C{(0, why)}
+        if it got no answer within 2 s.
+        """
+        return host.inside.run(_get, url + path)
 
     def table_at(self, host: Host) -> list[str]:
         """
@@ -120,3 +130,13 @@ def until(check: Any, timeout: float, what: str) -> float:
     """
     wait_until(check, timeout=timeout, interval=0.02, what=what)
     return time.time()
+
+
+def _get(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+    except OSError as e:
+        return 0, str(e)

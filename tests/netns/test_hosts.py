@@ -14,6 +14,7 @@ from typing import Callable
 
 import pytest
 
+from micro._kernel.protocol import LIVE_PATH, READY_PATH
 from tests.netns._cluster import Cluster, calls_between, until
 from tests.netns._hosts import Network
 
@@ -66,16 +67,25 @@ def test_unplugged_host_leaves_every_table_and_comes_back(network: Callable[[int
     timeout with a 504 naming it, and from that first timeout on every new
     call goes to host 2 at once, without waiting for the lease.  Plugged
     back, host 3 registers again on its next watch and takes calls again.
+    Its probes, asked from the caller's host: live and ready before,
+    unanswered while unplugged (Kubernetes would take it out), live and
+    ready again once back; host 2 and the registry stay ready throughout.
     """
     cluster, hosts = _cluster(network)
     h2, h3 = cluster.location(hosts[2]), cluster.location(hosts[3])
     time.sleep(1.0)
+    for target in (h2, h3, cluster.registry_url):
+        assert cluster.probe(hosts[4], target, LIVE_PATH) == (200, {"status": "live"})
+        assert cluster.probe(hosts[4], target, READY_PATH) == (200, {"status": "ready"})
 
     unplugged = time.time()
     hosts[3].unplug()
     registry_right = until(lambda: h3 not in cluster.table_at(hosts[4]), TTL + 2, "registry drops host 3")
     host2_right = until(lambda: h3 not in cluster.node_table(hosts[2], asked_from=hosts[4]), TTL + 2,
                         "host 2 drops host 3")
+    assert cluster.probe(hosts[4], h3, READY_PATH)[0] == 0
+    assert cluster.probe(hosts[4], h2, READY_PATH)[0] == 200
+    assert cluster.probe(hosts[4], cluster.registry_url, READY_PATH)[0] == 200
     time.sleep(CALL_TIMEOUT + 1.0)
     caller_right = next(line["t"] for line in cluster.caller_tables() if line["t"] > unplugged and h3 not in line["table"])
     while_out = calls_between(cluster.calls(), unplugged - CALL_TIMEOUT - 1)
@@ -89,6 +99,8 @@ def test_unplugged_host_leaves_every_table_and_comes_back(network: Callable[[int
     until(lambda: h3 in cluster.node_table(hosts[2], asked_from=hosts[4]), 5, "host 2 lists host 3 again")
     caller_back = until(lambda: any(h3 in line["table"] for line in cluster.caller_tables() if line["t"] > plugged),
                         5, "the caller lists host 3 again")
+    assert cluster.probe(hosts[4], h3, LIVE_PATH) == (200, {"status": "live"})
+    assert cluster.probe(hosts[4], h3, READY_PATH) == (200, {"status": "ready"})
     time.sleep(1.5)
     summary = cluster.stop_caller()
     after_back = calls_between(cluster.calls(), caller_back)

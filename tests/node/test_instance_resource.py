@@ -21,7 +21,7 @@ URL = "http://node.test:10000/"
 def _stub(fn: Any, name: str = "svc") -> tuple[StubTreq, ServiceInstance]:
     node = MemoryCluster().node()
     instance = ServiceInstance(ServiceHandler.wrap(fn, name), "http://node.test:10000", node)
-    return StubTreq(InstanceResource(instance)), instance
+    return StubTreq(InstanceResource(instance, node.operations)), instance
 
 
 def _json(response: Any) -> Any:

@@ -130,7 +130,7 @@ def test_a_publish_carries_the_id_to_every_handler(cluster: MemoryCluster) -> No
 
 def test_log_lines_about_a_failed_request_name_its_id(cluster: MemoryCluster) -> None:
     """
-    A service that crashes logs its traceback with the request id.
+    A service that crashes logs its traceback with the request id and the trace id.
     """
     node = cluster.node()
 
@@ -139,11 +139,12 @@ def test_log_lines_about_a_failed_request_name_its_id(cluster: MemoryCluster) ->
 
     cluster.result(node.create_route("/api/crash", crash))
     with capturedLogs() as events:
-        reply = fetch(cluster, b"GET", "/api/crash", headers={b"x-request-id": b"crash-5"})
+        reply = fetch(cluster, b"GET", "/api/crash", headers={
+            b"x-request-id": b"crash-5", b"traceparent": b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
     assert reply.code == 500
     failures = [e for e in events if e.get("service") == "crash" and "log_failure" in e]
-    assert [e["request_id"] for e in failures] == ["crash-5"]
-    assert "(request {request_id})" in failures[0]["log_format"]
+    assert [(e["request_id"], e["trace_id"]) for e in failures] == [("crash-5", "4bf92f3577b34da6a3ce929d0e0e4736")]
+    assert "(request {request_id}, trace {trace_id})" in failures[0]["log_format"]
 
 
 def test_in_process_calls_carry_the_id_as_headers_would(cluster: MemoryCluster) -> None:

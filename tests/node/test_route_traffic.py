@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from twisted.web.http_headers import Headers
 
 from micro._kernel.codec import loads
 from micro.testing import MemoryCluster
@@ -149,7 +150,14 @@ def test_calls_and_framework_endpoints_still_work_beside_routes(cluster: MemoryC
 
 def test_routed_requests_to_reserved_paths_reach_the_handler(cluster: MemoryCluster) -> None:
     """
-    Through a '/*' route, /_micro/... is route traffic for the handler, not the framework's.
+    At an instance, a request marked as route traffic is the handler's even
+    under /_micro/; at the registry, /_micro/ is the registry's own, so a
+    '/*' route gets every other path.
     """
     cluster.result(cluster.node(home="http://other.test").create_route("/*", echo))
-    assert seen(cluster, b"GET", "/_micro/health?x=1")["payload"] == {"x": "1"}
+    location = cluster.stacks[0].state.locations("echo")[0]
+    assert seen(cluster, b"GET", "/_microscope?x=1")["payload"] == {"x": "1"}
+    assert "epoch" in seen(cluster, b"GET", "/_micro/health")
+    direct = cluster.result(cluster._http().request(b"GET", f"{location}/_micro/health?x=1".encode(),
+                                                    headers=Headers({b"x-micro-route": [b"dynamic"]})))
+    assert loads(direct.body)["payload"] == {"x": "1"}

@@ -68,6 +68,13 @@ class MessageContext:
         """
         return self.propagation.request_id
 
+    @property
+    def trace_id(self) -> str:
+        """
+        The trace id of the request that published the message.
+        """
+        return self.propagation.trace_id
+
     def call(self, service: str, payload: Any = None, **options: Any) -> Deferred[Any]:
         return self._node.call(service, payload, propagation=self.propagation, **options)
 
@@ -133,11 +140,19 @@ class Subscription:
             return None
         channel = envelope["channel"]
         propagation = Propagation.from_text_headers(envelope.get("headers"))
+        watch = None if self.node.observer is None else self.node.observer.consuming(channel, propagation)
+        if watch is not None:
+            propagation = watch.propagation
         try:
             result = self.handler.invoke(envelope["message"],
                                          lambda: MessageContext(self.node, channel, self.id, propagation))
         except Exception:
-            return self._failed(Failure(), location, propagation)
+            failure = Failure()
+            if watch is not None:
+                watch.done(failure)
+            return self._failed(failure, location, propagation)
+        if watch is not None:
+            result = watch.done(result) if not isinstance(result, Deferred) else result.addBoth(watch.done)
         if not isinstance(result, Deferred):
             return {"subscription": self.id, "location": location, "result": result}
         self._busy = True
@@ -164,8 +179,9 @@ class Subscription:
         error = failure.value
         if isinstance(error, HttpError):
             return self._error(location, error.status, error.message)
-        self._log.failure("handler {subscription} for {channel} failed (request {request_id})", failure,
-                          subscription=self.id, channel=self.pattern, request_id=propagation.request_id)
+        self._log.failure("handler {subscription} for {channel} failed (request {request_id}, trace {trace_id})",
+                          failure, subscription=self.id, channel=self.pattern, request_id=propagation.request_id,
+                          trace_id=propagation.trace_id)
         if self.node.settings.production:
             return self._error(location, 500, f"a handler for {self.pattern!r} failed")
         return self._error(location, 500, f"handler for {self.pattern!r} failed: {type(error).__name__}: {error}")

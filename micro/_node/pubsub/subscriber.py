@@ -152,10 +152,15 @@ class NodePubSub:
         node = self._node
         node.start()  # a watching node is known to the registry, which then keeps its publishes in order
         self._seq += 1
+        propagation = propagation or Propagation.new()
+        watch = None if node.observer is None else node.observer.publishing(channel, propagation)
         try:
-            return node.registry_client.publish(channel, message, publisher=node.id, seq=self._seq, timeout=timeout,
-                                                propagation=propagation or Propagation.new())
+            d = node.registry_client.publish(channel, message, publisher=node.id, seq=self._seq, timeout=timeout,
+                                             propagation=propagation if watch is None else watch.propagation)
+            return d if watch is None else d.addBoth(watch.done)
         except TypeError as e:
+            if watch is not None:
+                watch.done(e)
             self._seq -= 1
             raise TypeError(f"message for channel {channel!r} is {e}") from None
 

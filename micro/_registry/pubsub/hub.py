@@ -30,6 +30,7 @@ from micro._http.client import HttpClient
 from micro._kernel.channels import is_wildcard, matches, segments
 from micro._kernel.codec import dumps
 from micro._kernel.errors import HttpError
+from micro._kernel.observer import Observer
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import DELIVERY_TIMEOUT
 from micro._registry.pubsub.order import PublisherOrder
@@ -45,6 +46,8 @@ class PubSubHub:
 
     Subscriptions change through the store (the C{sub+} and C{sub-}
     changes), so that every registry's hub holds the same ones.
+
+    @ivar observer: Told of every delivery's outcome, if set.
     """
 
     _state: RegistryState
@@ -52,6 +55,7 @@ class PubSubHub:
     _clock: Any
     token: str | None = None
     default_timeout: float = DELIVERY_TIMEOUT
+    observer: Observer | None = None
     _exact: dict[str, dict[str, str]] = field(factory=dict, init=False)
     _wildcards: dict[str, tuple[tuple[str, ...], dict[str, str]]] = field(factory=dict, init=False)
     _by_location: dict[str, set[str]] = field(factory=dict, init=False)
@@ -161,6 +165,8 @@ class PubSubHub:
         body = dumps({"channel": channel, "message": message, "seq": state.position, "epoch": state.epoch,
                       "headers": carried})
         deliveries = [self._outbox(location).post(body, timeout) for location in locations]
+        if self.observer is not None:
+            deliveries = [d.addCallback(self.observer.delivery(channel)) for d in deliveries]
         return gatherResults(deliveries).addCallback(_merge)
 
     def stop(self) -> None:

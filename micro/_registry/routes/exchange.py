@@ -29,7 +29,7 @@ from micro._http.respond import write_error, write_json
 from micro._http.streams import BodyPipe, ResponseRelay, drop_body
 from micro._kernel.errors import HttpError
 from micro._kernel.propagation import Propagation
-from micro._kernel.protocol import REQUEST_ID_HEADER, ROUTE_HEADER, TOKEN_HEADER
+from micro._kernel.protocol import REQUEST_ID_HEADER, ROUTE_HEADER, TOKEN_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER
 
 HOP_BY_HOP = frozenset({
     b"connection", b"keep-alive", b"proxy-connection", b"proxy-authenticate", b"proxy-authorization",
@@ -38,7 +38,8 @@ HOP_BY_HOP = frozenset({
 # Request headers that the proxy sets itself, or that must not reach a
 # service: the registry token above all.
 _NOT_FORWARDED = HOP_BY_HOP | {
-    b"host", b"content-length", b"expect", TOKEN_HEADER, ROUTE_HEADER, REQUEST_ID_HEADER,
+    b"host", b"content-length", b"expect", TOKEN_HEADER, ROUTE_HEADER, REQUEST_ID_HEADER, TRACEPARENT_HEADER,
+    TRACESTATE_HEADER,
     b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto",
 }
 
@@ -158,6 +159,7 @@ class RouteExchange:
     _service: str
     _headers: Headers
     _body: BodyPipe | None
+    _propagation: Propagation
     _tried: list[str] = field(factory=list, init=False)
     _pending: Deferred[IResponse] | None = field(default=None, init=False)
     _outcome: IResponse | HttpError | None = field(default=None, init=False)
@@ -223,10 +225,10 @@ class RouteExchange:
             following = self._upstream.balancer.pick(
                 self._service, self._upstream.locations(self._service), exclude=self._tried)
             if following is not None:
-                request_id = self._headers.getRawHeaders(REQUEST_ID_HEADER, [b"?"])[0].decode("ascii")
                 self._log.info("route to {service}: {location} is unreachable; trying {following} "
-                               "(request {request_id})", service=self._service, location=location,
-                               following=following, request_id=request_id)
+                               "(request {request_id}, trace {trace_id})", service=self._service, location=location,
+                               following=following, request_id=self._propagation.request_id,
+                               trace_id=self._propagation.trace_id)
                 self._send(following)
                 return
         self._stop_timer()

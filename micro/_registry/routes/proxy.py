@@ -19,9 +19,11 @@ from zope.interface import implementer
 from micro._http.early_request import IBodyReceiver, IStreamingResource
 from micro._http.streams import BodyPipe
 from micro._kernel.errors import HttpError
+from micro._kernel.observer import Observer
 from micro._kernel.propagation import Propagation
+from micro._kernel.protocol import REQUEST_ID_HEADER
 from micro._registry.routes.exchange import RefusedRoute, RouteExchange, Upstream, upstream_headers
-from micro._registry.routes.table import RouteTable
+from micro._registry.routes.table import RouteEntry, RouteTable
 
 # What a request target may hold to be sent on (as the Agent checks it).
 _FORWARDABLE = re.compile(rb"\A[\x21-\x7e]+\Z")
@@ -36,6 +38,7 @@ class RouteProxy(Resource):
     body streams to the instance while it arrives.
 
     @ivar development: Whether a 404 lists the routes there are.
+    @ivar observer: Watches every request, if set.
     """
 
     isLeaf = True
@@ -46,6 +49,7 @@ class RouteProxy(Resource):
         self._table = table
         self._upstream = upstream
         self.development = development
+        self.observer: Observer | None = None
 
     def receive_body(self, request: Request, method: bytes, uri: bytes, length: int | None) -> IBodyReceiver:
         return self.dispatch(request, method, uri, length)
@@ -67,24 +71,29 @@ class RouteProxy(Resource):
         sending it there.
         """
         # The front door: a request enters the cluster here, with its
-        # client's request id or a new one, which its reply names too.
+        # client's request id and trace context or new ones; the reply
+        # names the request id.
         propagation = Propagation.from_headers(request.getHeader)
-        for name, value in propagation.headers().items():
-            request.setHeader(name, value)
+        request.setHeader(REQUEST_ID_HEADER, propagation.request_id.encode("ascii"))
         try:
-            return self._dispatch(request, method, uri, length, propagation)
+            forwardable = _FORWARDABLE.match(uri) is not None
+            entry = self._table.match(uri.split(b"?", 1)[0].decode("latin-1")) if forwardable else None
+            if self.observer is not None:
+                watch = self.observer.routing(request, method, entry.path if entry else None,
+                                              entry.service if entry else None, propagation)
+                propagation = watch.propagation or propagation
+            return self._dispatch(request, method, uri, length, forwardable, entry, propagation)
         except Exception:
-            self._log.failure("routing {method} {uri} failed (request {request_id})", method=method, uri=uri[:200],
-                              request_id=propagation.request_id)
+            self._log.failure("routing {method} {uri} failed (request {request_id}, trace {trace_id})", method=method,
+                              uri=uri[:200], request_id=propagation.request_id, trace_id=propagation.trace_id)
             return RefusedRoute(HttpError(500, "internal error in the registry's routes; see its log"))
 
-    def _dispatch(self, request: Request, method: bytes, uri: bytes, length: int | None,
-                  propagation: Propagation) -> RefusedRoute | RouteExchange:
-        if not _FORWARDABLE.match(uri):
+    def _dispatch(self, request: Request, method: bytes, uri: bytes, length: int | None, forwardable: bool,
+                  entry: RouteEntry | None, propagation: Propagation) -> RefusedRoute | RouteExchange:
+        if not forwardable:
             return RefusedRoute(HttpError(400, "the request target holds spaces, control or non-ASCII characters; "
                                                "percent-encode them"))
         path = uri.split(b"?", 1)[0].decode("latin-1")
-        entry = self._table.match(path)
         if entry is None:
             error = HttpError(404, f"no route matches {path[:200]}")
             return RefusedRoute(error, {"routes": [e.describe() for e in self._table.entries()]} if self.development else None)
@@ -100,6 +109,6 @@ class RouteProxy(Resource):
             source: Any = request.channel.transport
             body = BodyPipe(source, UNKNOWN_LENGTH if length is None else length)
         headers = upstream_headers(request, entry.data_type, propagation)
-        exchange = RouteExchange(upstream, request, method, uri, service, headers, body)
+        exchange = RouteExchange(upstream, request, method, uri, service, headers, body, propagation)
         exchange.start(location)
         return exchange
