@@ -42,7 +42,8 @@ COMPOSERS = frozenset({"micro._registry.stack"})
 # between two connections) and the in-memory network.
 WEB_SERVER_USERS = ("micro/_http/", "micro/_registry/routes/", "micro/_testing/")
 
-HTTP_CLIENT = frozenset({"micro._http.client", "micro._http.pool", "micro._http.failures"})
+HTTP_CLIENT = frozenset({"micro._http.client", "micro._http.pool", "micro._http.failures", "micro._http.response",
+                         "micro._http.wire_client", "micro._http.wire_parse", "micro._http.wire_requests"})
 HTTP_SERVER = frozenset({"micro._http.site", "micro._http.respond", "micro._http.channel",
                          "micro._http.early_request", "micro._http.limits"})
 

@@ -13,7 +13,6 @@ from attrs import define, field
 from twisted.internet.defer import Deferred, fail
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.http_headers import Headers
 
 from micro._calls.balancer import RoundRobin
 from micro._http.client import HttpClient, FullResponse
@@ -23,32 +22,13 @@ from micro._kernel.observer import Observer
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
 
-_HEADERS: dict[tuple[bytes, bytes], Headers] = {}
-
-
-def content_headers(content_type: bytes, service: bytes = b"") -> Headers:
+def call_headers(content_type: bytes, service: bytes, propagation: Propagation) -> list[tuple[bytes, bytes]]:
     """
-    Shared request headers for a content type and, for calls, the target
-    service (the Agent copies them).
+    The headers of one call, as C{(name, value)} pairs: its content type,
+    the target service, and the context it carries.
     """
-    key = (content_type, service)
-    headers = _HEADERS.get(key)
-    if headers is None:
-        if len(_HEADERS) > 4096:
-            _HEADERS.clear()
-        headers = _HEADERS[key] = Headers({b"content-type": [content_type]})
-        if service:
-            headers.setRawHeaders(SERVICE_HEADER, [service])
-    return headers
-
-
-def call_headers(content_type: bytes, service: bytes, propagation: Propagation) -> Headers:
-    """
-    The headers of one call: the shared ones plus the context it carries.
-    """
-    headers = content_headers(content_type, service).copy()
-    for name, value in propagation.headers().items():
-        headers.setRawHeaders(name, [value])
+    headers = [(b"content-type", content_type), (SERVICE_HEADER, service)]
+    headers += propagation.headers().items()
     return headers
 
 
@@ -179,7 +159,7 @@ class _Call:
 
     service: str
     body: bytes
-    headers: Headers
+    headers: list[tuple[bytes, bytes]]
     timeout: float
     deadline: float
     retries: int

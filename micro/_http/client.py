@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from attrs import define, frozen
+from attrs import define
 from twisted.internet.abstract import isIPAddress, isIPv6Address
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.internet.endpoints import HostnameEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
 from twisted.internet.interfaces import IConsumer, IStreamClientEndpoint
 from twisted.internet.protocol import Protocol
@@ -28,25 +28,13 @@ from zope.interface import implementer
 
 from micro._http.failures import RequestTimedOut
 from micro._http.pool import CheckedPool
+from micro._http.response import FullResponse, RawHeaders
+from micro._http.wire_client import WirePool
+from micro._http.wire_requests import WireClient
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import IDLE_TIMEOUT
 
 CONNECT_TIMEOUT = 5.0
-
-
-@frozen
-class FullResponse:
-    """
-    A complete HTTP response: status, headers and the whole body.
-    """
-
-    code: int
-    headers: Headers
-    body: bytes
-
-    def header(self, name: bytes) -> bytes | None:
-        values = self.headers.getRawHeaders(name)
-        return values[-1] if values else None
 
 
 @implementer(IBodyProducer)
@@ -179,6 +167,7 @@ class HttpClient:
     _reactor: Any
     _agent: IAgent
     _pool: HTTPConnectionPool | None = None
+    _wire: WireClient | None = None
 
     @classmethod
     def create(cls, reactor: Any, *, max_per_host: int = 64) -> HttpClient:
@@ -193,7 +182,8 @@ class HttpClient:
         pool.cachedConnectionTimeout = int(IDLE_TIMEOUT / 2)
         pool._factory = _QuietClientFactory
         agent = Agent.usingEndpointFactory(reactor, _Endpoints(reactor, BrowserLikePolicyForHTTPS()), pool=pool)
-        return cls(reactor, agent, pool)
+        wire = WireClient(WirePool(reactor, max_per_host, pool.cachedConnectionTimeout, CONNECT_TIMEOUT))
+        return cls(reactor, agent, pool, wire)
 
     @property
     def reactor(self) -> Any:
@@ -211,20 +201,29 @@ class HttpClient:
         method: bytes,
         url: bytes,
         body: bytes | None = None,
-        headers: Headers | None = None,
+        headers: Headers | RawHeaders | None = None,
         timeout: float | None = None,
         limit: int | None = None,
     ) -> Deferred[FullResponse]:
         """
         Send one request and collect the reply.
 
+        Plain C{http} to an IP address or C{localhost} goes through the lean
+        client (L{micro._http.wire_requests}), the rest through the Agent.
+        C{headers} are a C{Headers} or C{(name, value)} pairs.
+
         On timeout the request is cancelled (its connection dropped) and the
         Deferred fails with L{RequestTimedOut}, whether it was still
         connecting, sending, or waiting for the reply.
         """
-        producer = None if body is None else BytesProducer(body)
-        d: Deferred[Any] = self._agent.request(method, url, headers, producer)
-        d.addCallback(collect, limit)
+        d: Deferred[Any] | None = None
+        if self._wire is not None:
+            d = self._wire.request(method, url, body, headers, limit)
+        if d is None:
+            if headers is not None and not isinstance(headers, Headers):
+                headers = _headers(headers)
+            producer = None if body is None else BytesProducer(body)
+            d = self._agent.request(method, url, headers, producer).addCallback(collect, limit)
         return d if timeout is None else self.with_deadline(d, timeout)
 
     def with_deadline(self, d: Deferred[Any], timeout: float) -> Deferred[Any]:
@@ -246,11 +245,19 @@ class HttpClient:
 
     def close(self) -> Deferred[None]:
         """
-        Close the idle connections of the pool.
+        Close the idle connections of the pools.
         """
-        if self._pool is None:
-            return succeed(None)
-        return self._pool.closeCachedConnections()  # type: ignore[no-any-return]
+        closing = [] if self._pool is None else [self._pool.closeCachedConnections()]
+        if self._wire is not None:
+            closing.append(self._wire.close())
+        return DeferredList(closing).addCallback(lambda _: None)
+
+
+def _headers(pairs: RawHeaders) -> Headers:
+    headers = Headers()
+    for name, value in pairs:
+        headers.addRawHeader(name, value)
+    return headers
 
 
 def _after_deadline(result: Any, timer: Any, timeout: float) -> Any:
