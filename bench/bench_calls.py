@@ -187,10 +187,13 @@ def main() -> None:
         print(f"{concurrency:>2} callers: " + "   ".join(ratios))
     for tree in others:
         for concurrency in (1, 10):
-            b, c = results["b", concurrency], results["c", concurrency]
-            ob, oc = results[f"b@{tree.label}", concurrency], results[f"c@{tree.label}", concurrency]
-            print(f"{concurrency:>2} callers, this / {tree.label}: (b) calls/s = {b['rate'] / ob['rate']:.2f}   "
-                  f"(b) mean latency = {b['mean_us'] / ob['mean_us']:.2f}   (c) calls/s = {c['rate'] / oc['rate']:.2f}")
+            ratios = []
+            for row in ("b", "c"):
+                if (row, concurrency) in results:
+                    this, other = results[row, concurrency], results[f"{row}@{tree.label}", concurrency]
+                    ratios.append(f"({row}) calls/s = {this['rate'] / other['rate']:.2f}   "
+                                  f"({row}) mean latency = {this['mean_us'] / other['mean_us']:.2f}")
+            print(f"{concurrency:>2} callers, this / {tree.label}: " + "   ".join(ratios))
 
 
 if __name__ == "__main__":
