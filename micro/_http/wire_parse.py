@@ -16,6 +16,8 @@ C{find}, one C{split} and a loop over a handful of header lines.
 
 from __future__ import annotations
 
+import re
+
 from micro._http.response import FullResponse
 
 MAX_HEAD = 64 * 1024
@@ -23,6 +25,8 @@ MAX_LINE = 4096
 
 _HEAD, _LENGTH, _CLOSE, _SIZE, _DATA, _DATA_END, _TRAILER, _DONE = range(8)
 _HEX = b"0123456789abcdefABCDEF"
+_LINE = re.compile(rb"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\r\n]*)\r?$", re.MULTILINE)
+_FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection"})
 
 
 class ParseError(Exception):
@@ -177,36 +181,28 @@ class ResponseParser:
         self._state = _DATA
 
     def _head(self, head: bytes) -> None:
-        lines = head.split(b"\n")
-        status = lines[0].rstrip(b"\r").split(b" ", 2)
+        first, newline, block = head.partition(b"\n")
+        status = first.rstrip(b"\r").split(b" ", 2)
         if len(status) < 2 or status[0] not in (b"HTTP/1.1", b"HTTP/1.0"):
-            raise ParseError(f"bad status line {lines[0][:80]!r}")
+            raise ParseError(f"bad status line {first[:80]!r}")
         code_text = status[1]
         if len(code_text) != 3 or not code_text.isdigit():
             raise ParseError(f"bad status code {code_text[:10]!r}")
         code = int(code_text)
         if code < 100:
             raise ParseError(f"bad status code {code}")
-        headers: list[tuple[bytes, bytes]] = []
+        headers = _header_lines(block) if newline else []
         length = chunked = close = keep = None
-        for line in lines[1:]:
-            if line[:1] in (b" ", b"\t") and headers:
-                name, value = headers.pop()
-                headers.append((name, value + b" " + line.strip()))
+        for name, value in headers:
+            if name not in _FRAMING:
                 continue
-            name, colon, value = line.partition(b":")
-            name = name.lower()
-            if not colon or not name or b" " in name or b"\t" in name:
-                raise ParseError(f"bad header line {line[:80]!r}")
-            value = value.strip(b" \t\r")
-            headers.append((name, value))
             if name == b"content-length":
                 if not value.isdigit() or (length is not None and int(value) != length):
                     raise ParseError(f"bad content-length {value[:40]!r}")
                 length = int(value)
             elif name == b"transfer-encoding":
                 chunked = value.rsplit(b",", 1)[-1].strip().lower() == b"chunked"
-            elif name == b"connection":
+            else:
                 tokens = value.lower()
                 close = close or b"close" in tokens
                 keep = keep or b"keep-alive" in tokens
@@ -226,3 +222,25 @@ class ResponseParser:
             self._state, self._remaining = _LENGTH, length
         else:
             self._state, self.keep_alive = _CLOSE, False
+
+
+def _header_lines(block: bytes) -> list[tuple[bytes, bytes]]:
+    """
+    The C{(name, value)} pairs of the header lines in C{block}, names
+    lower-cased: one regular expression over them all when every line is
+    a plain C{name: value}, else line by line (continuation lines, errors).
+    """
+    found = _LINE.findall(block)
+    if len(found) == block.count(b"\n") + 1:
+        return [(name.lower(), value.rstrip(b" \t")) for name, value in found]
+    headers: list[tuple[bytes, bytes]] = []
+    for line in block.split(b"\n"):
+        if line[:1] in (b" ", b"\t") and headers:
+            name, value = headers.pop()
+            headers.append((name, value + b" " + line.strip()))
+            continue
+        name, colon, value = line.partition(b":")
+        if not colon or not name or b" " in name or b"\t" in name:
+            raise ParseError(f"bad header line {line[:80]!r}")
+        headers.append((name.lower(), value.strip(b" \t\r")))
+    return headers
