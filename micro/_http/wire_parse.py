@@ -99,19 +99,10 @@ class ResponseParser:
                     raise ParseError(f"response head longer than {MAX_HEAD} bytes")
                 self._head(buf[:end])
                 buf = buf[end + skip:]
-            elif state == _LENGTH:
-                need = self._remaining
-                if len(buf) < need:
-                    if buf:
-                        self._parts.append(buf)
-                        self._remaining = need - len(buf)
-                    return None
-                self._parts.append(buf[:need])
-                return self._complete(buf[need:])
             elif state == _CLOSE:
                 self._add(buf)
                 return None
-            elif state == _DATA:
+            elif state == _LENGTH or state == _DATA:
                 need = self._remaining
                 if len(buf) < need:
                     if buf:
@@ -119,6 +110,8 @@ class ResponseParser:
                         self._remaining = need - len(buf)
                     return None
                 self._parts.append(buf[:need])
+                if state == _LENGTH:
+                    return self._complete(buf[need:])
                 buf = buf[need:]
                 self._state = _DATA_END
             else:
