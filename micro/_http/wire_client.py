@@ -25,35 +25,16 @@ from typing import Any, Callable
 from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.tcp import Client
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from micro._http.pool import peer_closed
+from micro._http.sending import send_now
 from micro._http.response import FullResponse
 from micro._http.wire_parse import ParseError, ResponseParser, TooLarge
 from micro._kernel.errors import HttpError
 
 Key = tuple[str, int]
-
-
-def send_now(transport: Any, data: bytes) -> None:
-    """
-    Write C{data} to a TCP connection at once if nothing is waiting in
-    its buffer, sparing the reactor a turn (and two C{epoll_ctl} calls)
-    for what would fit in the socket anyway; what does not fit is left to
-    the transport, which also meets any error on its next write.
-    """
-    if type(transport) is Client and not transport.dataBuffer and not transport._tempDataBuffer \
-            and transport.connected and not transport.disconnecting:
-        try:
-            sent = transport.socket.send(data)
-        except OSError:
-            sent = 0
-        if sent == len(data):
-            return
-        data = data[sent:]
-    transport.write(data)
 
 
 class WireProtocol(Protocol):
