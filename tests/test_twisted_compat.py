@@ -32,6 +32,33 @@ def test_the_client_half() -> None:
     assert ResponseNeverReceived([]).reasons == []
 
 
+def test_a_connections_write_buffers() -> None:
+    """
+    A TCP connection's write buffers, its TLS flag and its socket, which
+    L{micro._http.sending.send_now} looks at before writing to the socket.
+    """
+    import socket
+
+    from twisted.internet import tcp
+    from twisted.web._newclient import ResponseFailed
+
+    class _Reactor(MemoryReactorClock):
+        def addWriter(self, writer: object) -> None:
+            pass
+
+    sock = socket.socket()
+    try:
+        connection = tcp.Connection(sock, None, _Reactor())
+        assert connection.dataBuffer == b"" and connection._tempDataBuffer == []
+        assert connection.TLS is False and connection.socket is sock
+        connection.connected = 1
+        connection.write(b"x")
+        assert connection._tempDataBuffer == [b"x"]
+    finally:
+        sock.close()
+    assert ResponseFailed([]).reasons == []
+
+
 def test_the_server_half() -> None:
     """
     The channel wrapper a Site builds, the header byte and field counts, the line
