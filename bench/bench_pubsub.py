@@ -2,7 +2,6 @@
 Pub/sub and cache: throughput and latency across processes, in one run.
 
     python bench/bench_pubsub.py [--subscribers 10] [--seconds 5] [--publishes 300] [--calls 4000]
-                                 [--rounds R] [--against REF ...]
 
 Pub/sub rows: a twistd registry, SUBSCRIBERS subscriber processes
 (``twistd micro-service --module bench.pubsub_app``) and a publisher
@@ -20,12 +19,6 @@ servers (bench/bare_server.py) at once.  micro's publish makes two hops
 (publisher -> registry -> subscribers), so it cannot reach the floor; the
 ratios say how far off it is.
 
-With C{--against REF}, the micro pub/sub rows are measured for that commit
-too (its own registry and subscribers, a git worktree in a virtualenv of
-its own, see bench/_trees.py), interleaved with this tree's in each of
-the R rounds (default 3 then, else 1); every micro figure is the median
-of its rounds, and the ratios this/REF are printed.
-
 Cache rows: call_service alternating set and get, with 1 and 10 callers,
 to a cache in another process (a cross-process call, one HTTP hop) and in
 the calling process (in-process dispatch).
@@ -35,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -54,38 +46,13 @@ from bench._common import (  # noqa: E402
     wait_port,
 )
 
-from bench._trees import Tree, this_tree, tree_at  # noqa: E402
-
 LOAD = str(ROOT / "bench" / "pubsub_load.py")
 BARE = str(ROOT / "bench" / "bare_server.py")
 
 
-def load(env: dict[str, str], *args: object, tree: Tree | None = None) -> dict[str, float]:
-    tree = tree or this_tree()
-    out = client([tree.python, str(tree.root / "bench" / "pubsub_load.py"), *map(str, args)], env=env)
+def load(env: dict[str, str], *args: object) -> dict[str, float]:
+    out = client([sys.executable, LOAD, *map(str, args)], env=env)
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
-def start_cluster(stack: ExitStack, tree: Tree, subscribers: int, work: Path) -> dict[str, str]:
-    """
-    A registry and C{subscribers} subscriber processes of C{tree}, running
-    until the end; the environment of its publishers.
-    """
-    port = free_port()
-    env = tree.environment(MICRO_REGISTRY_URL=f"http://127.0.0.1:{port}")
-    logs = work / tree.label
-    logs.mkdir()
-    stack.enter_context(running([tree.twistd, "-n", "micro-registry"], env=env, cwd=logs, log=logs / "registry.log"))
-    wait_port(port)
-    for n in range(subscribers):
-        stack.enter_context(running([tree.twistd, "-n", "micro-service", "--module", "bench.pubsub_app"], env=env,
-                                    cwd=logs, log=logs / f"subscriber-{n}.log"))
-    load(env, "ready", subscribers, tree=tree)
-    return env
-
-
-def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
-    return {field: statistics.median(run[field] for run in runs) for field in runs[0]}
 
 
 def main() -> None:
@@ -94,39 +61,30 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds per throughput row")
     parser.add_argument("--publishes", type=int, default=300, help="publishes in the latency row")
     parser.add_argument("--calls", type=int, default=4000, help="cache calls per row")
-    parser.add_argument("--rounds", type=int, default=0, help="interleaved rounds (default 3 with --against, else 1)")
-    parser.add_argument("--against", action="append", default=[], metavar="REF",
-                        help="also measure the micro pub/sub rows at this commit (repeatable)")
     args = parser.parse_args()
-    rounds = args.rounds or (3 if args.against else 1)
     work = Path(tempfile.mkdtemp(prefix="micro-bench-pubsub-"))
-    trees = [this_tree()] + [tree_at(ref) for ref in args.against]
+    registry_port = free_port()
+    env = environment(MICRO_REGISTRY_URL=f"http://127.0.0.1:{registry_port}")
     pubsub_rows, cache_rows = [], []
 
     with ExitStack() as stack:
-        envs = {tree.label: start_cluster(stack, tree, args.subscribers, work) for tree in trees}
-        env = envs["this"]
+        stack.enter_context(running([TWISTD, "-n", "micro-registry"], env=env, cwd=work, log=work / "registry.log"))
+        wait_port(registry_port)
+        for n in range(args.subscribers):
+            stack.enter_context(running([TWISTD, "-n", "micro-service", "--module", "bench.pubsub_app"], env=env,
+                                        cwd=work, log=work / f"subscriber-{n}.log"))
+        load(env, "ready", args.subscribers)
+
         floor_ports = [free_port() for _ in range(args.subscribers)]
         for port in floor_ports:
             stack.enter_context(running([sys.executable, BARE, str(port), "noform"], env=environment(), cwd=work))
             wait_port(port)
-        runs: dict[tuple[str, ...], list[dict[str, float]]] = {}
-        for number in range(rounds):
-            if rounds > 1:
-                print(f"round {number + 1} of {rounds} ...", file=sys.stderr, flush=True)
-            measured = [("micro" if tree is trees[0] else tree.label, envs[tree.label], [], tree) for tree in trees]
-            if number == 0:
-                measured.append(("floor", env, floor_ports, trees[0]))
-            for who, who_env, ports, tree in measured:
-                runs.setdefault((who, "latency", 1), []).append(
-                    load(who_env, "latency", args.publishes, *ports, tree=tree))
-                for concurrency in (1, 16):
-                    runs.setdefault((who, "throughput", concurrency), []).append(
-                        load(who_env, "throughput", args.seconds, concurrency, *ports, tree=tree))
-        results = {key: median_of(r) for key, r in runs.items()}
-        labelled = [("floor", "floor: bare fan-out, "), ("micro", "")]
-        labelled += [(tree.label, f"at {tree.label}: ") for tree in trees[1:]]
-        for who, label in labelled:
+        results: dict[tuple[str, ...], dict[str, float]] = {}
+        for who, ports in (("micro", []), ("floor", floor_ports)):
+            results[who, "latency", 1] = load(env, "latency", args.publishes, *ports)
+            for concurrency in (1, 16):
+                results[who, "throughput", concurrency] = load(env, "throughput", args.seconds, concurrency, *ports)
+        for who, label in (("floor", "floor: bare fan-out, "), ("micro", "")):
             r = results[who, "latency", 1]
             delivery = f"{r['delivery_p50_ms']:.2f} / {r['delivery_p99_ms']:.2f}" if r["deliveries"] else ""
             pubsub_rows.append([f"{label}latency, 1 publisher, {args.subscribers} subscribers", "", "", delivery,
@@ -141,15 +99,6 @@ def main() -> None:
 
         ratios = [f"micro/floor: publish p50 = {micro_over_floor(('latency', 1), 'publish_p50_ms'):.2f}"]
         ratios += [f"publishes/s with {c} = {micro_over_floor(('throughput', c), 'publish_rate'):.2f}" for c in (1, 16)]
-        against = []
-        for tree in trees[1:]:
-            def this_over(row: tuple[str, int], field: str, label: str = tree.label) -> float:
-                return results[("micro", *row)][field] / results[(label, *row)][field]
-            against.append(f"this/{tree.label}: " + "   ".join(
-                [f"deliveries/s with {c} publishers = {this_over(('throughput', c), 'delivery_rate'):.2f}"
-                 for c in (1, 16)]
-                + [f"delivery p50 = {this_over(('latency', 1), 'delivery_p50_ms'):.2f}",
-                   f"publish p50 = {this_over(('latency', 1), 'publish_p50_ms'):.2f}"]))
 
         with running([sys.executable, LOAD, "cache-host"], env=env, cwd=work, log=work / "cache.log"):
             load(env, "cache-ready")
@@ -164,10 +113,6 @@ def main() -> None:
     print(table(["pub/sub", "publishes/s", "deliveries/s", "delivery p50/p99 ms", "publish p50/p99 ms", "errors"],
                 pubsub_rows))
     print("   ".join(ratios))
-    if trees[1:]:
-        print(f"micro rows: median of {rounds} interleaved rounds (the floor: its first round)")
-    for line in against:
-        print(line)
     print()
     print(table(["cache", "ops/s", "p50 us", "p99 us"], cache_rows))
 
