@@ -17,7 +17,10 @@ and about ten on one it decides not to.  A sampled-down production setup
 (a C{ParentBased} sampler, the SDK's default) decides once per trace, at
 its root; every later hop of an unsampled trace would only be told "not
 sampled" again, so micro does not ask: it passes the trace context on as
-it came (what the SDK's non-recording span would hand on too).
+it came (what the SDK's non-recording span would hand on too).  At the
+root, a ratio sampler's decision depends only on the trace id: micro
+takes it on the id it made for the request, and has the SDK record the
+sampled traces under that same id (so the trace id is the request id).
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ def configured_tracing(wanted: bool | None, provider: Any = None) -> Tracing | N
         provider = trace.get_tracer_provider()
         if not wanted and isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
             return None
-    return Tracing(provider.get_tracer("micro", _version()), _Api(), _drops_unsampled_parents(provider))
+    tracer = provider.get_tracer("micro", _version())
+    return Tracing(tracer, _Api(), _drops_unsampled_parents(provider), _RootIds.install(tracer, provider))
 
 
 def _version() -> str | None:
@@ -71,6 +75,53 @@ def _drops_unsampled_parents(provider: Any) -> bool:
     return (type(sampler) is ParentBased
             and getattr(sampler, "_remote_parent_not_sampled", None) is ALWAYS_OFF
             and getattr(sampler, "_local_parent_not_sampled", None) is ALWAYS_OFF)
+
+
+class _RootIds:
+    """
+    The trace ids an SDK tracer gives the roots it starts: the next one
+    micro names, else the tracer's own generator's.
+
+    @ivar bound: Trace ids whose low 64 bits are below it are sampled at
+        the root (the SDK's C{TraceIdRatioBased} rule).
+    """
+
+    _LOW_BITS = (1 << 64) - 1
+
+    def __init__(self, generator: Any, bound: int):
+        self._generator = generator
+        self.bound = bound
+        self.next: int | None = None
+
+    @classmethod
+    def install(cls, tracer: Any, provider: Any) -> _RootIds | None:
+        """
+        Take over C{tracer}'s root trace ids if its provider samples roots
+        by ratio under C{ParentBased}; else C{None}.
+        """
+        try:
+            from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+        except ImportError:
+            return None
+        root = getattr(getattr(provider, "sampler", None), "_root", None)
+        generator = getattr(tracer, "id_generator", None)
+        if not _drops_unsampled_parents(provider) or type(root) is not TraceIdRatioBased or generator is None:
+            return None
+        tracer.id_generator = ids = cls(generator, root.bound)
+        return ids
+
+    def sampled(self, trace_id: int) -> bool:
+        return trace_id & self._LOW_BITS < self.bound
+
+    def generate_trace_id(self) -> int:
+        trace_id, self.next = self.next, None
+        return self._generator.generate_trace_id() if trace_id is None else trace_id
+
+    def generate_span_id(self) -> int:
+        return self._generator.generate_span_id()  # type: ignore[no-any-return]
+
+    def is_trace_id_random(self) -> bool:
+        return getattr(self._generator, "is_trace_id_random", lambda: True)()
 
 
 class _Api:
@@ -102,6 +153,7 @@ class Tracing:
     _tracer: Any
     _api: _Api
     _skip_unsampled: bool = False
+    _root_ids: _RootIds | None = None
 
     def start(self, name: str, kind: str, propagation: Propagation,
               attributes: dict[str, Any]) -> tuple[Any, Propagation]:
@@ -113,11 +165,18 @@ class Tracing:
         one given, passed on unchanged.
         """
         parent = propagation.traceparent
-        if (self._skip_unsampled and parent is not None and not propagation.made_here
-                and parent[-1] in "02468ace"):  # trace flags without the sampled bit
-            return None, propagation
+        if parent is not None:
+            if propagation.made_here and propagation.span is None and self._root_ids is not None:
+                trace_id = int(parent[3:35], 16)
+                if not self._root_ids.sampled(trace_id):
+                    return None, Propagation(propagation.request_id, parent[:-2] + "00", propagation.tracestate, True)
+                self._root_ids.next = trace_id
+            elif self._skip_unsampled and not propagation.made_here and parent[-1] in "02468ace":
+                return None, propagation  # trace flags without the sampled bit
         span = self._tracer.start_span(name, context=self._parent(propagation), kind=self._api.kinds[kind],
                                        attributes=attributes)
+        if self._root_ids is not None:
+            self._root_ids.next = None  # taken by a root, or not wanted (a tracer switched off)
         context = span.get_span_context()
         if not context.is_valid:
             return span, propagation

@@ -289,3 +289,26 @@ def test_a_trace_not_sampled_at_its_root_records_nothing_downstream(exporter: In
     assert result["message"] == "Hello, World from micro!"
     assert len(result["trace"]) == 32 and result["trace"] != "0" * 32
     assert exporter.get_finished_spans() == ()
+
+
+def test_a_ratio_sampler_decides_a_root_on_the_request_s_own_trace_id(exporter: InMemorySpanExporter) -> None:
+    """
+    Under ParentBased(TraceIdRatioBased(0.5)), a trace micro starts is
+    sampled when the low 64 bits of its trace id fall in the lower half
+    (the SDK's rule): a sampled one is recorded under that very trace id;
+    another is not started, and hands on its context marked unsampled.
+    """
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    provider = sdk.TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.5)))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing = configured_tracing(None, provider)
+    assert tracing is not None
+    low, high = "1" * 16 + "0" * 16, "0" * 16 + "f" * 16
+    kept, carried = tracing.start("kept", "client", Propagation(low, f"00-{low}-{'a' * 16}-01", None, True), {})
+    tracing.end(kept, 200, {}, False)
+    dropped, passed = tracing.start("dropped", "client", Propagation(high, f"00-{high}-{'a' * 16}-01", None, True), {})
+    assert [(s.name, f"{s.context.trace_id:032x}", s.parent) for s in exporter.get_finished_spans()] == [
+        ("kept", low, None)]
+    assert int(carried.traceparent[-2:], 16) & 1 and carried.trace_id == low  # sampled
+    assert dropped is None and passed.traceparent == f"00-{high}-{'a' * 16}-00"
