@@ -1,0 +1,119 @@
+"""
+Two registries on one Redis, across hosts: a real C{redis-server} on host
+6, registries on hosts 1 and 5 sharing it (C{--store redis://...}), the
+work service on hosts 2 and 3 whose nodes know both registries (host 2
+watches host 1's first, host 3 host 5's), a caller on host 4 (watching
+host 1's first) and route requests from host 4 through host 5's front
+door.
+
+Pulling host 1's cable takes a registry away without a word: its nodes'
+watches hang instead of failing, and it cannot reach Redis either.  The
+nodes give up on it after the hold + 1 s and watch host 5's registry,
+which already knows them (same store, same leases): nothing is evicted,
+no call and no route request fails.  Plugged back, host 1's registry
+reaches Redis again, catches up with the feed and its table is whole.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import pytest
+
+from micro._kernel.protocol import READY_PATH
+from tests.netns._cluster import Cluster, calls_between, until
+from tests.netns._hosts import REGISTRY_PORT, Host, Network
+from tests.netns._redis_host import REDIS_SERVER, start_redis, store_url
+
+pytestmark = pytest.mark.netns
+
+TTL = 4.0
+HOLD = TTL / 2
+CALL_TIMEOUT = 2.0
+
+
+def _cluster(network: Callable[[int], Network]) -> tuple[Cluster, Network]:
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    hosts = network(6)
+    start_redis(hosts[6])
+    for number in (1, 5):
+        hosts[number].registry("--ttl", str(TTL), "--store", store_url(hosts[6]))
+    cluster = Cluster(hosts, hosts[5])
+    cluster.start_service(hosts[2], registries=[hosts[1], hosts[5]])
+    cluster.start_service(hosts[3], registries=[hosts[5], hosts[1]])
+    cluster.start_caller(hosts[4], timeout=CALL_TIMEOUT, registries=[hosts[1], hosts[5]])
+    cluster.start_routes(hosts[4], hosts[5])
+    return cluster, hosts
+
+
+def _watched(cluster: Cluster, asked_from: Host, registry: Host, seconds: float = HOLD + 0.5) -> set[str]:
+    """
+    Every node seen watching at C{registry} over C{seconds} (a node between
+    two watches is briefly not watching anywhere).
+    """
+    seen: set[str] = set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        seen |= cluster.watching(asked_from, registry)
+        time.sleep(0.05)
+    return seen
+
+
+def test_registry_host_unplugged_costs_nothing(network: Callable[[int], Network],
+                                               report: Callable[[str], None]) -> None:
+    """
+    Host 1 unplugged under load: zero failed calls, zero failed route
+    requests at host 5's registry, host 1's nodes watch host 5 within the
+    hold + 1 s, nothing of hosts 2 and 3 leaves host 5's table (checked
+    every 50 ms for two leases) and nobody is evicted.  Plugged back, host
+    1's registry is ready again with the whole table.
+    """
+    cluster, hosts = _cluster(network)
+    four, one, five = hosts[4], hosts[1], hosts[5]
+    both = sorted([cluster.location(hosts[2]), cluster.location(hosts[3])])
+    whole = cluster.whole_table(four)
+    assert sorted(whole["work"]) == both and cluster.whole_table(four, one) == whole
+    at_one, at_five = _watched(cluster, four, one), _watched(cluster, four, five)
+    assert len(at_one) == 2 and len(at_five) >= 1 and not at_one & at_five, (at_one, at_five)
+
+    unplugged = time.time()
+    one.unplug()
+    moved, checked, wrong = None, 0, []
+    while time.time() - unplugged < 2 * TTL:
+        table = cluster.whole_table(four)
+        checked += 1
+        if table != whole:
+            wrong.append(table)
+        if moved is None and at_one <= cluster.watching(four, five):
+            moved = time.time()
+        time.sleep(0.05)
+    assert cluster.probe(four, cluster.registry_url, READY_PATH)[0] == 200
+    while_out = calls_between(cluster.calls(), unplugged)
+
+    plugged = time.time()
+    one.plug()
+    rejoined = until(lambda: cluster.probe(four, one.url(REGISTRY_PORT), READY_PATH)[0] == 200
+                     and cluster.whole_table(four, one) == whole, 2 * TTL + 10, "host 1's registry whole again")
+    time.sleep(1.0)
+    summary = cluster.stop_caller()
+    routes = cluster.route_summary()
+    after = calls_between(cluster.calls(), rejoined)
+    logs = {host: host.processes[0].log() for host in (one, five)}
+
+    report(f"unplug registry host 1 (Redis on host 6, registries on hosts 1 and 5): calls ok "
+           f"{len(while_out) - sum('failed' in line for line in while_out)}, failed "
+           f"{sum('failed' in line for line in while_out)}; its {len(at_one)} nodes watching host 5 after "
+           f"{(moved or unplugged) - unplugged:.2f}s (hold {HOLD:g}s + 1s, lease {TTL:g}s); host 5's table "
+           f"checked {checked} times over {2 * TTL:g}s, wrong {len(wrong)} times")
+    report(f"plug host 1 back: ready with the whole table after {rejoined - plugged:.2f}s; then calls ok "
+           f"{len(after)}, failed {sum('failed' in line for line in after)}; whole run calls ok {summary['ok']}, "
+           f"failed {summary['failed']}; route requests at host 5 ok {routes['ok']}, failed {routes['failed']}")
+
+    assert moved is not None, "host 1's nodes never watched host 5"
+    assert moved - unplugged <= HOLD + 1.0 + 1.0
+    assert wrong == []
+    assert summary["failed"] == 0 and summary["ok"] > 0
+    assert routes["failed"] == 0 and routes["ok"] > 0
+    assert all("evicted node" not in log for log in logs.values()), logs
