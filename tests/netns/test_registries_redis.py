@@ -22,7 +22,7 @@ from typing import Callable
 import pytest
 
 from micro._kernel.protocol import READY_PATH
-from tests.netns._cluster import Cluster, calls_between, until
+from tests.netns._cluster import Cluster, calls_between
 from tests.netns._hosts import REGISTRY_PORT, Host, Network
 from tests.netns._redis_host import REDIS_SERVER, start_redis, store_url
 
@@ -71,6 +71,27 @@ def _view(cluster: Cluster, asked_from: Host, registry: Host) -> tuple[dict[str,
     status, routes = asked_from.command(registry.url(REGISTRY_PORT), {"routes": True}, timeout=2)
     assert status == 200, routes
     return cluster.whole_table(asked_from, registry), routes
+
+
+def _rejoin(cluster: Cluster, asked_from: Host, registry: Host, whole: object,
+            timeout: float) -> tuple[float, float, list[int]]:
+    """
+    Poll the registry every 20 ms until it is ready with the C{whole}
+    view: when it first said it was ready, when its view was whole, and
+    what its readiness probe answered in between.
+    """
+    ready_at, answers = None, []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = cluster.probe(asked_from, registry.url(REGISTRY_PORT), READY_PATH)[0]
+        if status == 200 and ready_at is None:
+            ready_at = time.time()
+        if ready_at is not None:
+            answers.append(status)
+        if status == 200 and _view(cluster, asked_from, registry) == whole:
+            return ready_at, time.time(), answers
+        time.sleep(0.02)
+    raise AssertionError(f"the registry on {registry.address} was not ready and whole within {timeout}s")
 
 
 def _readiness(cluster: Cluster, asked_from: Host, registry: Host, seconds: float) -> list[int]:
@@ -124,8 +145,7 @@ def test_registry_host_unplugged_costs_nothing(network: Callable[[int], Network]
 
     plugged = time.time()
     one.plug()
-    rejoined = until(lambda: cluster.probe(four, one.url(REGISTRY_PORT), READY_PATH)[0] == 200
-                     and _view(cluster, four, one) == whole, 2 * TTL + 10, "host 1's registry whole again")
+    ready_again, rejoined, meanwhile = _rejoin(cluster, four, one, whole, 2 * TTL + 10)
     readiness = _readiness(cluster, four, one, HOLD)
     added = cluster.probe(four, one.url(REGISTRY_PORT), ADDED["path"])
     summary = cluster.stop_caller()
@@ -139,8 +159,10 @@ def test_registry_host_unplugged_costs_nothing(network: Callable[[int], Network]
            f"{(moved or unplugged) - unplugged:.2f}s (hold {HOLD:g}s + 1s, lease {TTL:g}s); host 5's table "
            f"checked {checked} times over {2 * TTL:g}s, wrong {len(wrong)} times; caller's table changed "
            f"{len(caller_changes)} times")
-    report(f"plug host 1 back: ready with the whole table (and the route added meanwhile) after "
-           f"{rejoined - plugged:.2f}s, ready {readiness.count(200)} of {len(readiness)} times after; then calls ok "
+    report(f"plug host 1 back: ready again after {ready_again - plugged:.2f}s (then not ready "
+           f"{len(meanwhile) - meanwhile.count(200)} of {len(meanwhile)} probes), whole table (and the route "
+           f"added meanwhile) after {rejoined - plugged:.2f}s, ready {readiness.count(200)} of {len(readiness)} "
+           f"probes after; then calls ok "
            f"{len(after)}, failed {sum('failed' in line for line in after)}; whole run calls ok {summary['ok']}, "
            f"failed {summary['failed']}; route requests at host 5, whole run, ok {routes['ok']}, "
            f"failed {routes['failed']}")
