@@ -31,7 +31,11 @@ deliveries/s counts handler runs in all subscribers together:
              process each ("N nodes": one packet per subscriber, like
              micro).  Moleculer events are fire-and-forget: the publisher
              awaits only the write to its sockets, and the rate is
-             deliveries / (last delivery - first publish).
+             deliveries / (last delivery - first publish);
+  Moleculer, acked   what micro's publish does (it returns once every
+             subscriber answered) done with Moleculer calls: each publish
+             calls the SUBSCRIBERS nodes' "receive" action at once and
+             awaits all the answers.
 
 Moleculer 0.14 is installed with npm into bench/.peers/ (git-ignored) on
 the first run; without node and npm its rows are skipped, saying so.
@@ -120,14 +124,15 @@ class Moleculer:
 
     def _client(self, role: str, name: str, *args: object) -> dict[str, float]:
         argv = ["node", PEER_JS, role, name, str(self.ports[name]), self.urls, *map(str, args)]
-        return json.loads(client(argv, env=self.env, timeout=300).strip().splitlines()[-1])  # type: ignore[no-any-return]
+        out = client(argv, env=self.env, timeout=300)
+        return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
     def calls(self, calls: int, concurrency: int) -> dict[str, float]:
         return self._client("calls", "caller", calls, concurrency)
 
-    def publish(self, seconds: float, one_node: bool) -> dict[str, float]:
+    def publish(self, seconds: float, one_node: bool, acked: bool = False) -> dict[str, float]:
         first, event = (0, "bench.one") if one_node else (self.subscribers, "bench.many")
-        return self._client("publish", "pub", seconds, first, self.subscribers, event)
+        return self._client("publish", "pub", seconds, first, self.subscribers, event, *(["--acked"] if acked else []))
 
 
 def start_micro(stack: ExitStack, subscribers: int, work: Path) -> dict[str, str]:
@@ -192,6 +197,7 @@ def main() -> None:
             calls["Moleculer"] = lambda c: moleculer.calls(args.calls, c)
             pubsub["Moleculer, 1 node"] = lambda: moleculer.publish(args.seconds, one_node=True)
             pubsub["Moleculer, N nodes"] = lambda: moleculer.publish(args.seconds, one_node=False)
+            pubsub["Moleculer, acked"] = lambda: moleculer.publish(args.seconds, one_node=False, acked=True)
         for number in range(args.rounds):
             print(f"round {number + 1} of {args.rounds} ...", file=sys.stderr, flush=True)
             for who, run in calls.items():
@@ -213,7 +219,8 @@ def report(medians: dict[tuple[str, object], dict[str, float]], calls: dict[str,
     print(table(["calls", "callers", "calls/s", "mean us", "p50 us", "p99 us"], rows))
     fan = {"floor": "Twisted floor: bare fan-out", "micro": "micro: publish via registry",
            "Moleculer, 1 node": "Moleculer 0.14: broadcast, subscribers in 1 node",
-           "Moleculer, N nodes": f"Moleculer 0.14: broadcast, {args.subscribers} subscriber nodes"}
+           "Moleculer, N nodes": f"Moleculer 0.14: broadcast, {args.subscribers} subscriber nodes",
+           "Moleculer, acked": f"Moleculer 0.14: calls to {args.subscribers} subscriber nodes, acked"}
     rows = [[fan[who], *(medians[who, "pubsub"][f] for f in PUBSUB_FIGURES)] for who in pubsub]
     print(f"\npub/sub: 1 publisher, {args.subscribers} subscribers, {args.seconds:g} s per row, "
           f"median of {args.rounds} interleaved rounds")

@@ -14,7 +14,9 @@
 //       transporter's sockets: Moleculer events are fire-and-forget);
 //       deliveries are counted by the subscriber services sub<FIRST>...
 //       and the rate is deliveries / (last delivery - first publish);
-//       prints one JSON line
+//       prints one JSON line.  With --acked, each publish is instead a call
+//       of every subscriber's "receive" action, awaited together (what
+//       micro's publish does: it returns when every subscriber answered)
 //
 // URLS: comma-separated host:port/nodeID of every node (the TCP
 // transporter's "urls" option).  Moleculer resolves from NODE_PATH
@@ -47,15 +49,16 @@ function now() {
 
 function subscriber(index, event) {
 	let count = 0, first = 0, last = 0;
+	function received() {
+		last = now();
+		if (count++ === 0) first = last;
+		return last;
+	}
 	return {
 		name: `sub${index}`,
-		events: {
-			[event]() {
-				last = now();
-				if (count++ === 0) first = last;
-			}
-		},
+		events: { [event]: received },
 		actions: {
+			receive: received,
 			stats: () => ({ count, first, last }),
 			reset() {
 				count = 0;
@@ -129,17 +132,20 @@ async function settle(b, names, expected) {
 	return seen;
 }
 
-async function publish(seconds, first, subscribers, event) {
+async function publish(seconds, first, subscribers, event, acked) {
 	const b = broker();
 	await b.start();
 	const names = Array.from({ length: subscribers }, (_, k) => `sub${first + k}`);
 	await b.waitForServices(names, 30000);
-	for (let n = 0; n < WARMUP / 4; n++) await b.broadcast(event, { n });
+	const send = acked
+		? message => Promise.all(names.map(name => b.call(`${name}.receive`, message)))
+		: message => b.broadcast(event, message);
+	for (let n = 0; n < WARMUP / 4; n++) await send({ n });
 	await settle(b, names, (WARMUP / 4) * subscribers);
 	await Promise.all(names.map(name => b.call(`${name}.reset`)));
 	let publishes = 0;
 	const started = now(), until = started + seconds * 1000;
-	while (now() < until) await b.broadcast(event, { n: publishes++ });
+	while (now() < until) await send({ n: publishes++ });
 	const sent = now();
 	const seen = await settle(b, names, publishes * subscribers);
 	await b.stop();
@@ -154,7 +160,7 @@ async function main() {
 	if (role === "serve") return serve();
 	const result = role === "calls"
 		? await calls(Number(rest[0]), Number(rest[1]))
-		: await publish(Number(rest[0]), Number(rest[1]), Number(rest[2]), rest[3]);
+		: await publish(Number(rest[0]), Number(rest[1]), Number(rest[2]), rest[3], rest[4] === "--acked");
 	console.log(JSON.stringify(result));
 	process.exit(0);
 }
