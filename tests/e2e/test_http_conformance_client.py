@@ -12,7 +12,8 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-from typing import Any
+from contextlib import closing
+from typing import Any, Iterator
 
 import pytest
 
@@ -21,8 +22,8 @@ from tests._conformance import CHUNKS, LARGE, TIMEOUT, digest
 pytestmark = pytest.mark.e2e
 
 
-def _connection(port: int) -> http.client.HTTPConnection:
-    return http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+def _connection(port: int) -> closing[http.client.HTTPConnection]:
+    return closing(http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT))
 
 
 def _json(response: http.client.HTTPResponse) -> Any:
@@ -30,77 +31,82 @@ def _json(response: http.client.HTTPResponse) -> Any:
     return json.loads(response.read())
 
 
+def _get(connection: http.client.HTTPConnection, n: int) -> None:
+    connection.request("GET", f"/conformance/echo?n={n}")
+    assert _json(connection.getresponse())["payload"] == {"n": str(n)}
+
+
+def _on_one_socket(connection: http.client.HTTPConnection, requests: Iterator[None]) -> None:
+    """
+    Run C{requests} (a generator that makes one request per step) and check
+    that they all went on one socket, and one more GET after them too.
+    """
+    # The socket objects themselves, held: a closed one's id could be reused.
+    sockets = [connection.sock for _ in requests]
+    _get(connection, 99)
+    sockets.append(connection.sock)
+    assert sockets[0] is not None and all(s is sockets[0] for s in sockets), sockets
+
+
 def test_http_client_keep_alive(target: int) -> None:
     """
-    Six requests, GET and POST, on one connection: the socket never changes.
+    Seven requests, GET and POST, on one connection: the socket never changes.
     """
-    connection = _connection(target)
-    try:
-        sockets = set()
+    def requests() -> Iterator[None]:
         for n in range(3):
-            connection.request("GET", f"/conformance/echo?n={n}")
-            assert _json(connection.getresponse())["payload"] == {"n": str(n)}
-            sockets.add(id(connection.sock))
+            _get(connection, n)
+            yield
             connection.request("POST", "/conformance/tree/p", body=json.dumps({"n": n}),
                                headers={"Content-Type": "application/json"})
             assert _json(connection.getresponse())["payload"] == {"n": n}
-            sockets.add(id(connection.sock))
-        assert len(sockets) == 1
-    finally:
-        connection.close()
+            yield
+
+    with _connection(target) as connection:
+        _on_one_socket(connection, requests())
 
 
 def test_http_client_calls_keep_alive_on_the_instance(front_door: dict[str, int]) -> None:
     """
     C{POST /} calls and route requests mixed on one connection to the instance.
     """
-    connection = _connection(front_door["instance"])
-    try:
-        sockets = set()
+    def requests() -> Iterator[None]:
         for n in range(3):
             connection.request("POST", "/", body=json.dumps({"n": n}), headers={"Content-Type": "application/json"})
             assert _json(connection.getresponse()) == {"method": "POST", "path": "/", "payload": {"n": n}}
-            sockets.add(id(connection.sock))
-            connection.request("GET", f"/conformance/echo?n={n}")
-            assert _json(connection.getresponse())["payload"] == {"n": str(n)}
-            sockets.add(id(connection.sock))
-        assert len(sockets) == 1
-    finally:
-        connection.close()
+            yield
+            _get(connection, n)
+            yield
+
+    with _connection(front_door["instance"]) as connection:
+        _on_one_socket(connection, requests())
 
 
 def test_http_client_chunked_body(target: int) -> None:
     """
     A chunked body (encode_chunked), then a plain request on the same connection.
     """
-    connection = _connection(target)
-    try:
+    def requests() -> Iterator[None]:
         connection.request("POST", "/conformance/echo", body=iter(CHUNKS), encode_chunked=True,
                            headers={"Transfer-Encoding": "chunked", "Content-Type": "application/octet-stream"})
         body = b"".join(CHUNKS)
         assert _json(connection.getresponse()) == {"method": "POST", "path": "/conformance/echo",
                                                    "size": len(body), "sha256": digest(body)}
-        first = connection.sock
-        connection.request("GET", "/conformance/echo?after=chunked")
-        assert _json(connection.getresponse())["payload"] == {"after": "chunked"}
-        assert connection.sock is first
-    finally:
-        connection.close()
+        yield
+
+    with _connection(target) as connection:
+        _on_one_socket(connection, requests())
 
 
 def test_http_client_chunked_call_on_the_instance(front_door: dict[str, int]) -> None:
     """
     A C{POST /} call whose JSON body comes chunked.
     """
-    connection = _connection(front_door["instance"])
-    try:
-        text = json.dumps({"items": list(range(2000))}).encode()
-        pieces = [text[i:i + 1000] for i in range(0, len(text), 1000)]
+    text = json.dumps({"items": list(range(2000))}).encode()
+    pieces = [text[i:i + 1000] for i in range(0, len(text), 1000)]
+    with _connection(front_door["instance"]) as connection:
         connection.request("POST", "/", body=iter(pieces), encode_chunked=True,
                            headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"})
         assert _json(connection.getresponse())["payload"] == {"items": list(range(2000))}
-    finally:
-        connection.close()
 
 
 def test_http_client_head_with_no_body_read(target: int) -> None:
@@ -110,11 +116,11 @@ def test_http_client_head_with_no_body_read(target: int) -> None:
     by the method alone), so the next request on the connection parses
     only if the server sent no body either.
     """
-    connection = _connection(target)
-    try:
+    def requests() -> Iterator[None]:
         connection.request("GET", "/conformance/echo?n=1")
         got = connection.getresponse()
         body = got.read()
+        yield
         connection.request("HEAD", "/conformance/echo?n=1")
         head = connection.getresponse()
         assert head.status == 200
@@ -122,12 +128,10 @@ def test_http_client_head_with_no_body_read(target: int) -> None:
         # The handler echoes the method: HEAD's body would be one byte longer.
         assert head.getheader("content-length") in (None, str(len(body.replace(b'"GET"', b'"HEAD"'))))
         assert head.read() == b""
-        first = connection.sock
-        connection.request("GET", "/conformance/echo?n=2")
-        assert _json(connection.getresponse())["payload"] == {"n": "2"}
-        assert connection.sock is first
-    finally:
-        connection.close()
+        yield
+
+    with _connection(target) as connection:
+        _on_one_socket(connection, requests())
 
 
 def _interim(sock: socket.socket) -> bytes:
@@ -148,8 +152,7 @@ def test_http_client_expect_100_continue(target: int) -> None:
     The client sends only the head with C{Expect: 100-continue}, waits for
     100 Continue, then sends 4 MiB; the final answer has it whole.
     """
-    connection = _connection(target)
-    try:
+    with _connection(target) as connection:
         connection.putrequest("POST", "/conformance/echo")
         connection.putheader("Content-Type", "application/octet-stream")
         connection.putheader("Content-Length", str(len(LARGE)))
@@ -160,5 +163,3 @@ def test_http_client_expect_100_continue(target: int) -> None:
         connection.send(LARGE)
         assert _json(connection.getresponse()) == {"method": "POST", "path": "/conformance/echo",
                                                    "size": len(LARGE), "sha256": digest(LARGE)}
-    finally:
-        connection.close()
