@@ -207,10 +207,10 @@ def main() -> None:
                 samples.setdefault((who, "pubsub"), []).append(publish())
     medians = {key: {figure: statistics.median(r[figure] for r in runs) for figure in runs[0]}
                for key, runs in samples.items()}
-    report(medians, calls, pubsub, args, skipped)
+    report(medians, list(calls), list(pubsub), args, skipped)
 
 
-def report(medians: dict[tuple[str, object], dict[str, float]], calls: dict[str, object], pubsub: dict[str, object],
+def report(medians: dict[tuple[str, object], dict[str, float]], calls: list[str], pubsub: list[str],
            args: argparse.Namespace, skipped: str) -> None:
     names = {"floor": "Twisted floor: bare Agent -> bare Resource", "micro": "micro: call_service -> twistd service",
              "Moleculer": "Moleculer 0.14: broker.call over TCP"}
