@@ -90,6 +90,10 @@ def _chain(processes: Processes, *registry_args: str, traced: bool = False, hide
                                           *service_args, env={**env, "CHAIN_ROLE": role})
         started[role + "-log"] = log
         wait_until(lambda role=role: instances(url, role), what=f"{role}\n{started[role].log()}")
+    # The route is declared after the instance registers: wait for it too,
+    # without requesting it (the tests count the route's requests).
+    wait_until(lambda: any(r.get("path") == "/api/greeting" for r in _command(url, {"routes": {}})[1] or []),
+               what="the route /api/greeting")
     return url, started
 
 
