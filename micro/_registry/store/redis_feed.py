@@ -30,7 +30,10 @@ from micro._registry.store.interface import Entry, StoreUnavailable
 from micro._registry.store.redis_link import RedisLink
 from micro._registry.store.replica import Replica
 
-RETRY_DELAYS = (0.1, 0.25, 0.5, 1.0)
+# Short: while Redis is out of reach, a read fails at once without going
+# anywhere, and the view should be current again as soon as the pool has
+# connected again (RECONNECT_MAX at most after Redis is back).
+RETRY_DELAYS = (0.1, 0.25)
 # Entries asked for per read: a reply this long may not reach the end.
 READ_COUNT = 1000
 # Results of this registry's own changes, kept until their caller asks.
