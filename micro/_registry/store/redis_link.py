@@ -131,7 +131,8 @@ class RedisLink:
         """
         block = int(self.block_seconds * 1000)
         return self._call(self._feed, "XREAD", "COUNT", count, "BLOCK", block, "STREAMS",
-                          self.address.prefix + "changes", last_id, deadline=self.feed_deadline)
+                          self.address.prefix + "changes", last_id, deadline=self.feed_deadline,
+                          drop_if_cancelled=True)
 
     def close(self) -> Deferred[Any]:
         from twisted.internet.defer import gatherResults
@@ -140,8 +141,22 @@ class RedisLink:
         self._commands = self._feed = None
         return gatherResults([p.disconnect() for p in pools], consumeErrors=True)
 
-    def _call(self, pool: Any, *args: Any, deadline: float | None = None) -> Deferred[Any]:
-        result: Deferred[Any] = Deferred()
+    def _call(self, pool: Any, *args: Any, deadline: float | None = None,
+              drop_if_cancelled: bool = False) -> Deferred[Any]:
+        """
+        Send C{args}; if C{drop_if_cancelled}, cancelling the call drops its
+        connection (a read of the feed cancelled to load a snapshot at once
+        would go on blocking there, and the next read would queue behind it
+        for up to a second of its own deadline).
+        """
+        used: list[Any] = []  # the connection the call went out on
+
+        def cancelled(_: Deferred[Any]) -> None:
+            if drop_if_cancelled:
+                for connection in used:
+                    _drop(connection)
+
+        result: Deferred[Any] = Deferred(cancelled)
         if pool is None:
             result.errback(StoreUnavailable(f"the registry's store ({self.address.describe()}) is closed"))
             return result
@@ -155,12 +170,14 @@ class RedisLink:
             result.errback(StoreUnavailable(f"the registry's store ({self.address.describe()}) is not "
                                             "connected; try again"))
             return result
-        used: list[Any] = []  # the connection the call went out on
 
         def timed_out() -> None:
             if not result.called:
                 for connection in used:
-                    self._drop(connection, what, seconds)
+                    if _drop(connection):
+                        self._log.info("no answer to {what} from the store ({store}) within {seconds:g}s: "
+                                       "dropping its connection and connecting again", what=what,
+                                       store=self.address.describe(), seconds=seconds)
                 result.errback(StoreUnavailable(
                     f"the registry's store ({self.address.describe()}) did not answer {what} within "
                     f"{seconds:g}s; try again"))
@@ -189,18 +206,6 @@ class RedisLink:
         factory.getConnection(peek=True).addCallback(send).addBoth(done)
         return result
 
-    def _drop(self, connection: Any, what: str, seconds: float) -> None:
-        """
-        Close a connection that left a call unanswered: whatever was queued
-        on it fails now, and the pool connects again.
-        """
-        transport = connection.transport
-        if connection.connected and transport is not None:
-            self._log.info("no answer to {what} from the store ({store}) within {seconds:g}s: dropping its "
-                           "connection and connecting again", what=what, store=self.address.describe(),
-                           seconds=seconds)
-            transport.abortConnection()
-
     def _unavailable(self, failure: Failure, what: str) -> Failure:
         import txredisapi
 
@@ -208,3 +213,16 @@ class RedisLink:
             return failure  # it answered, with an error
         return Failure(StoreUnavailable(f"the registry's store ({self.address.describe()}) is unreachable "
                                         f"({what}: {failure.getErrorMessage()}); try again"))
+
+
+def _drop(connection: Any) -> bool:
+    """
+    Close a connection a call left (unanswered, or no longer wanted):
+    whatever was queued on it fails now, and the pool connects again.
+    Whether it was open.
+    """
+    transport = connection.transport
+    if not connection.connected or transport is None:
+        return False
+    transport.abortConnection()
+    return True

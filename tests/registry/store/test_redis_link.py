@@ -115,3 +115,19 @@ def test_a_late_answer_after_the_deadline_is_ignored_and_no_connection_is_droppe
     assert isinstance(failed(hung), StoreUnavailable) and commands.transport.aborted == 0
     commands.sent[0][1].callback("late")
     assert isinstance(failed(link.command("GET", "k")), StoreUnavailable), "not connected: fails at once"
+
+
+def test_a_cancelled_read_of_the_feed_drops_its_connection_a_cancelled_command_does_not() -> None:
+    """
+    A read of the feed cancelled (to load a snapshot now) would go on blocking in Redis, with the next read
+    queued behind it: its connection is dropped.  A script call cancelled leaves the pool's connection alone.
+    """
+    _, link, commands, feed = _link()
+    read = link.read_feed("0-0", 10)
+    read.cancel()
+    assert feed.transport.aborted == 1
+    call = link.script("snapshot", "x")
+    call.cancel()
+    assert commands.transport.aborted == 0
+    for d in (read, call):
+        d.addErrback(lambda f: None)
