@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from attrs import define, field
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -93,6 +93,8 @@ class RedisLink:
     block_seconds: float = 1.0
     _commands: Any = field(default=None, init=False)
     _feed: Any = field(default=None, init=False)
+    # When a read of the feed that was cancelled stops blocking in Redis.
+    _feed_free_at: float = field(default=0.0, init=False)
 
     _log = Logger()
 
@@ -130,9 +132,18 @@ class RedisLink:
         none came.
         """
         block = int(self.block_seconds * 1000)
-        return self._call(self._feed, "XREAD", "COUNT", count, "BLOCK", block, "STREAMS",
-                          self.address.prefix + "changes", last_id, deadline=self.feed_deadline,
-                          drop_if_cancelled=True)
+        now = self._clock.seconds()
+        # A read cancelled (to load a snapshot now) still blocks on the
+        # connection, and this one is queued behind it.
+        behind = max(0.0, self._feed_free_at - now)
+        d = self._call(self._feed, "XREAD", "COUNT", count, "BLOCK", block, "STREAMS",
+                       self.address.prefix + "changes", last_id, deadline=self.feed_deadline + behind)
+
+        def cancelled(failure: Failure) -> Failure:
+            if failure.check(CancelledError):
+                self._feed_free_at = now + behind + self.block_seconds
+            return failure
+        return d.addErrback(cancelled)
 
     def close(self) -> Deferred[Any]:
         from twisted.internet.defer import gatherResults
@@ -141,22 +152,8 @@ class RedisLink:
         self._commands = self._feed = None
         return gatherResults([p.disconnect() for p in pools], consumeErrors=True)
 
-    def _call(self, pool: Any, *args: Any, deadline: float | None = None,
-              drop_if_cancelled: bool = False) -> Deferred[Any]:
-        """
-        Send C{args}; if C{drop_if_cancelled}, cancelling the call drops its
-        connection (a read of the feed cancelled to load a snapshot at once
-        would go on blocking there, and the next read would queue behind it
-        for up to a second of its own deadline).
-        """
-        used: list[Any] = []  # the connection the call went out on
-
-        def cancelled(_: Deferred[Any]) -> None:
-            if drop_if_cancelled:
-                for connection in used:
-                    _drop(connection)
-
-        result: Deferred[Any] = Deferred(cancelled)
+    def _call(self, pool: Any, *args: Any, deadline: float | None = None) -> Deferred[Any]:
+        result: Deferred[Any] = Deferred()
         if pool is None:
             result.errback(StoreUnavailable(f"the registry's store ({self.address.describe()}) is closed"))
             return result
@@ -170,6 +167,7 @@ class RedisLink:
             result.errback(StoreUnavailable(f"the registry's store ({self.address.describe()}) is not "
                                             "connected; try again"))
             return result
+        used: list[Any] = []  # the connection the call went out on
 
         def timed_out() -> None:
             if not result.called:
