@@ -10,8 +10,11 @@ beats every L{BEAT_INTERVAL}: it says it is alive, publishes how far its
 watching nodes are (for C{settle}), and runs the reaper of expired leases.
 
 When Redis is away, reads go on from the view; changes answer 503.  A
-registry that has not heard from Redis for half a lease stops being ready,
-so that its nodes move to a registry that has.
+registry is ready while its view is current: it read the feed to its end
+less than half a lease ago (or less than L{RedisLink.feed_deadline} ago if
+that is longer: a read waits up to a second for a change).  One cut off
+stops being ready, so that its nodes move to a registry that is; back, it
+is ready again once it has read the changes made meanwhile, not before.
 """
 
 from __future__ import annotations
@@ -87,7 +90,14 @@ class RedisStore:
 
     @property
     def ready(self) -> bool:
-        return self._feed is not None and self._feed.synced and self._recent()
+        return self._feed is not None and self._feed.current_within(self._current_for)
+
+    @property
+    def _current_for(self) -> float:
+        """
+        How long the view may go without reaching the end of the feed.
+        """
+        return max(self.ttl / 2, self._link.feed_deadline)
 
     def describe(self) -> str:
         return self.address.describe()
@@ -207,13 +217,6 @@ class RedisStore:
 
     # -- the beat -----------------------------------------------------------
 
-    def _recent(self) -> bool:
-        """
-        Whether Redis answers, or has not failed for half a lease yet.
-        """
-        failing = self._link.failing_since
-        return failing is None or self._clock.seconds() - failing < self.ttl / 2
-
     def _acks(self) -> str:
         """
         How many nodes watching here hold each version (the lowest first).
@@ -232,12 +235,12 @@ class RedisStore:
             return succeed(None)
         ready = self.ready
         if self._was_ready and not ready:
-            self._log.warn("not ready: no answer from the store ({store}) for {seconds:g}s; "
-                           "sending the watching nodes elsewhere", store=self.describe(), seconds=self.ttl / 2)
+            self._log.warn("not ready: the change feed from the store ({store}) not read for {seconds:g}s; "
+                           "sending the watching nodes elsewhere", store=self.describe(), seconds=self._current_for)
             for listener in self._unready:
                 listener()
-        elif ready and not self._was_ready and self._feed is not None and self._feed.synced:
-            self._log.info("ready: the store ({store}) answers", store=self.describe())
+        elif ready and not self._was_ready:
+            self._log.info("ready: the view has every change in the store ({store})", store=self.describe())
         self._was_ready = ready
         d = self._link.script("beat", secrets.token_hex(8), self.registry_id, FEED_LENGTH, int(self.ttl * 1000),
                               self.state.ports.base_port, self._acks(), int(REAP_GAP * 1000))

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.integration.test_redis_store -*-
+# -*- test-case-name: tests.registry.store.test_redis_readiness -*-
 """
 Following the change feed in Redis: a snapshot first, then every entry
 of the stream in order, resuming after the last one read.
@@ -7,6 +7,11 @@ The view is loaded again from a snapshot when the feed cannot be
 followed: an entry was missed (trimmed away while this registry was cut
 off), an entry is of another epoch (Redis lost its data and a new epoch
 began), or applying one did not give the version the store recorded.
+
+The view is current as of the answer to the last read that reached the
+end of the feed (or to the snapshot it was loaded from): L{current_at}.
+A read blocks in Redis for up to a second when no change comes, so a
+followed feed is current as of a second or so ago.
 """
 
 from __future__ import annotations
@@ -25,7 +30,12 @@ from micro._registry.store.interface import Entry, StoreUnavailable
 from micro._registry.store.redis_link import RedisLink
 from micro._registry.store.replica import Replica
 
-RETRY_DELAYS = (0.1, 0.25, 0.5, 1.0)
+# Short: while Redis is out of reach, a read fails at once without going
+# anywhere, and the view should be current again as soon as the pool has
+# connected again (RECONNECT_MAX at most after Redis is back).
+RETRY_DELAYS = (0.1, 0.25)
+# Entries asked for per read: a reply this long may not reach the end.
+READ_COUNT = 1000
 # Results of this registry's own changes, kept until their caller asks.
 MAX_KEPT_RESULTS = 4096
 
@@ -68,6 +78,7 @@ class FeedFollower:
     last_id: str = "0-0"
     synced: bool = field(default=False, init=False)
     stale: bool = field(default=True, init=False)
+    current_at: float | None = field(default=None, init=False)
     _results: dict[int, Any] = field(factory=dict, init=False)
     _waiting: dict[int, Deferred[Any]] = field(factory=dict, init=False)
     _loaded: Latch = field(factory=Latch, init=False)
@@ -113,7 +124,7 @@ class FeedFollower:
                     self._load(await self._loop.current)
                 if not self._loop.running:
                     break  # stopped by someone the load woke
-                self._loop.current = self._link.read_feed(self.last_id)
+                self._loop.current = self._link.read_feed(self.last_id, READ_COUNT)
                 reply = await self._loop.current
             except CancelledError:
                 continue
@@ -132,11 +143,20 @@ class FeedFollower:
             if failures:
                 self._log.info("following the store again after {count} failures", count=failures)
             failures = 0
-            for stream_id, fields in (reply[0][1] if reply else []):
+            entries = reply[0][1] if reply else []
+            for stream_id, fields in entries:
                 self.last_id = stream_id
                 if not self.stale:
                     self._take(json.loads(dict(zip(fields[::2], fields[1::2]))["e"]))
+            if len(entries) < READ_COUNT and not self.stale:
+                self.current_at = self._clock.seconds()  # nothing was left to read
         self._loop.current = None
+
+    def current_within(self, seconds: float) -> bool:
+        """
+        Whether the view holds every change the store had C{seconds} ago.
+        """
+        return self.current_at is not None and self._clock.seconds() - self.current_at < seconds
 
     def _load(self, reply: list[Any]) -> None:
         snapshot, last_id, age = snapshot_of(reply)
@@ -149,7 +169,7 @@ class FeedFollower:
         self._log.info("view loaded from the store: epoch {epoch}{new}, version {version}, {count} instances",
                        epoch=snapshot["epoch"], new=" (new)" if new_epoch else "", version=snapshot["version"],
                        count=len(snapshot["instances"]))
-        self.synced = True
+        self.synced, self.current_at = True, self._clock.seconds()
         self._loaded.set()
 
     def _take(self, entry: Entry) -> None:

@@ -70,3 +70,5 @@ def test_txredisapi_still_parses_one_element_per_turn() -> None:
     protocol.dataReceived(_reply(3))
     assert replies == [] and len(calls) == 1
     assert "protocol" in vars(txredisapi.RedisFactory) and hasattr(txredisapi.RedisFactory, "initialDelay")
+    # RedisLink takes a connection from the pool itself, to drop it when a call on it times out.
+    assert callable(txredisapi.RedisFactory.getConnection) and callable(txredisapi.RedisProtocol.execute_command)
