@@ -78,3 +78,17 @@ def test_every_exported_name_is_in_the_table() -> None:
     section = _api_section()
     missing = [name for name in micro.__all__ if f"``{name}" not in section and f"``{name}(" not in section]
     assert missing == []
+
+
+def test_no_merge_leftovers_and_every_title_is_underlined_whole() -> None:
+    """
+    No conflict marker is left in the README, and every section underline
+    is at least as long as its title: a stray ``=======`` under a paragraph
+    turns it into a title (docutils warns, and the section map breaks).
+    """
+    lines = README.read_text(encoding="utf-8").splitlines()
+    assert [n for n, line in enumerate(lines, 1) if line.startswith(("<<<<<<< ", ">>>>>>> "))] == []
+    short = [n for n, (above, line) in enumerate(zip(lines, lines[1:]), 2)
+             if len(line) >= 3 and len(set(line)) == 1 and line[0] in "=-~^" and above.strip()
+             and set(above) != set(line) and len(line) < len(above)]
+    assert short == []
