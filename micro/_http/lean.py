@@ -1,0 +1,265 @@
+# -*- test-case-name: tests.http.test_lean -*-
+"""
+A lean HTTP/1.1 server channel for a site's hot requests.
+
+C{twisted.web} builds a C{Request}, two C{Headers} objects, a resource
+lookup and a reply head field by field for every request; on an instance
+that is most of the CPU a call costs.  A L{LeanChannel} reads the request
+head itself, asks its site's root (an L{ILeanResource}) whether it wants
+this request served lean, and if so reads the body (by length or chunked,
+refusing one over the limit with a 413, answering C{Expect:
+100-continue}) and hands a L{LeanRequest} to the handler the root gave.
+Keep-alive and pipelined requests are answered in order.
+
+Every other request, and anything the channel does not fully understand
+(HTTP/1.0, a query string, an oversized head, ...), goes to
+C{twisted.web}: the channel hands the whole connection, with the bytes it
+has read, to the site's usual C{HTTPChannel}, which serves the rest of the
+connection's life.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.server import NOT_DONE_YET
+from zope.interface import Interface
+
+from micro._http.channel import MAX_HEADER_BYTES, refuse
+from micro._http.lean_body import BadBody, ChunkedBody, Head, parse_head
+from micro._http.lean_request import LeanRequest
+from micro._http.limits import too_large
+from micro._http.respond import internal_error
+
+LeanHandler = Callable[[LeanRequest], Any]
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\n\r\n"
+
+
+class ILeanResource(Interface):
+    """
+    A root resource that serves some requests on a lean channel.
+    """
+
+    def lean_handler(method: bytes, path: bytes, headers: dict[bytes, bytes]) -> tuple[LeanHandler, int | None] | None:
+        """
+        Called when a request's head is in (header names in lower case).
+
+        @return: C{(handler, body limit)} to serve it lean: C{handler}
+            answers like a C{render} (a body, or C{NOT_DONE_YET} and later
+            C{finish}); or C{None} to leave it to C{twisted.web}.
+        """
+
+
+class LeanChannel(Protocol):
+    """
+    One connection to a site whose root is an L{ILeanResource}.
+
+    @ivar handed_over: The C{twisted.web} protocol now serving this
+        connection, if it was handed over.
+    """
+
+    handed_over: Any = None
+    _log = Logger()
+
+    def __init__(self, site: Any, address: Any, web_protocol: Callable[[], Any]):
+        self._site = site
+        self._root = site.resource
+        self._address = address
+        self._web_protocol = web_protocol
+        self._clock = site.reactor
+        self._buffer: bytes | bytearray = b""
+        self._head: Head | None = None
+        self._handler: LeanHandler | None = None
+        self._limit: int | None = None
+        self._chunked: ChunkedBody | None = None
+        self._current: LeanRequest | None = None
+        self._parsing = False
+        self._paused = False
+        self._last = 0.0
+        self._timer: Any = None
+
+    # -- the connection ---------------------------------------------------
+
+    def connectionMade(self) -> None:
+        timeout = getattr(self._site, "timeOut", None)
+        if timeout:
+            self._last = self._clock.seconds()
+            self._timer = self._clock.callLater(timeout, self._idle_check, timeout)
+
+    def dataReceived(self, data: bytes) -> None:
+        self._last = self._clock.seconds()
+        buffer = self._buffer
+        if buffer:
+            if isinstance(buffer, bytes):
+                buffer = self._buffer = bytearray(buffer)
+            buffer += data
+        else:
+            self._buffer = data
+        if self._current is not None:
+            # A pipelined request waits for the one before it: read no more meanwhile.
+            if not self._paused:
+                self._paused = True
+                self.transport.pauseProducing()
+            return
+        if not self._parsing:
+            self._parse()
+
+    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        if self.handed_over is not None:
+            self.handed_over.connectionLost(reason)
+            return
+        current, self._current = self._current, None
+        if current is not None:
+            current.lost(reason)
+
+    def _idle_check(self, timeout: float) -> None:
+        self._timer = None
+        idle = self._clock.seconds() - self._last
+        if self._current is None and idle >= timeout:
+            self.transport.loseConnection()
+            return
+        self._timer = self._clock.callLater(max(timeout - idle, 0.001) if self._current is None else timeout,
+                                            self._idle_check, timeout)
+
+    # -- reading requests ---------------------------------------------------
+
+    def _parse(self) -> None:
+        self._parsing = True
+        try:
+            while self._current is None and self._buffer and self.handed_over is None:
+                if not self._step():
+                    break
+        finally:
+            self._parsing = False
+
+    def _step(self) -> bool:
+        """
+        Read what the buffer holds of the next request; whether to go on.
+        """
+        if self.transport.disconnecting:
+            return False
+        head = self._head
+        if head is None:
+            return self._read_head()
+        buffer = self._buffer
+        chunked = self._chunked
+        if chunked is None:
+            length = head.length or 0
+            if len(buffer) < length:
+                return False
+            body = bytes(buffer[:length])
+            rest = buffer[length:]
+        else:
+            try:
+                end = chunked.feed(buffer)
+            except BadBody:
+                self._bad_request()
+                return False
+            if self._limit is not None and chunked.size + chunked.pending > self._limit:
+                self._too_large()
+                return False
+            if end is None:
+                return False
+            body = chunked.body()
+            rest = buffer[end:]
+        self._buffer = bytes(rest) if rest else b""
+        self._dispatch(head, body)
+        return True
+
+    def _read_head(self) -> bool:
+        buffer = self._buffer
+        end = buffer.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buffer) > MAX_HEADER_BYTES:
+                self._hand_over()
+            return False
+        if end + 4 > MAX_HEADER_BYTES:
+            self._hand_over()
+            return False
+        head = parse_head(bytes(buffer[:end]))
+        chosen = None
+        if head is not None:
+            chosen = self._root.lean_handler(head.method, head.target, head.headers)
+        if chosen is None:
+            self._hand_over()
+            return False
+        assert head is not None
+        self._handler, self._limit = chosen
+        if self._limit is not None and head.length is not None and head.length > self._limit:
+            self._too_large()
+            return False
+        self._buffer = buffer[end + 4:]
+        self._head = head
+        self._chunked = ChunkedBody() if head.length is None else None
+        if head.expect_continue:
+            self.transport.write(_CONTINUE)
+        return True
+
+    def _too_large(self) -> None:
+        assert self._limit is not None
+        self._buffer = b""
+        refuse(self, 413, b"Content Too Large", too_large(self._limit))
+
+    def _bad_request(self) -> None:
+        self._buffer = b""
+        self.transport.write(_BAD_REQUEST)
+        self.transport.loseConnection()
+
+    def _hand_over(self) -> None:
+        """
+        Let C{twisted.web} serve this connection from here on.
+        """
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        channel = self.handed_over = self._web_protocol()
+        data, self._buffer = self._buffer, b""
+        self.dataReceived = channel.dataReceived  # type: ignore[method-assign]
+        channel.makeConnection(self.transport)
+        if data:
+            channel.dataReceived(bytes(data))
+
+    # -- answering ----------------------------------------------------------
+
+    def _dispatch(self, head: Head, body: bytes) -> None:
+        handler = self._handler
+        assert handler is not None
+        self._head = self._chunked = self._handler = None
+        request = self._current = LeanRequest(self, head.method, head.target, head.headers, head.raw, body,
+                                              head.close, self._address)
+        try:
+            result = handler(request)
+        except Exception:
+            result = internal_error(Failure(), request, "a lean request")  # type: ignore[arg-type]
+        if result is NOT_DONE_YET:
+            return
+        if isinstance(result, bytes):
+            request.write(result)
+        request.finish()
+
+    def reply(self, request: LeanRequest, data: bytes) -> None:
+        """
+        C{request} is answered with C{data}: send it, then go on to the
+        next request.
+        """
+        if request is not self._current:
+            return
+        self._current = None
+        transport = self.transport
+        transport.write(data)
+        if request.close:
+            self._buffer = b""
+            transport.loseConnection()
+            return
+        if self._paused:
+            self._paused = False
+            transport.resumeProducing()
+        if self._buffer and not self._parsing:
+            self._parse()

@@ -1,0 +1,167 @@
+# -*- test-case-name: tests.http.test_lean -*-
+"""
+Reading a request head and body for L{micro._http.lean.LeanChannel}: the
+head split into its parts (or C{None}, for anything a lean channel leaves
+to C{twisted.web}), and a chunked body decoded as it arrives.
+"""
+
+from __future__ import annotations
+
+from attrs import define, field
+
+# Twisted's own cap on header fields (HTTPChannel.maxHeaders).
+MAX_HEADERS = 500
+# The longest chunk-size line (with extensions), and all trailers together.
+MAX_CHUNK_LINE = 1024
+MAX_TRAILERS = 16 * 1024
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+_TOKEN_BAD = frozenset(b" \t\r\n\x00")
+
+
+class BadBody(Exception):
+    """
+    A chunked body that does not follow the rules: answered 400, and the
+    connection closed.
+    """
+
+
+@define(slots=True)
+class Head:
+    """
+    A request head a lean channel understands: HTTP/1.1, an origin-form
+    target without a query, no repeated or conflicting framing headers.
+
+    @ivar length: The body's length, or C{None} when it comes chunked.
+    """
+
+    method: bytes
+    target: bytes
+    headers: dict[bytes, bytes]
+    raw: list[tuple[bytes, bytes]]
+    length: int | None
+    close: bool
+    expect_continue: bool
+
+
+def parse_head(head: bytes) -> Head | None:
+    """
+    The parts of C{head} (the bytes before its blank line), or C{None} if a
+    lean channel should leave this request to C{twisted.web}.
+    """
+    lines = head.split(b"\r\n")
+    if len(lines) > MAX_HEADERS + 1:
+        return None
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or parts[2] != b"HTTP/1.1":
+        return None
+    method, target = parts[0], parts[1]
+    if not target.startswith(b"/") or b"?" in target or b"#" in target or not method.isalpha():
+        return None
+    headers: dict[bytes, bytes] = {}
+    raw = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or not name or not _TOKEN_BAD.isdisjoint(name) or b"\n" in value or b"\r" in value:
+            return None
+        value = value.strip(b" \t")
+        lower = name.lower()
+        if lower in headers and lower in (b"content-length", b"transfer-encoding", b"host"):
+            return None
+        headers[lower] = value
+        raw.append((name, value))
+    length: int | None = 0
+    encoding = headers.get(b"transfer-encoding")
+    declared = headers.get(b"content-length")
+    if encoding is not None:
+        if declared is not None or encoding.lower() != b"chunked":
+            return None
+        length = None
+    elif declared is not None:
+        if not declared.isdigit() or len(declared) > 18:
+            return None
+        length = int(declared)
+    connection = headers.get(b"connection")
+    close = connection is not None and b"close" in connection.lower().split(b" ")
+    if connection is not None and b"upgrade" in connection.lower():
+        return None
+    expect = headers.get(b"expect")
+    if expect is not None and expect.lower() != b"100-continue":
+        return None
+    return Head(method, target, headers, raw, length, close, expect is not None)
+
+
+@define
+class ChunkedBody:
+    """
+    A chunked body, decoded from a buffer that grows: L{feed} it the
+    buffer each time more arrived; it keeps its place.
+
+    @ivar size: Bytes of data decoded so far.
+    """
+
+    _chunks: list[bytes] = field(factory=list)
+    size: int = 0
+    # Where in the buffer decoding goes on, and what it expects there.
+    _pos: int = 0
+    _left: int = -1  # data bytes of the current chunk still to come; -1: a size line; -2: trailers
+    _trailers: int = 0
+
+    def feed(self, buffer: bytes) -> int | None:
+        """
+        Decode what C{buffer} holds past the place reached before.
+
+        @return: Where the body ends in C{buffer} once it is complete,
+            C{None} until then.
+        @raise BadBody: The body breaks the chunked encoding.
+        """
+        pos = self._pos
+        end = len(buffer)
+        while True:
+            left = self._left
+            if left == -1:
+                eol = buffer.find(b"\r\n", pos, pos + MAX_CHUNK_LINE + 2)
+                if eol < 0:
+                    if end - pos > MAX_CHUNK_LINE:
+                        raise BadBody("chunk size line too long")
+                    break
+                digits = buffer[pos:eol].split(b";", 1)[0].strip(b" \t")
+                if not digits or not _HEX.issuperset(digits) or len(digits) > 15:
+                    raise BadBody("bad chunk size")
+                size = int(digits, 16)
+                pos = eol + 2
+                self._left = size if size else -2
+            elif left == -2:
+                eol = buffer.find(b"\r\n", pos)
+                if eol < 0:
+                    if end - pos + self._trailers > MAX_TRAILERS:
+                        raise BadBody("trailers too long")
+                    break
+                self._trailers += eol - pos + 2
+                if self._trailers > MAX_TRAILERS:
+                    raise BadBody("trailers too long")
+                done = eol == pos
+                pos = eol + 2
+                if done:
+                    self._pos = pos
+                    return pos
+            else:
+                if end - pos < left + 2:
+                    break
+                if buffer[pos + left:pos + left + 2] != b"\r\n":
+                    raise BadBody("chunk data not followed by CRLF")
+                self._chunks.append(buffer[pos:pos + left])
+                self.size += left
+                pos += left + 2
+                self._left = -1
+        self._pos = pos
+        return None
+
+    @property
+    def pending(self) -> int:
+        """
+        Bytes of a chunk announced but not decoded yet (for limits).
+        """
+        return max(self._left, 0)
+
+    def body(self) -> bytes:
+        return b"".join(self._chunks)
