@@ -133,7 +133,7 @@ class LeanChannel(Protocol):
     def _parse(self) -> None:
         self._parsing = True
         try:
-            while self._current is None and self._buffer and self.handed_over is None:
+            while self._current is None and (self._buffer or self._head is not None) and self.handed_over is None:
                 if not self._step():
                     break
         finally:
@@ -261,5 +261,5 @@ class LeanChannel(Protocol):
         if self._paused:
             self._paused = False
             transport.resumeProducing()
-        if self._buffer and not self._parsing:
+        if (self._buffer or self._head is not None) and not self._parsing:
             self._parse()

@@ -7,6 +7,8 @@ to C{twisted.web}), and a chunked body decoded as it arrives.
 
 from __future__ import annotations
 
+import re
+
 from attrs import define, field
 
 # Twisted's own cap on header fields (HTTPChannel.maxHeaders).
@@ -15,7 +17,6 @@ MAX_HEADERS = 500
 MAX_CHUNK_LINE = 1024
 MAX_TRAILERS = 16 * 1024
 _HEX = frozenset(b"0123456789abcdefABCDEF")
-_TOKEN_BAD = frozenset(b" \t\r\n\x00")
 
 
 class BadBody(Exception):
@@ -25,22 +26,33 @@ class BadBody(Exception):
     """
 
 
-@define(slots=True)
+# A header line (after the CRLF that ends the line before): a token, a
+# colon, and the value up to the end of the line.
+_HEADER = re.compile(rb"\r\n([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\r\n]*)")
+_FRAMING = (b"content-length", b"transfer-encoding", b"host")
+
+
 class Head:
     """
     A request head a lean channel understands: HTTP/1.1, an origin-form
     target without a query, no repeated or conflicting framing headers.
 
+    @ivar headers: By lower-case name (the last of a repeated one).
+    @ivar raw: Every header's name and value, in order.
     @ivar length: The body's length, or C{None} when it comes chunked.
     """
 
-    method: bytes
-    target: bytes
-    headers: dict[bytes, bytes]
-    raw: list[tuple[bytes, bytes]]
-    length: int | None
-    close: bool
-    expect_continue: bool
+    __slots__ = ("method", "target", "headers", "raw", "length", "close", "expect_continue")
+
+    def __init__(self, method: bytes, target: bytes, headers: dict[bytes, bytes], raw: list[tuple[bytes, bytes]],
+                 length: int | None, close: bool, expect_continue: bool):
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.raw = raw
+        self.length = length
+        self.close = close
+        self.expect_continue = expect_continue
 
 
 def parse_head(head: bytes) -> Head | None:
@@ -48,27 +60,27 @@ def parse_head(head: bytes) -> Head | None:
     The parts of C{head} (the bytes before its blank line), or C{None} if a
     lean channel should leave this request to C{twisted.web}.
     """
-    lines = head.split(b"\r\n")
-    if len(lines) > MAX_HEADERS + 1:
-        return None
-    parts = lines[0].split(b" ")
+    eol = head.find(b"\r\n")
+    parts = (head if eol < 0 else head[:eol]).split(b" ")
     if len(parts) != 3 or parts[2] != b"HTTP/1.1":
         return None
     method, target = parts[0], parts[1]
     if not target.startswith(b"/") or b"?" in target or b"#" in target or not method.isalpha():
         return None
-    headers: dict[bytes, bytes] = {}
-    raw = []
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not name or not _TOKEN_BAD.isdisjoint(name) or b"\n" in value or b"\r" in value:
-            return None
-        value = value.strip(b" \t")
-        lower = name.lower()
-        if lower in headers and lower in (b"content-length", b"transfer-encoding", b"host"):
-            return None
-        headers[lower] = value
-        raw.append((name, value))
+    fields = head[eol:] if eol >= 0 else b""
+    raw = [(name, value.rstrip(b" \t")) for name, value in _HEADER.findall(fields)]
+    # Every line a header (none folded, none without a colon), no bare CR or LF.
+    lines = len(raw)
+    if lines > MAX_HEADERS or fields.count(b"\n") != lines or fields.count(b"\r") != lines:
+        return None
+    headers = {name.lower(): value for name, value in raw}
+    if len(headers) < lines:
+        seen = set()
+        for name, _ in raw:
+            lower = name.lower()
+            if lower in seen and lower in _FRAMING:
+                return None
+            seen.add(lower)
     length: int | None = 0
     encoding = headers.get(b"transfer-encoding")
     declared = headers.get(b"content-length")
@@ -81,9 +93,12 @@ def parse_head(head: bytes) -> Head | None:
             return None
         length = int(declared)
     connection = headers.get(b"connection")
-    close = connection is not None and b"close" in connection.lower().split(b" ")
-    if connection is not None and b"upgrade" in connection.lower():
-        return None
+    close = False
+    if connection is not None:
+        tokens = connection.lower().replace(b",", b" ").split()
+        if b"upgrade" in tokens:
+            return None
+        close = b"close" in tokens
     expect = headers.get(b"expect")
     if expect is not None and expect.lower() != b"100-continue":
         return None
