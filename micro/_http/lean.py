@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from twisted.internet.protocol import Protocol
+from twisted.internet.tcp import Connection
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.server import NOT_DONE_YET
@@ -63,6 +64,7 @@ class LeanChannel(Protocol):
     """
 
     handed_over: Any = None
+    _direct = False
     _log = Logger()
 
     def __init__(self, site: Any, address: Any, web_protocol: Callable[[], Any]):
@@ -85,6 +87,7 @@ class LeanChannel(Protocol):
     # -- the connection ---------------------------------------------------
 
     def connectionMade(self) -> None:
+        self._direct = isinstance(self.transport, Connection)
         timeout = getattr(self._site, "timeOut", None)
         if timeout:
             self._last = self._clock.seconds()
@@ -253,7 +256,17 @@ class LeanChannel(Protocol):
             return
         self._current = None
         transport = self.transport
-        transport.write(data)
+        if self._direct and not transport.dataBuffer and not transport._tempDataBuffer and not transport.disconnecting:
+            # Nothing waits to be written: send now, rather than register the
+            # socket for writing and send on the reactor's next turn.
+            try:
+                sent = transport.socket.send(data)
+            except OSError:  # would block, or broken: Twisted finds out
+                sent = 0
+            if sent < len(data):
+                transport.write(data[sent:])
+        else:
+            transport.write(data)
         if request.close:
             self._buffer = b""
             transport.loseConnection()
