@@ -64,6 +64,7 @@ class LeanChannel(Protocol):
     """
 
     handed_over: Any = None
+    transport: Any
     _direct = False
     _log = Logger()
 

@@ -114,14 +114,14 @@ class ChunkedBody:
     @ivar size: Bytes of data decoded so far.
     """
 
-    _chunks: list[bytes] = field(factory=list)
+    _chunks: list[bytes | bytearray] = field(factory=list)
     size: int = 0
     # Where in the buffer decoding goes on, and what it expects there.
     _pos: int = 0
     _left: int = -1  # data bytes of the current chunk still to come; -1: a size line; -2: trailers
     _trailers: int = 0
 
-    def feed(self, buffer: bytes) -> int | None:
+    def feed(self, buffer: bytes | bytearray) -> int | None:
         """
         Decode what C{buffer} holds past the place reached before.
 

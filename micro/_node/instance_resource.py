@@ -123,7 +123,7 @@ class InstanceResource(Resource):
         endpoint = instance.node.endpoints.get(path)
         if endpoint is None:
             return None
-        return (lambda request: endpoint(request, instance)), instance.node.max_payload_bytes  # type: ignore[arg-type]
+        return (lambda request: endpoint(request, instance)), instance.node.max_payload_bytes
 
     def render(self, request: IRequest) -> Any:
         return without_head_body(request, self._render(request))

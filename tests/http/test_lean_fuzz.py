@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from micro._http.lean_body import ChunkedBody, parse_head
-from tests.http.test_lean import chunked, connect, post, replies
+from tests._lean import chunked, connect, post, replies
 
 _NAMES = st.sampled_from([b"Host", b"Content-Type", b"X-Request-Id", b"traceparent", b"Connection", b"Expect",
                           b"Content-Length", b"Transfer-Encoding", b"X a", b"", b"Bad\x00", b" lead"])
