@@ -32,7 +32,8 @@ from zope.interface import Interface
 from micro._http.channel import MAX_HEADER_BYTES, refuse
 from micro._http.lean_body import BadBody, ChunkedBody, Head, parse_head
 from micro._http.lean_request import LeanRequest
-from micro._http.limits import too_large
+from micro._http.lean_limit import BodyCap
+from micro._http.limits import FIRST_KEY_WITHIN, FirstKeyLimit
 from micro._http.respond import internal_error
 
 LeanHandler = Callable[[LeanRequest], Any]
@@ -45,7 +46,8 @@ class ILeanResource(Interface):
     A root resource that serves some requests on a lean channel.
     """
 
-    def lean_handler(method: bytes, path: bytes, headers: dict[bytes, bytes]) -> tuple[LeanHandler, int | None] | None:
+    def lean_handler(method: bytes, path: bytes,
+                     headers: dict[bytes, bytes]) -> tuple[LeanHandler, int | FirstKeyLimit | None] | None:
         """
         Called when a request's head is in (header names in lower case).
 
@@ -77,7 +79,7 @@ class LeanChannel(Protocol):
         self._buffer: bytes | bytearray = b""
         self._head: Head | None = None
         self._handler: LeanHandler | None = None
-        self._limit: int | None = None
+        self._cap: BodyCap | None = None
         self._chunked: ChunkedBody | None = None
         self._current: LeanRequest | None = None
         self._parsing = False
@@ -112,7 +114,7 @@ class LeanChannel(Protocol):
         if not self._parsing:
             self._parse()
 
-    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:
+    def connectionLost(self, reason: Any = None) -> None:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
@@ -154,25 +156,32 @@ class LeanChannel(Protocol):
             return self._read_head()
         buffer = self._buffer
         chunked = self._chunked
+        cap = self._cap
+        assert cap is not None
         if chunked is None:
             length = head.length or 0
+            if cap.choosing and self._refused(cap.choose(bytes(buffer[:FIRST_KEY_WITHIN]), len(buffer))):
+                return False
             if len(buffer) < length:
                 return False
             body = bytes(buffer[:length])
             rest = buffer[length:]
         else:
             try:
-                end = chunked.feed(buffer)
+                taken = chunked.feed(buffer)
             except BadBody:
                 self._bad_request()
                 return False
-            if self._limit is not None and chunked.size + chunked.pending > self._limit:
-                self._too_large()
+            if taken:
+                buffer = self._buffer = buffer[taken:]
+            if cap.choosing and self._refused(cap.choose(chunked.prefix(), chunked.size)):
                 return False
-            if end is None:
+            if self._refused(cap.over(chunked.size + chunked.pending)):
+                return False
+            if not chunked.done:
                 return False
             body = chunked.body()
-            rest = buffer[end:]
+            rest = buffer
         self._buffer = bytes(rest) if rest else b""
         self._dispatch(head, body)
         return True
@@ -195,9 +204,9 @@ class LeanChannel(Protocol):
             self._hand_over()
             return False
         assert head is not None
-        self._handler, self._limit = chosen
-        if self._limit is not None and head.length is not None and head.length > self._limit:
-            self._too_large()
+        self._handler, limit = chosen
+        cap = self._cap = BodyCap(limit, head.length)
+        if self._refused(cap.declared_over()):
             return False
         self._buffer = buffer[end + 4:]
         self._head = head
@@ -206,10 +215,14 @@ class LeanChannel(Protocol):
             self.transport.write(_CONTINUE)
         return True
 
-    def _too_large(self) -> None:
-        assert self._limit is not None
+    def _refused(self, why: str | None) -> bool:
+        """Refuse the request with a 413 saying C{why}, if there is a why."""
+        if why is None:
+            return False
         self._buffer = b""
-        refuse(self, 413, b"Content Too Large", too_large(self._limit))
+        self._head = self._chunked = self._handler = self._cap = None
+        refuse(self, 413, b"Content Too Large", why)
+        return True
 
     def _bad_request(self) -> None:
         self._buffer = b""
@@ -230,12 +243,16 @@ class LeanChannel(Protocol):
         if data:
             channel.dataReceived(bytes(data))
 
+    def buffered(self) -> int:
+        """How many bytes of requests this channel holds (read, not yet answered)."""
+        return len(self._buffer) + (self._chunked.size if self._chunked is not None else 0)
+
     # -- answering ----------------------------------------------------------
 
     def _dispatch(self, head: Head, body: bytes) -> None:
         handler = self._handler
         assert handler is not None
-        self._head = self._chunked = self._handler = None
+        self._head = self._chunked = self._handler = self._cap = None
         request = self._current = LeanRequest(self, head.method, head.target, head.headers, head.raw, body,
                                               head.close, self._address)
         try:

@@ -108,28 +108,28 @@ def parse_head(head: bytes) -> Head | None:
 @define
 class ChunkedBody:
     """
-    A chunked body, decoded from a buffer that grows: L{feed} it the
-    buffer each time more arrived; it keeps its place.
+    A chunked body, decoded as it arrives: L{feed} it what is unread;
+    it says how much of that it took (the caller drops those bytes).
 
     @ivar size: Bytes of data decoded so far.
+    @ivar done: Whether the whole body is in.
     """
 
     _chunks: list[bytes | bytearray] = field(factory=list)
     size: int = 0
-    # Where in the buffer decoding goes on, and what it expects there.
-    _pos: int = 0
-    _left: int = -1  # data bytes of the current chunk still to come; -1: a size line; -2: trailers
+    done: bool = False
+    # What comes next: data bytes of the current chunk, or -1: a size line; -2: trailers.
+    _left: int = -1
     _trailers: int = 0
 
-    def feed(self, buffer: bytes | bytearray) -> int | None:
+    def feed(self, buffer: bytes | bytearray) -> int:
         """
-        Decode what C{buffer} holds past the place reached before.
+        Decode what C{buffer} holds, up to the end of the body.
 
-        @return: Where the body ends in C{buffer} once it is complete,
-            C{None} until then.
+        @return: How many of its bytes were taken.
         @raise BadBody: The body breaks the chunked encoding.
         """
-        pos = self._pos
+        pos = 0
         end = len(buffer)
         while True:
             left = self._left
@@ -157,7 +157,7 @@ class ChunkedBody:
                 done = eol == pos
                 pos = eol + 2
                 if done:
-                    self._pos = pos
+                    self.done = True
                     return pos
             else:
                 if end - pos < left + 2:
@@ -168,8 +168,7 @@ class ChunkedBody:
                 self.size += left
                 pos += left + 2
                 self._left = -1
-        self._pos = pos
-        return None
+        return pos
 
     @property
     def pending(self) -> int:
@@ -177,6 +176,17 @@ class ChunkedBody:
         Bytes of a chunk announced but not decoded yet (for limits).
         """
         return max(self._left, 0)
+
+    def prefix(self) -> bytes:
+        """
+        The first bytes of the body decoded so far (at least 256 of them, if there are).
+        """
+        prefix = b""
+        for chunk in self._chunks:
+            prefix += chunk
+            if len(prefix) >= 256:
+                break
+        return prefix
 
     def body(self) -> bytes:
         return b"".join(self._chunks)

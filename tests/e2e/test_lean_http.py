@@ -88,7 +88,8 @@ def test_curl_expect_continue_chunked_and_keep_alive(location: str, tmp_path: An
     # curl waits for the 100 Continue longer than its --max-time: without one it fails.
     outputs = [tmp_path / f"reply-{n}" for n in range(3)]
     argv = ["curl", "-sS", "--max-time", "10", "-H", "Content-Type: application/json", "-H", "User-Agent: curl-test",
-            "-H", "Expect: 100-continue", "--expect100-timeout", "30", "--data-binary", f"@{payload}", "-o", str(outputs[0]), f"{location}/",
+            "-H", "Expect: 100-continue", "--expect100-timeout", "30",
+            "--data-binary", f"@{payload}", "-o", str(outputs[0]), f"{location}/",
             "--next", "-sS", "-H", "Content-Type: application/json", "-H", "Transfer-Encoding: chunked",
             "--data-binary", '{"n": 3}', "-o", str(outputs[1]), f"{location}/",
             "--next", "-sS", "-I", "-o", str(outputs[2]), f"{location}/_micro/health", "-w", "%{num_connects}"]

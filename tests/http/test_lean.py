@@ -12,6 +12,8 @@ import pytest
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 
 from micro._http.lean import LeanChannel
+from micro._http.lean_limit import BodyCap
+from micro._http.limits import FirstKeyLimit
 from micro._http.site import make_site
 from micro._kernel.protocol import IDLE_TIMEOUT
 from tests._lean import Root, chunked, connect, post, replies
@@ -207,3 +209,23 @@ def test_drain_closes_lean_and_handed_over_connections() -> None:
         transports.append(transport)
     site.close_connections()
     assert all(t.disconnecting for t in transports)
+
+
+def test_a_body_cap_chosen_by_the_first_key() -> None:
+    """
+    A L{FirstKeyLimit} lets a declared length within its smaller limit
+    through, waits for the first key otherwise, and refuses by the limit
+    the key chose.
+    """
+    choose = FirstKeyLimit(10, 100, frozenset({"call"}), "a command")
+    assert BodyCap(choose, 5).limit == 10 and not BodyCap(choose, 5).choosing
+    cap = BodyCap(choose, 50)
+    assert cap.choosing and cap.limit == 100 and cap.declared_over() is None
+    assert cap.choose(b'{"ca', 4) is None and cap.choosing
+    assert cap.choose(b'{"call": 1', 10) is None and cap.limit == 100 and cap.over(100) is None
+    cap = BodyCap(choose, 50)
+    assert cap.choose(b'{"lookup": 1', 12) == "a command may have at most 10 bytes; this one has 50"
+    cap = BodyCap(choose, None)
+    assert cap.choose(b"[" * 11, 11) is None
+    assert cap.over(11) == "a command may have at most 10 bytes; this one has more"
+    assert BodyCap(None, 10**9).over(10**9) is None and BodyCap(5, 6).declared_over() is not None
