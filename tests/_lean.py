@@ -13,8 +13,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
 
-from micro._http.lean import ILeanResource
-from micro._http.lean_request import LeanRequest
+from micro._http.lean_request import ILeanResource, LeanRequest
 from micro._http.site import make_site
 
 

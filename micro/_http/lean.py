@@ -13,9 +13,9 @@ Keep-alive and pipelined requests are answered in order.
 
 Every other request, and anything the channel does not fully understand
 (HTTP/1.0, a query string, an oversized head, ...), goes to
-C{twisted.web}: the channel hands the whole connection, with the bytes it
-has read, to the site's usual C{HTTPChannel}, which serves the rest of the
-connection's life.
+C{twisted.web}: the channel lends the connection, with the bytes it has
+read, to the site's usual C{HTTPChannel}, and takes it back when that is
+idle between requests (L{micro._http.lean_handover}).
 """
 
 from __future__ import annotations
@@ -27,42 +27,25 @@ from twisted.internet.tcp import Connection
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.server import NOT_DONE_YET
-from zope.interface import Interface
 
 from micro._http.channel import MAX_HEADER_BYTES, refuse
 from micro._http.lean_body import BadBody, ChunkedBody, Head, parse_head
-from micro._http.lean_request import LeanRequest
+from micro._http.lean_handover import WebLoan
+from micro._http.lean_request import ILeanResource, LeanHandler, LeanRequest
 from micro._http.lean_limit import BodyCap
-from micro._http.limits import FIRST_KEY_WITHIN, FirstKeyLimit
+from micro._http.limits import FIRST_KEY_WITHIN
 from micro._http.respond import internal_error
 
-LeanHandler = Callable[[LeanRequest], Any]
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\n\r\n"
-
-
-class ILeanResource(Interface):
-    """
-    A root resource that serves some requests on a lean channel.
-    """
-
-    def lean_handler(method: bytes, path: bytes,
-                     headers: dict[bytes, bytes]) -> tuple[LeanHandler, int | FirstKeyLimit | None] | None:
-        """
-        Called when a request's head is in (header names in lower case).
-
-        @return: C{(handler, body limit)} to serve it lean: C{handler}
-            answers like a C{render} (a body, or C{NOT_DONE_YET} and later
-            C{finish}); or C{None} to leave it to C{twisted.web}.
-        """
 
 
 class LeanChannel(Protocol):
     """
     One connection to a site whose root is an L{ILeanResource}.
 
-    @ivar handed_over: The C{twisted.web} protocol now serving this
-        connection, if it was handed over.
+    @ivar handed_over: The loan of this connection to C{twisted.web},
+        while it serves it.
     """
 
     handed_over: Any = None
@@ -119,7 +102,7 @@ class LeanChannel(Protocol):
             self._timer.cancel()
         self._timer = None
         if self.handed_over is not None:
-            self.handed_over.connectionLost(reason)
+            self.handed_over.protocol.connectionLost(reason)
             return
         current, self._current = self._current, None
         if current is not None:
@@ -231,17 +214,25 @@ class LeanChannel(Protocol):
 
     def _hand_over(self) -> None:
         """
-        Let C{twisted.web} serve this connection from here on.
+        Let C{twisted.web} serve this connection until it is idle again.
         """
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
-        channel = self.handed_over = self._web_protocol()
+        protocol = self._web_protocol()
         data, self._buffer = self._buffer, b""
-        self.dataReceived = channel.dataReceived  # type: ignore[method-assign]
-        channel.makeConnection(self.transport)
-        if data:
-            channel.dataReceived(bytes(data))
+        self.dataReceived = protocol.dataReceived  # type: ignore[method-assign]
+        loan = self.handed_over = WebLoan(protocol, self._web_done)
+        loan.start(self.transport, bytes(data))
+
+    def _web_done(self) -> None:
+        loan = self.handed_over
+        if loan is None or not loan.idle():
+            return
+        loan.end()
+        self.handed_over = None
+        del self.dataReceived
+        self.connectionMade()
 
     def buffered(self) -> int:
         """How many bytes of requests this channel holds (read, not yet answered)."""

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import time
 from io import BytesIO
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from twisted.internet.defer import Deferred
 from twisted.web.http import NO_BODY_CODES, RESPONSES, datetimeToString
 from twisted.web.http_headers import Headers
+from zope.interface import Interface
+
+from micro._http.limits import FirstKeyLimit
 
 _STATUS_LINES = {code: b"HTTP/1.1 %d %s\r\n" % (code, reason) for code, reason in RESPONSES.items()}
 _CONTENT_TYPES: dict[bytes, bytes] = {}
@@ -57,6 +60,25 @@ class Replier(Protocol):
     """
 
     def reply(self, request: LeanRequest, data: bytes) -> None: ...
+
+
+LeanHandler = Callable[["LeanRequest"], Any]
+
+
+class ILeanResource(Interface):
+    """
+    A root resource that serves some requests on a lean channel.
+    """
+
+    def lean_handler(method: bytes, path: bytes,
+                     headers: dict[bytes, bytes]) -> tuple[LeanHandler, int | FirstKeyLimit | None] | None:
+        """
+        Called when a request's head is in (header names in lower case).
+
+        @return: C{(handler, body limit)} to serve it lean: C{handler}
+            answers like a C{render} (a body, or C{NOT_DONE_YET} and later
+            C{finish}); or C{None} to leave it to C{twisted.web}.
+        """
 
 
 class LeanRequest:

@@ -13,7 +13,8 @@ from twisted.web.server import Site
 
 from micro._http.channel import micro_channel_protocol
 from micro._http.early_request import EarlyRequest
-from micro._http.lean import ILeanResource, LeanChannel
+from micro._http.lean import LeanChannel
+from micro._http.lean_request import ILeanResource
 from micro._kernel.protocol import IDLE_TIMEOUT
 
 

@@ -19,7 +19,7 @@ from twisted.web.resource import Resource
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from zope.interface import implementer
 
-from micro._http.lean import ILeanResource, LeanHandler
+from micro._http.lean_request import ILeanResource, LeanHandler
 from micro._http.limits import IBodyLimit
 from micro._http.respond import without_head_body, write_error, write_json
 from micro._kernel.errors import HttpError

@@ -14,7 +14,7 @@ from twisted.web.resource import IResource, Resource
 from zope.interface import implementer
 
 from micro._http.early_request import IBodyReceiver, IStreamingResource
-from micro._http.lean import ILeanResource, LeanHandler
+from micro._http.lean_request import ILeanResource, LeanHandler
 from micro._http.limits import BodyLimits, FirstKeyLimit, IBodyLimit, too_large_for
 from micro._http.respond import internal_error, respond, without_head_body, write_error, write_json
 from micro._kernel.codec import MalformedBody, loads

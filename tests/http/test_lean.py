@@ -155,18 +155,32 @@ def test_other_requests_are_handed_to_twisted_web(data: bytes) -> None:
         protocol, transport, root = connect()
         protocol.dataReceived(data[:split])
         protocol.dataReceived(data[split:])
-        assert protocol.handed_over is not None
         assert not root.seen
-        assert transport.value().startswith(b"HTTP/1.")
+        out = transport.value()
+        assert out.startswith(b"HTTP/1.1 400 ") or b"\r\nServer: TwistedWeb/" in out  # twisted.web answered
 
 
-def test_a_handed_over_connection_stays_with_twisted_web() -> None:
+def test_a_connection_comes_back_when_twisted_web_is_idle() -> None:
+    """
+    Requests read with the one handed over stay with twisted.web; once it
+    has answered them all, the next request is the lean channel's again.
+    """
     protocol, transport, root = connect()
     protocol.dataReceived(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n" + post(b"/echo", b"abc"))
     bodies = [b for _, _, b in replies(transport.value())]
     assert bodies == [b"web GET /x", b"web POST /echo"] and not root.seen
+    assert protocol.handed_over is None and transport.producer is None
     protocol.dataReceived(post(b"/echo", b"again"))
-    assert replies(transport.value())[-1][2] == b"web POST /echo"
+    assert replies(transport.value())[-1][2] == b"again" and len(root.seen) == 1
+    protocol.dataReceived(b"GET /y HTTP/1.1\r\nHost: x\r\n\r\n")
+    protocol.dataReceived(post(b"/echo", b"lean"))
+    assert [b for _, _, b in replies(transport.value())][-2:] == [b"web GET /y", b"lean"]
+
+
+def test_a_connection_twisted_web_closes_is_not_taken_back() -> None:
+    protocol, transport, root = connect()
+    protocol.dataReceived(b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert protocol.handed_over is not None and transport.disconnecting
 
 
 def test_a_lean_request_then_a_handed_over_one_in_order() -> None:
