@@ -8,6 +8,7 @@ absolute numbers on a shared machine are noisy.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -33,6 +34,23 @@ def wait_port(port: int, timeout: float = 15.0) -> None:
     raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """
+    In a child process, before it runs its program (C{preexec_fn}): ask
+    Linux to send it SIGTERM when the benchmark dies, even by SIGKILL, so
+    that no server outlives a benchmark killed halfway (a run once left 162
+    twistd processes behind).  Elsewhere than Linux it does nothing.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def environment(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICRO_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
@@ -45,10 +63,12 @@ def running(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path
             log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """
     Run a process for the duration of a C{with} block, then stop it by PID
-    (SIGTERM, then SIGKILL after 10 s).
+    (SIGTERM, then SIGKILL after 10 s); it also gets SIGTERM should the
+    benchmark die first (L{die_with_parent}).
     """
     out = open(log, "wb") if log else subprocess.DEVNULL
-    process = subprocess.Popen(list(argv), env=env or environment(), cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(list(argv), env=env or environment(), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                               preexec_fn=die_with_parent)
     try:
         yield process
     finally:
@@ -67,7 +87,8 @@ def client(argv: Sequence[str], *, env: dict[str, str] | None = None, timeout: f
     """
     Run a client process to completion and return its standard output.
     """
-    done = subprocess.run(list(argv), env=env or environment(), capture_output=True, timeout=timeout)
+    done = subprocess.run(list(argv), env=env or environment(), capture_output=True, timeout=timeout,
+                          preexec_fn=die_with_parent)
     if done.returncode != 0:
         raise RuntimeError(f"{argv} failed ({done.returncode}):\n{done.stderr.decode(errors='replace')}")
     return done.stdout.decode()

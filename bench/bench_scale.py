@@ -61,6 +61,7 @@ from tests._redis import RedisServer  # noqa: E402
 from bench._common import (  # noqa: E402
     ROOT,
     TWISTD,
+    die_with_parent,
     environment,
     free_port,
     machine_pace,
@@ -103,7 +104,8 @@ class Clients:
     def __init__(self, stack: ExitStack, argvs: list[list[str]]):
         self.processes = []
         for argv in argvs:
-            process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment())
+            process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment(),
+                                       preexec_fn=die_with_parent)
             stack.callback(_stop, process)
             self.processes.append(process)
 

@@ -11,6 +11,10 @@ A load generator, run as its own process; prints one JSON line of results.
         micro.call_service to a service hosted in this very process
     python bench/load.py micro-observed|inprocess-observed SERVICE CALLS CONCURRENCY
         the same with spans and metrics recorded in this process (bench/observed.py)
+
+A last argument "add" makes every call {"a": n, "b": 1}, checked to answer
+n + 1 (bench/bench_peers.py: bench/add_app.py, bare_server.py add), instead
+of an echoed {"n": n, "name": "bench"}.
 """
 
 import json
@@ -91,17 +95,27 @@ def treq_caller(reactor, url):
     return call
 
 
-async def measure(call, calls, concurrency):
+def echo_call(n):
+    payload = {"n": n, "name": "bench"}
+    return payload, {"echo": payload}
+
+
+def add_call(n):
+    return {"a": n, "b": 1}, n + 1
+
+
+async def measure(call, calls, concurrency, kind=echo_call):
     for n in range(WARMUP):
-        await call({"n": n, "name": "bench"})
+        await call(kind(n)[0])
     latencies = []
 
     async def worker(count):
         for n in range(count):
+            payload, expected = kind(n)
             started = time.perf_counter()
-            result = await call({"n": n, "name": "bench"})
+            result = await call(payload)
             latencies.append(time.perf_counter() - started)
-            assert result == {"echo": {"n": n, "name": "bench"}}, result
+            assert result == expected, result
 
     started = time.perf_counter()
     await defer.gatherResults([defer.Deferred.fromCoroutine(worker(calls // concurrency))
@@ -114,7 +128,7 @@ async def measure(call, calls, concurrency):
             "p50_us": latencies[done // 2] * 1e6, "p99_us": latencies[int(done * 0.99)] * 1e6}
 
 
-async def main(reactor, mode, target, calls, concurrency):
+async def main(reactor, mode, target, calls, concurrency, kind=echo_call):
     import micro
 
     if mode.endswith("-observed"):
@@ -137,7 +151,7 @@ async def main(reactor, mode, target, calls, concurrency):
 
         def call(payload):
             return micro.call_service(target, payload)
-    result = await measure(call, calls, concurrency)
+    result = await measure(call, calls, concurrency, kind)
     print(json.dumps(result), flush=True)
     if mode == "inprocess":
         await micro._app.default.shutdown()
@@ -145,7 +159,8 @@ async def main(reactor, mode, target, calls, concurrency):
 
 def run():
     mode, target, calls, concurrency = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    task.react(lambda reactor: defer.Deferred.fromCoroutine(main(reactor, mode, target, calls, concurrency)))
+    kind = add_call if sys.argv[5:] == ["add"] else echo_call
+    task.react(lambda reactor: defer.Deferred.fromCoroutine(main(reactor, mode, target, calls, concurrency, kind)))
 
 
 if __name__ == "__main__":

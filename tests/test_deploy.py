@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import yaml
 
 from micro._kernel.protocol import LIVE_PATH, READY_PATH
-from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
+from micro._node.host import DRAIN_TIMEOUT, SETTLE_TIMEOUT
 from micro._twistd import registry_tap, service_tap
 
 ROOT = Path(__file__).resolve().parent.parent

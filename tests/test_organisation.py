@@ -1,8 +1,8 @@
 """
 How the tests are kept: every test-case-name tag in micro names a test
 module that exists, integration and end-to-end modules carry their
-markers, and test modules never import each other (helpers live in
-tests/_*.py).
+markers, test modules never import each other (helpers live in
+tests/_*.py), and no module of micro grows past 300 lines.
 """
 
 from __future__ import annotations
@@ -42,6 +42,16 @@ def test_every_module_of_micro_carries_a_tag() -> None:
     untagged = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "micro").rglob("*.py"))
                 if p.name != "__init__.py" and p.name != "testing.py" and str(p.relative_to(ROOT)) not in _tags()]
     assert untagged == []
+
+
+def test_every_module_of_micro_is_under_300_lines() -> None:
+    """
+    A module that grows past 300 lines has more than one job: split it.
+    """
+    lines = {str(p.relative_to(ROOT)): len(p.read_text(encoding="utf-8").splitlines())
+             for p in sorted((ROOT / "micro").rglob("*.py"))}
+    assert len(lines) > 100
+    assert {module: n for module, n in lines.items() if n >= 300} == {}
 
 
 def _marks(path: Path) -> set[str]:

@@ -41,6 +41,22 @@ def stop_timer(result: Any, timer: Any) -> Any:
     return result
 
 
+def with_deadline(clock: Any, d: Deferred[T], timeout: float, expired: Callable[[], Exception]) -> Deferred[T]:
+    """
+    C{d}, cancelled after C{timeout} seconds, and then failed with
+    C{expired()} rather than whatever the cancellation raised.
+    """
+    timer = clock.callLater(timeout, d.cancel)
+
+    def done(result: Any) -> Any:
+        if timer.active():
+            timer.cancel()
+        elif timer.called and isinstance(result, Failure):
+            return Failure(expired())
+        return result
+    return d.addBoth(done)
+
+
 async def wait_at_most(clock: Any, d: Deferred[Any], timeout: float) -> bool:
     """
     Wait for C{d}, cancelling it after C{timeout} seconds.

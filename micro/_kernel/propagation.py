@@ -35,7 +35,7 @@ import os
 import re
 from typing import Any, Callable, Mapping
 
-from attrs import evolve, field, frozen
+from attrs import field, frozen
 
 from micro._kernel.protocol import REQUEST_ID_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER
 
@@ -175,7 +175,7 @@ class Propagation:
         This context as seen from a span recorded here: the next hop is
         its child.
         """
-        return evolve(self, traceparent=traceparent, made_here=False, span=span)
+        return Propagation(self.request_id, traceparent, self.tracestate, False, span)  # evolve() costs 3x
 
     def headers(self) -> dict[bytes, bytes]:
         """

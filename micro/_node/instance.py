@@ -6,7 +6,7 @@ and shutting down without dropping any.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from attrs import define, field
 from twisted.internet.defer import CancelledError, Deferred, fail, maybeDeferred, succeed
@@ -20,42 +20,15 @@ from micro._http.limits import too_large
 from micro._http.respond import respond_later, write_error
 from micro._http.site import MicroSite
 from micro._kernel.codec import MalformedBody, across, decode_payload, encode_value
-from micro._kernel.config import Settings
 from micro._kernel.deferreds import Once, stop_timer, wait_at_most
 from micro._kernel.errors import HttpError, counted
 from micro._kernel.observer import Observer, Watch
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import MISDIRECTED, SERVICE_HEADER
-from micro._node.call_stats import CallStats
-from micro._node.context import Context, Member, propagation_of
+from micro._node.context import Context, propagation_of
 from micro._node.handler import ServiceHandler, as_http_error
+from micro._node.host import DRAIN_TIMEOUT, SETTLE_TIMEOUT, Host
 from micro._node.request_info import RequestInfo
-
-
-class Host(Member, Protocol):
-    """
-    What an instance needs of the node that hosts it.
-    """
-
-    reactor: Any
-    settings: Settings
-    max_payload_bytes: int | None
-    endpoints: dict[bytes, Endpoint]
-    call_stats: CallStats
-
-    @property
-    def observer(self) -> Observer | None: ...
-
-    async def leave(self, instance: ServiceInstance, settle_timeout: float) -> None: ...
-
-    def forget(self, instance: ServiceInstance) -> None: ...
-
-
-# A framework endpoint: answers a request to this instance, like a render().
-Endpoint = Callable[[IRequest, "ServiceInstance"], Any]
-
-DRAIN_TIMEOUT = 10.0
-SETTLE_TIMEOUT = 2.0
 
 
 @define(eq=False)

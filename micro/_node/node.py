@@ -15,10 +15,9 @@ from __future__ import annotations
 from typing import Any, Callable, TypeVar
 
 from attrs import define, field
-from twisted.internet.defer import CancelledError, Deferred, fail, gatherResults, maybeDeferred
+from twisted.internet.defer import Deferred, fail, gatherResults, maybeDeferred
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 
 from micro._calls.balancer import RoundRobin
 from micro._calls.caller import Caller
@@ -26,7 +25,7 @@ from micro._http.client import HttpClient
 from micro._http.limits import CALL_LIMIT
 from micro._http.site import make_site
 from micro._kernel.config import Settings, check_service_url
-from micro._kernel.deferreds import Once, wait_at_most
+from micro._kernel.deferreds import Once, wait_at_most, with_deadline
 from micro._kernel.errors import HttpError
 from micro._kernel.observer import Observability
 from micro._kernel.propagation import Propagation
@@ -34,7 +33,8 @@ from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._node.call_stats import CallStats
 from micro._node.calls import READY_TIMEOUT, CallRouter
 from micro._node.handler import ServiceHandler
-from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT, Endpoint, ServiceInstance
+from micro._node.host import DRAIN_TIMEOUT, SETTLE_TIMEOUT, Endpoint, Hosted
+from micro._node.instance import ServiceInstance
 from micro._node.instance_resource import InstanceResource
 from micro._node.leaving import unregister_and_settle
 from micro._node.listening import Listen, new_node_id, tcp_listener
@@ -49,6 +49,7 @@ N = TypeVar("N", bound="NodeCore")
 
 BIND_ATTEMPTS = 20
 LISTED_TIMEOUT = 5.0
+
 
 @define(eq=False)
 class NodeCore:
@@ -161,16 +162,8 @@ class NodeCore:
         d = self._watcher.loaded()
         if d.called:
             return d
-        timer = self.reactor.callLater(timeout, d.cancel)
-
-        def done(result: Any) -> Any:
-            if timer.active():
-                timer.cancel()
-            if isinstance(result, Failure) and result.check(CancelledError):
-                raise HttpError(503, f"no service table from the registry at {self.registry_client.url} "
-                                     f"after {timeout:g}s; is it running?")
-            return result
-        return d.addBoth(done)
+        return with_deadline(self.reactor, d, timeout, lambda: HttpError(
+            503, f"no service table from the registry at {self.registry_client.url} after {timeout:g}s; is it running?"))
 
     def on_rejoin(self, hook: Callable[[], Deferred[Any]]) -> None:
         """
@@ -273,13 +266,13 @@ class NodeCore:
     def instances(self) -> list[ServiceInstance]:
         return list(self._instances.values())
 
-    async def leave(self, instance: ServiceInstance, settle_timeout: float) -> None:
+    async def leave(self, instance: Hosted, settle_timeout: float) -> None:
         """
         Unregister C{instance} and wait until callers have dropped it.
         """
         await unregister_and_settle(self.registry_client, instance.name, instance.location, settle_timeout)
 
-    def forget(self, instance: ServiceInstance) -> None:
+    def forget(self, instance: Hosted) -> None:
         self._instances.pop(instance.location, None)
 
     def terminate(self, drain_timeout: float = DRAIN_TIMEOUT, settle_timeout: float = SETTLE_TIMEOUT) -> Deferred[None]:

@@ -150,7 +150,7 @@ class RegistryState:
         @return: Whether the node was known before.
         """
         known = node_id in self._nodes
-        self._record_of(node_id).renewed = self._clock.seconds()
+        self.ensure_node(node_id).renewed = self._clock.seconds()
         self.leases.renew(node_id)
         return known
 
@@ -199,7 +199,7 @@ class RegistryState:
         existing = self._instances.get(location)
         if existing is not None and existing.service != service:
             raise HttpError(409, f"{location} already hosts service {existing.service!r}")
-        record = self._record_of(node_id)
+        record = self.ensure_node(node_id)
         self.leases.claimed(node_id)
         if existing is not None:
             if existing.node != node_id:
@@ -251,7 +251,7 @@ class RegistryState:
         self._services, self._instances, self._nodes = {}, {}, {}
         self.ports = PortAllocator(self._clock, self.ports.base_port, self.ports.reserve_for)
         for instance in sorted(instances, key=lambda i: i.order):
-            self._add(instance, self._record_of(instance.node), record_change=False)
+            self._add(instance, self.ensure_node(instance.node), record_change=False)
         for listener in self._on_reset:
             listener()
 
@@ -260,9 +260,6 @@ class RegistryState:
         The record of C{node_id}, made if it is new (a node holding a route
         or a subscription, learnt from the store).
         """
-        return self._record_of(node_id)
-
-    def _record_of(self, node_id: str) -> NodeRecord:
         record = self._nodes.get(node_id)
         if record is None:
             record = self._nodes[node_id] = NodeRecord(node_id)

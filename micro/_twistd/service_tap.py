@@ -16,7 +16,7 @@ from micro._app.loader import AppLoadError, load_app_module
 from micro._app.node import Node
 from micro._http.limits import CALL_LIMIT
 from micro._kernel.config import Settings, check_registry_url, check_service_url
-from micro._node.instance import DRAIN_TIMEOUT, SETTLE_TIMEOUT
+from micro._node.host import DRAIN_TIMEOUT, SETTLE_TIMEOUT
 from micro._twistd.node_service import NodeService
 from micro._twistd.options import (
     OBSERVE_FLAGS,

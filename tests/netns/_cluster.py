@@ -23,6 +23,8 @@ from tests.netns._hosts import REGISTRY_PORT, Host, Network, json_lines
 APP = "tests.netns.hosts_app"
 SERVICE = "work"
 CALLER = str(Path(__file__).with_name("caller_script.py"))
+ROUTES = str(Path(__file__).parent.parent / "e2e" / "route_client.py")
+ROUTE = "/work"
 SERVING = re.compile(r"serving " + SERVICE + r" at (http://\S+)")
 
 
@@ -37,6 +39,7 @@ class Cluster:
     services: dict[int, Process] = field(factory=dict)
     caller: Process | None = None
     stop_file: Path | None = None
+    routes: Process | None = None
     table_services: dict[int, str] = field(factory=dict)
 
     @property
@@ -52,11 +55,14 @@ class Cluster:
     def start_registry(self, *args: str, env: dict[str, str] | None = None) -> Process:
         return self.registry_host.registry(*args, env=env)
 
-    def start_service(self, host: Host, env: dict[str, str] | None = None) -> Process:
+    def start_service(self, host: Host, env: dict[str, str] | None = None,
+                      registries: list[Host] | None = None) -> Process:
         """
         A service process on C{host}; returns once the registry lists it.
+        Its node knows C{registries} (in that order; by default only the
+        registry).
         """
-        process = host.service(APP, self.registry_host, env=env)
+        process = host.service(APP, self.registry_host, env={**registry_urls(registries), **(env or {})})
         self.services[host.number] = process
         wait_until(lambda: self.location(host) in self.table_at(self.registry_host),
                    timeout=30, what=f"the work service on {host.address}\n{process.log()}")
@@ -73,9 +79,25 @@ class Cluster:
         """
         The work service's instances in the registry's table, asked from C{host}.
         """
-        status, table = host.command(self.registry_url, {"lookup": "all"}, timeout=2)
+        return list(self.whole_table(host).get(SERVICE, []))
+
+    def whole_table(self, host: Host, registry: Host | None = None) -> dict[str, list[str]]:
+        """
+        Every service's instances in the table of the registry on
+        C{registry} (by default the registry), asked from C{host}.
+        """
+        url = (registry or self.registry_host).url(REGISTRY_PORT)
+        status, table = host.command(url, {"lookup": "all"}, timeout=2)
         assert status == 200, table
-        return list(table.get(SERVICE, []))
+        return {name: list(locations) for name, locations in table.items()}
+
+    def watching(self, host: Host, registry: Host) -> set[str]:
+        """
+        The nodes whose watch is at the registry on C{registry}, as it says.
+        """
+        status, nodes = host.command(registry.url(REGISTRY_PORT), {"nodes": True}, timeout=2)
+        assert status == 200, nodes
+        return {node["node"] for node in nodes if node["watching"]}
 
     def node_table(self, host: Host, asked_from: Host) -> list[str]:
         """
@@ -92,13 +114,15 @@ class Cluster:
         return list(table.get(SERVICE, []))
 
     def start_caller(self, host: Host, concurrency: int = 10, timeout: float = 2.0,
-                     env: dict[str, str] | None = None) -> Process:
+                     env: dict[str, str] | None = None, registries: list[Host] | None = None) -> Process:
         """
-        The caller script on C{host}, calling until L{stop_caller}.
+        The caller script on C{host}, calling until L{stop_caller}; its node
+        knows C{registries} (by default only the registry).
         """
         self.stop_file = self.network.workdir / f"stop-caller-h{host.number}"
         self.caller = host.python("caller", CALLER, SERVICE, str(concurrency), str(timeout), str(self.stop_file),
-                                  "300", env={"MICRO_REGISTRY_URL": self.registry_url, **(env or {})})
+                                  "300", env={"MICRO_REGISTRY_URL": self.registry_url,
+                                              **registry_urls(registries), **(env or {})})
         wait_until(lambda: any("ok" in line for line in self.calls()), timeout=30,
                    what=f"the caller's first call\n{self.caller.log()}")
         return self.caller
@@ -109,12 +133,43 @@ class Cluster:
         assert self.caller.wait(30) == 0, self.caller.log()
         return next(line["summary"] for line in self.calls() if "summary" in line)
 
+    def start_routes(self, host: Host, registry: Host, concurrency: int = 4) -> Process:
+        """
+        Route requests (C{GET ROUTE}) from C{host} through the front door
+        of the registry on C{registry}, in C{concurrency} loops, until
+        L{stop_caller}; returns once one succeeded.
+        """
+        assert self.stop_file is not None, "start the caller first: they stop together"
+        self.routes = host.python("routes", ROUTES, registry.url(REGISTRY_PORT) + ROUTE, str(concurrency),
+                                  str(self.stop_file), "300")
+        wait_until(lambda: '"started"' in self.routes.log(), timeout=30,  # type: ignore[union-attr]
+                   what=f"the first route request\n{self.routes.log()}")
+        return self.routes
+
+    def route_summary(self) -> dict[str, int]:
+        """
+        The route requests' counts, once L{stop_caller} has stopped them.
+        """
+        assert self.routes is not None
+        assert self.routes.wait(30) == 0, self.routes.log()
+        return next(line["summary"] for line in json_lines(self.routes) if "summary" in line)
+
     def calls(self) -> list[dict[str, Any]]:
         assert self.caller is not None
         return json_lines(self.caller)
 
     def caller_tables(self) -> list[dict[str, Any]]:
         return [line for line in self.calls() if "table" in line]
+
+
+def registry_urls(registries: list[Host] | None) -> dict[str, str]:
+    """
+    The environment that gives a node C{registries}, in that order (none
+    if C{None}).
+    """
+    if not registries:
+        return {}
+    return {"MICRO_REGISTRY_URL": ",".join(host.url(REGISTRY_PORT) for host in registries)}
 
 
 def calls_between(lines: list[dict[str, Any]], start: float, end: float = float("inf")) -> list[dict[str, Any]]:

@@ -4,7 +4,8 @@ The app the multi-host tests run on their service hosts:
     twistd -n micro-service --module tests.netns.hosts_app
 
 C{work} answers with the host it runs on, the location it was reached at
-and its own clock; C{table-hN} (one per host) shows host N's table.
+and its own clock, to calls and to route requests (C{GET /work} at a
+registry); C{table-hN} (one per host) shows host N's table.
 """
 
 import os
@@ -18,6 +19,7 @@ import micro
 HOST = os.environ.get("NETNS_HOST", "0")
 
 
+@micro.route("/work")
 @micro.service
 async def work(payload, ctx):
     seconds = payload.get("seconds", 0.02) if isinstance(payload, dict) else 0.02

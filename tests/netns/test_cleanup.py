@@ -2,10 +2,10 @@
 The harness cleans up after itself whatever way a test ends: a child
 pytest builds hosts and starts processes in them, then fails, or is
 interrupted with SIGINT (Ctrl-C) or SIGTERM; afterwards none of its
-namespaces and none of its processes are left, and its own end-of-run
-check said so.  Even a SIGKILLed run, which can clean nothing, leaves no
-process (each gets SIGTERM when the run dies), and the next run deletes
-its namespaces.
+namespaces and none of its processes (a twistd registry, a redis-server,
+a plain sleeper) are left, and its own end-of-run check said so.  Even a
+SIGKILLed run, which can clean nothing, leaves no process (each gets
+SIGTERM when the run dies), and the next run deletes its namespaces.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def test_nothing_is_left_however_a_test_ends(netns_run: Ledger, tmp_path: Path, 
                 ip("netns", "delete", name)
         left = _leftovers(child, made["pids"])
         report(f"child run {ending}: exit status {status}, {len(made['namespaces'])} namespaces and "
-               f"{len(made['pids'])} processes made; left afterwards: {left or 'nothing'}")
+               f"{len(made['pids'])} processes ({', '.join(made.get('names', []))}) made; "
+               f"left afterwards: {left or 'nothing'}")
         assert left == [], log.read_text()
         if ending != "SIGKILL":
             assert status == (1 if ending == "fails" else 2), log.read_text()

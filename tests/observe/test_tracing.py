@@ -227,3 +227,88 @@ def test_a_remote_parent_keeps_its_trace_and_tracestate(exporter: InMemorySpanEx
     assert carried.traceparent[36:52] == f"{span.get_span_context().span_id:016x}"
     assert (carried.tracestate, carried.span) == ("k=v", span)
     assert span.get_span_context().trace_state.get("k") == "v"
+
+
+UNSAMPLED = PARENT[:-2] + "00"
+
+
+def test_under_an_unsampled_parent_no_span_is_started(exporter: InMemorySpanExporter) -> None:
+    """
+    With the SDK's default sampler (ParentBased), a span under a parent
+    that was not sampled would be dropped: micro starts none and hands the
+    trace context on as it came.
+    """
+    provider = sdk.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing = configured_tracing(None, provider)
+    assert tracing is not None
+    incoming = Propagation("r", UNSAMPLED, "k=v")
+    span, carried = tracing.start("x", "server", incoming, {})
+    assert (span, carried) == (None, incoming)
+    assert carried.traceparent == UNSAMPLED
+    sampled, _ = tracing.start("x", "server", Propagation("r", PARENT), {})
+    tracing.end(sampled, 200, {}, False)
+    assert [s.name for s in exporter.get_finished_spans()] == ["x"]
+
+
+def test_a_sampler_that_records_unsampled_parents_is_asked(exporter: InMemorySpanExporter) -> None:
+    """
+    A sampler configured to record spans under unsampled parents gets its
+    way: the shortcut applies only to the decision micro knows.
+    """
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
+
+    provider = sdk.TracerProvider(sampler=ParentBased(ALWAYS_ON, remote_parent_not_sampled=ALWAYS_ON))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing = configured_tracing(None, provider)
+    assert tracing is not None
+    span, carried = tracing.start("x", "server", Propagation("r", UNSAMPLED), {})
+    assert span is not None and span.is_recording()
+    tracing.end(span, 200, {}, False)
+    assert [s.name for s in exporter.get_finished_spans()] == ["x"]
+    assert carried.traceparent[36:52] == f"{span.get_span_context().span_id:016x}"
+
+
+def test_a_trace_not_sampled_at_its_root_records_nothing_downstream(exporter: InMemorySpanExporter) -> None:
+    """
+    A root sampler that drops every trace: the call greeting -> hello
+    records no span in any process, and still carries one trace id.
+    """
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    provider = sdk.TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.0)))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    cluster = MemoryCluster()
+    cluster.registry(tracer_provider=provider)
+    _PROVIDERS[id(cluster)] = provider
+    cluster.result(_node(cluster, "http://hello.test").create_service(_hello, "hello"))
+    cluster.result(_node(cluster, "http://greeting.test").create_service(_greeting, "greeting"))
+    caller = _node(cluster, "http://caller.test")
+    cluster.result(caller.ready())
+    result = cluster.result(caller.call("greeting", {}))
+    assert result["message"] == "Hello, World from micro!"
+    assert len(result["trace"]) == 32 and result["trace"] != "0" * 32
+    assert exporter.get_finished_spans() == ()
+
+
+def test_a_ratio_sampler_decides_a_root_on_the_request_s_own_trace_id(exporter: InMemorySpanExporter) -> None:
+    """
+    Under ParentBased(TraceIdRatioBased(0.5)), a trace micro starts is
+    sampled when the low 64 bits of its trace id fall in the lower half
+    (the SDK's rule): a sampled one is recorded under that very trace id;
+    another is not started, and hands on its context marked unsampled.
+    """
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    provider = sdk.TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.5)))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing = configured_tracing(None, provider)
+    assert tracing is not None
+    low, high = "1" * 16 + "0" * 16, "0" * 16 + "f" * 16
+    kept, carried = tracing.start("kept", "client", Propagation(low, f"00-{low}-{'a' * 16}-01", None, True), {})
+    tracing.end(kept, 200, {}, False)
+    dropped, passed = tracing.start("dropped", "client", Propagation(high, f"00-{high}-{'a' * 16}-01", None, True), {})
+    assert [(s.name, f"{s.context.trace_id:032x}", s.parent) for s in exporter.get_finished_spans()] == [
+        ("kept", low, None)]
+    assert int(carried.traceparent[-2:], 16) & 1 and carried.trace_id == low  # sampled
+    assert dropped is None and passed.traceparent == f"00-{high}-{'a' * 16}-00"
