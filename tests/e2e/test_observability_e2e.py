@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests._metrics import samples, value
-from tests._processes import Processes, free_port, instances, wait_until
+from tests._processes import Processes, command, free_port, instances, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -90,6 +90,9 @@ def _chain(processes: Processes, *registry_args: str, traced: bool = False, hide
                                           *service_args, env={**env, "CHAIN_ROLE": role})
         started[role + "-log"] = log
         wait_until(lambda role=role: instances(url, role), what=f"{role}\n{started[role].log()}")
+    # The app declares its route once its service is registered: wait for
+    # that too, or a request right after registration may find no route.
+    wait_until(lambda: command(url, {"routes": True})[1], what=f"the greeting route\n{started['greeting'].log()}")
     return url, started
 
 
