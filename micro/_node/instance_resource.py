@@ -19,6 +19,7 @@ from twisted.web.resource import Resource
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from zope.interface import implementer
 
+from micro._http.lean_request import ILeanResource, LeanHandler
 from micro._http.limits import IBodyLimit
 from micro._http.respond import without_head_body, write_error, write_json
 from micro._kernel.errors import HttpError
@@ -77,14 +78,17 @@ def _not_allowed(request: IRequest) -> bytes:
     return write_error(request, HttpError(405, f"{request.method.decode('ascii', 'replace')} is not allowed here"))
 
 
-@implementer(IBodyLimit)
+@implementer(IBodyLimit, ILeanResource)
 class InstanceResource(Resource):
     """
     Dispatch a request to the call path, the framework app or the routes.
 
     Calls and the instance's own endpoints (deliveries) do not go through
     Klein: its routing costs more than the rest of the call path on the
-    instance side (bench/bench_calls.py).
+    instance side (bench/bench_calls.py).  Nor do they go through
+    C{twisted.web} at all: a L{micro._http.lean.LeanChannel} asks
+    L{lean_handler} about each request's head, and serves those two kinds
+    itself.
     """
 
     isLeaf = True
@@ -104,6 +108,22 @@ class InstanceResource(Resource):
         if (method == b"POST" and path == b"/") or path.startswith(FRAMEWORK_PREFIX):
             return self._instance.node.max_payload_bytes
         return None
+
+    def lean_handler(self, method: bytes, path: bytes,
+                     headers: dict[bytes, bytes]) -> tuple[LeanHandler, int | None] | None:
+        """
+        Calls and the instance's own endpoints are served lean, with the
+        same handlers and limit as in L{render}; other requests are not.
+        """
+        if method != b"POST" or ROUTE_HEADER in headers:
+            return None
+        instance = self._instance
+        if path == b"/":
+            return instance.serve_call, instance.node.max_payload_bytes  # type: ignore[return-value]
+        endpoint = instance.node.endpoints.get(path)
+        if endpoint is None:
+            return None
+        return (lambda request: endpoint(request, instance)), instance.node.max_payload_bytes
 
     def render(self, request: IRequest) -> Any:
         return without_head_body(request, self._render(request))

@@ -14,6 +14,7 @@ from twisted.web.resource import IResource, Resource
 from zope.interface import implementer
 
 from micro._http.early_request import IBodyReceiver, IStreamingResource
+from micro._http.lean_request import ILeanResource, LeanHandler
 from micro._http.limits import BodyLimits, FirstKeyLimit, IBodyLimit, too_large_for
 from micro._http.respond import internal_error, respond, without_head_body, write_error, write_json
 from micro._kernel.codec import MalformedBody, loads
@@ -113,14 +114,16 @@ class CommandResource(Resource):
                        "the registry")
 
 
-@implementer(IStreamingResource, IBodyLimit)
+@implementer(IStreamingResource, IBodyLimit, ILeanResource)
 class RegistryResource(Resource):
     """
     Send C{POST /} to the command app, C{/_micro/...} to the registry's own
     endpoints (C{framework}, a Klein app) and every other request to C{routes}.
 
     Dispatching here, rather than in Klein's routing table, keeps commands
-    and route traffic off Klein's per-request cost.
+    and route traffic off Klein's per-request cost; and commands go
+    through no C{twisted.web} request at all: a
+    L{micro._http.lean.LeanChannel} serves them (L{lean_handler}).
     """
 
     isLeaf = True
@@ -139,6 +142,15 @@ class RegistryResource(Resource):
         if (method == b"POST" and path == b"/") or (self._framework is not None and path.startswith(FRAMEWORK_PREFIX)):
             return self._command_limit
         return self._limits.route
+
+    def lean_handler(self, method: bytes, path: bytes,
+                     headers: dict[bytes, bytes]) -> tuple[LeanHandler, int | FirstKeyLimit | None] | None:
+        """
+        Commands are served lean, with the same limit as in L{render}.
+        """
+        if method == b"POST" and path == b"/":
+            return self._commands.render, self._command_limit
+        return None
 
     def render(self, request: IRequest) -> Any:
         if request.method == b"POST" and request.path == b"/":

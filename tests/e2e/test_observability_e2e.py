@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests._metrics import samples, value
-from tests._processes import Processes, free_port, instances, wait_until
+from tests._processes import Processes, command, free_port, instances, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -145,8 +145,6 @@ def test_a_call_across_processes_is_one_trace_in_spans_and_log_lines(processes: 
 
 
 def _command(url: str, document: Any) -> tuple[int, Any]:
-    from tests._processes import command
-
     return command(url, document)
 
 
