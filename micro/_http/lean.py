@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from twisted.internet.protocol import Protocol
-from twisted.internet.tcp import Connection
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.server import NOT_DONE_YET
@@ -35,6 +34,7 @@ from micro._http.lean_request import ILeanResource, LeanHandler, LeanRequest
 from micro._http.lean_limit import BodyCap
 from micro._http.limits import FIRST_KEY_WITHIN
 from micro._http.respond import internal_error
+from micro._http.sending import send_now
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\n\r\n"
@@ -50,7 +50,6 @@ class LeanChannel(Protocol):
 
     handed_over: Any = None
     transport: Any
-    _direct = False
     _log = Logger()
 
     def __init__(self, site: Any, address: Any, web_protocol: Callable[[], Any]):
@@ -73,7 +72,6 @@ class LeanChannel(Protocol):
     # -- the connection ---------------------------------------------------
 
     def connectionMade(self) -> None:
-        self._direct = isinstance(self.transport, Connection)
         timeout = getattr(self._site, "timeOut", None)
         if timeout:
             self._last = self._clock.seconds()
@@ -265,17 +263,7 @@ class LeanChannel(Protocol):
             return
         self._current = None
         transport = self.transport
-        if self._direct and not transport.dataBuffer and not transport._tempDataBuffer and not transport.disconnecting:
-            # Nothing waits to be written: send now, rather than register the
-            # socket for writing and send on the reactor's next turn.
-            try:
-                sent = transport.socket.send(data)
-            except OSError:  # would block, or broken: Twisted finds out
-                sent = 0
-            if sent < len(data):
-                transport.write(data[sent:])
-        else:
-            transport.write(data)
+        send_now(transport, data)
         if request.close:
             self._buffer = b""
             transport.loseConnection()
