@@ -13,6 +13,7 @@ from twisted.web.server import Site
 
 from micro._http.channel import micro_channel_protocol
 from micro._http.early_request import EarlyRequest
+from micro._http.shared_replies import SharedReplies
 from micro._kernel.protocol import IDLE_TIMEOUT
 
 
@@ -22,7 +23,8 @@ class MicroSite(Site):
     parsing of POST bodies as HTML forms (micro never reads form fields, and
     the parsing is a visible share of an instance's CPU per call in
     bench/bench_calls.py), idle connections dropped after L{IDLE_TIMEOUT}, and every
-    connection closed on demand when the server stops.
+    connection closed on demand when the server stops; large replies
+    sent to many connections are held once (L{SharedReplies}).
     """
 
     timeOut = IDLE_TIMEOUT
@@ -37,6 +39,7 @@ class MicroSite(Site):
         except TypeError:  # Twisted before this option always parses forms.
             super().__init__(resource, reactor=reactor)
         self._connections: WeakSet[Any] = WeakSet()
+        self.shared_replies = SharedReplies()
 
     def buildProtocol(self, addr: Any) -> Any:
         protocol = super().buildProtocol(addr)
