@@ -26,19 +26,19 @@ W = TypeVar("W", bound=Held)
 class HoldSweep(Generic[W]):
     """
     Call C{expire(watch)} for every watch of C{pending} whose C{deadline}
-    has passed, C{batch} at most per reactor turn.
+    has passed, all in the turn it passes (answering some later would eat
+    into the time their nodes have to watch again before their leases end).
 
     C{pending} maps a key to its watch in the order they came; C{expire}
     must take the watch out of it.  Call L{arm} after adding a watch.
     """
 
-    __slots__ = ("_clock", "_pending", "_expire", "_batch", "_call")
+    __slots__ = ("_clock", "_pending", "_expire", "_call")
 
-    def __init__(self, clock: Any, pending: dict[Any, W], expire: Callable[[W], None], batch: int):
+    def __init__(self, clock: Any, pending: dict[Any, W], expire: Callable[[W], None]):
         self._clock = clock
         self._pending = pending
         self._expire = expire
-        self._batch = batch
         self._call: Any = None
 
     def arm(self) -> None:
@@ -59,9 +59,7 @@ class HoldSweep(Generic[W]):
         self._call = None
         now = self._clock.seconds()
         pending = self._pending
-        for _ in range(self._batch):
-            if not pending:
-                break
+        while pending:
             key, watch = next(iter(pending.items()))
             if watch.deadline > now:
                 break
@@ -69,3 +67,35 @@ class HoldSweep(Generic[W]):
             if pending.get(key) is watch:  # expire did not take it out: do it, or this would loop
                 del pending[key]
         self.arm()
+
+
+class TurnBatch(Generic[W]):
+    """
+    Watches to answer together once this reactor turn is over: with one
+    reply made for all of them, where answering each at once would make
+    one each (every eviction moves the version).
+    """
+
+    __slots__ = ("_clock", "_answer", "_queued", "_call")
+
+    def __init__(self, clock: Any, answer: Callable[[list[W]], None]):
+        self._clock = clock
+        self._answer = answer
+        self._queued: list[W] = []
+        self._call: Any = None
+
+    def add(self, watch: W) -> None:
+        self._queued.append(watch)
+        if self._call is None:
+            self._call = self._clock.callLater(0, self.flush)
+
+    def flush(self) -> None:
+        """
+        Answer the queued watches now.
+        """
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+        queued, self._queued = self._queued, []
+        if queued:
+            self._answer(queued)

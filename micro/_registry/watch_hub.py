@@ -33,7 +33,7 @@ from twisted.logger import Logger
 
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import NOT_READY
-from micro._registry.hold_sweep import HoldSweep
+from micro._registry.hold_sweep import HoldSweep, TurnBatch
 from micro._registry.settles import Settles
 from micro._registry.state import RegistryState
 from micro._registry.store.interface import ClusterStore
@@ -75,7 +75,6 @@ MAX_HOLD = 25.0
 WATCH_RETURN = 2.0
 
 
-
 @define
 class _Watch:
     node: str
@@ -108,6 +107,7 @@ class WatchHub:
     replies: WatchReplies = field(init=False)
     _settles: Settles = field(init=False)
     _holds: HoldSweep[_Watch] = field(init=False)
+    _unknown: TurnBatch[_Watch] = field(init=False)
 
     _log = Logger()
 
@@ -118,7 +118,8 @@ class WatchHub:
             raise ValueError(f"watch hold {self.hold}s must be positive and below the lease ({self._state.ttl}s)")
         self.replies = WatchReplies(self._state, self.hold)
         self._settles = Settles(self._state, self._clock, self.store)
-        self._holds = HoldSweep(self._clock, self._pending, self._answer, FLUSH_BATCH)
+        self._holds = HoldSweep(self._clock, self._pending, self._answer)
+        self._unknown = TurnBatch(self._clock, self._tell_unknown)
         self._state.on_change(self._changed)
         self._state.on_evict(self._evicted)
         self._state.on_reset(self._reset)
@@ -196,6 +197,7 @@ class WatchHub:
             self._flush_call.cancel()
         self._flush_call = None
         self._holds.stop()
+        self._unknown.flush()
         for watch in list(self._pending.values()):
             self._answer(watch)
         self._settles.stop()
@@ -210,11 +212,16 @@ class WatchHub:
 
     def _evicted(self, node_id: str) -> None:
         watch = self._pending.pop(node_id, None)
-        if watch is not None:
-            if not watch.deferred.called:
-                watch.deferred.callback(self.replies.full(False))
+        if watch is not None and not watch.deferred.called:
+            # One table for all evicted in this turn, not one each (bench/bench_scale.py).
+            self._unknown.add(watch)
         if self._settles:
             self._settles.acknowledged(node_id, None)
+
+    def _tell_unknown(self, watches: list[_Watch]) -> None:
+        for watch in watches:
+            if not watch.deferred.called:
+                watch.deferred.callback(self.replies.full(False))
 
     def refuse_all(self) -> None:
         """

@@ -18,7 +18,7 @@ class _Held:
     deadline: float
 
 
-def _sweep(clock: Clock, batch: int = 100) -> tuple[dict[str, _Held], list[str], HoldSweep[_Held]]:
+def _sweep(clock: Clock) -> tuple[dict[str, _Held], list[str], HoldSweep[_Held]]:
     pending: dict[str, _Held] = {}
     expired: list[str] = []
 
@@ -26,7 +26,7 @@ def _sweep(clock: Clock, batch: int = 100) -> tuple[dict[str, _Held], list[str],
         expired.append(held.name)
         del pending[held.name]
 
-    return pending, expired, HoldSweep(clock, pending, expire, batch)
+    return pending, expired, HoldSweep(clock, pending, expire)
 
 
 def test_each_watch_ends_at_its_deadline_with_one_timer() -> None:
@@ -60,25 +60,11 @@ def test_a_watch_taken_out_early_does_not_end_the_others_early() -> None:
     assert expired == ["b"]
 
 
-def test_many_due_at_once_end_a_batch_per_reactor_turn() -> None:
-    clock = Clock()
-    delays: list[float] = []
-    call_later = clock.callLater
-    clock.callLater = lambda delay, *a, **kw: delays.append(delay) or call_later(delay, *a, **kw)  # type: ignore
-    pending, expired, sweep = _sweep(clock, batch=3)
-    for i in range(7):
-        pending[str(i)] = _Held(str(i), 1.0)
-    sweep.arm()
-    clock.advance(1.0)
-    assert expired == [str(i) for i in range(7)] and not pending
-    assert delays == [1.0, 0.0, 0.0]  # 3, 3, then 1: the reactor runs other work between
-
-
 def test_an_expire_that_leaves_the_watch_in_does_not_loop() -> None:
     clock = Clock()
     pending: dict[str, _Held] = {"a": _Held("a", 1.0)}
     seen: list[str] = []
-    sweep = HoldSweep(clock, pending, lambda held: seen.append(held.name), 10)
+    sweep = HoldSweep(clock, pending, lambda held: seen.append(held.name))
     sweep.arm()
     clock.advance(1.0)
     assert seen == ["a"] and not pending
