@@ -74,9 +74,7 @@ class MicroChannel(HTTPChannel):
             write(body)
         finally:
             self._holding = False
-            head, self._head = self._head, None
-            if head is not None:  # the body was not sent (a HEAD request, or a code without a body)
-                self.transport.write(head)
+            self._send_head()  # if the body was not sent (a HEAD request, or a code without a body)
 
     def writeHeaders(self, version: bytes, code: bytes, reason: bytes, headers: Any) -> None:
         if not self._holding or not isinstance(headers, Headers):
@@ -90,19 +88,25 @@ class MicroChannel(HTTPChannel):
         self._head = b"".join(parts)
 
     def write(self, data: bytes) -> None:
+        transport: Any = self.transport
         head = self._head
         if head is None:
-            self.transport.write(data)
+            transport.write(data)
             return
         self._head = None
-        replies = getattr(self.site, "shared_replies", None)
-        self.transport.write(head + data if replies is None else replies.joined(head, data))
+        replies = getattr(getattr(self, "site", None), "shared_replies", None)
+        transport.write(head + data if replies is None else replies.joined(head, data))
 
     def writeSequence(self, iovec: Any) -> None:
+        self._send_head()  # a chunked body: its head goes first, as it is
+        transport: Any = self.transport
+        transport.writeSequence(iovec)
+
+    def _send_head(self) -> None:
         head, self._head = self._head, None
-        if head is not None:  # a chunked body: its head goes first, as it is
-            self.transport.write(head)
-        self.transport.writeSequence(iovec)
+        if head is not None:
+            transport: Any = self.transport
+            transport.write(head)
 
     def lineReceived(self, line: bytes) -> Any:
         if self._receivedHeaderSize + len(line) > self.totalHeadersSize:
