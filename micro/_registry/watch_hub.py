@@ -190,9 +190,7 @@ class WatchHub:
         return self._settles.settle(version, timeout, lagging)
 
     def stop(self) -> None:
-        """
-        Answer every pending watch and cancel every timer.
-        """
+        """Answer every pending watch and cancel every timer."""
         if self._flush_call is not None and self._flush_call.active():
             self._flush_call.cancel()
         self._flush_call = None
@@ -219,9 +217,8 @@ class WatchHub:
             self._settles.acknowledged(node_id, None)
 
     def _tell_unknown(self, watches: list[_Watch]) -> None:
-        for watch in watches:
-            if not watch.deferred.called:
-                watch.deferred.callback(self.replies.full(False))
+        for watch in (w for w in watches if not w.deferred.called):
+            watch.deferred.callback(self.replies.full(False))
 
     def refuse_all(self) -> None:
         """
