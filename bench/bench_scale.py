@@ -232,8 +232,12 @@ def main() -> None:
     rows = []
     for name in args.mix.split(","):
         for count in counts:
-            rows.append(run_mix(name, args.instances, args.processes, work, args.profile, count))
-            print(f"done: {name} over {count or 1} registries", flush=True)
+            try:
+                rows.append(run_mix(name, args.instances, args.processes, work, args.profile, count))
+            except RuntimeError as e:  # a loaded machine: say so, and go on with the other runs
+                print(f"failed: {name} over {count or 1} registries: {str(e)[:300]}", flush=True)
+                continue
+            print(f"done: {name} over {count or 1} registries: {rows[-1]}", flush=True)
     print(f"work directory: {work}")
     print(table(["mix", "store", "instances", "nodes (watches)", "node procs", "ttl (s)", "register all (s)",
                  "re-registered", "all tables whole (s)", "change seen by all (s)", "RSS per registry (MB)",

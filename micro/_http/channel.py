@@ -3,14 +3,17 @@
 Refusing oversized requests politely: a 431 for a head too large, where
 Twisted would answer a bare 400 (too many header bytes) or just hang up (a
 line longer than its line limit), and a 413 for a body too large (see
-L{micro._http.early_request}); both with a JSON body.
+L{micro._http.early_request}); both with a JSON body.  And writing a large
+reply's head and body as one string shared by every connection that sends
+it (L{micro._http.shared_replies}).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from twisted.web.http import HTTPChannel, _GenericHTTPChannelProtocol
+from twisted.web.http_headers import Headers
 
 from micro._kernel.codec import dumps
 
@@ -55,6 +58,55 @@ class MicroChannel(HTTPChannel):
 
     totalHeadersSize = MAX_HEADER_BYTES
     MAX_LENGTH = MAX_HEADER_BYTES
+    # The head of the reply being written, held during one Request.write
+    # to go out joined to its body.
+    _head: bytes | None = None
+    _holding: bool = False
+
+    def write_shared(self, write: Callable[[bytes], None], body: bytes) -> None:
+        """
+        Call C{write(body)} (a Request's first write), sending the head it
+        writes and C{body} as one string, shared with every other
+        connection of the site that sends the same head and body.
+        """
+        self._holding = True
+        try:
+            write(body)
+        finally:
+            self._holding = False
+            self._send_head()  # if the body was not sent (a HEAD request, or a code without a body)
+
+    def writeHeaders(self, version: bytes, code: bytes, reason: bytes, headers: Any) -> None:
+        if not self._holding or not isinstance(headers, Headers):
+            super().writeHeaders(version, code, reason, headers)
+            return
+        parts = [version, b" ", code, b" ", reason, b"\r\n"]
+        for name, values in headers.getAllRawHeaders():
+            for value in values:
+                parts.extend((name, b": ", value, b"\r\n"))
+        parts.append(b"\r\n")
+        self._head = b"".join(parts)
+
+    def write(self, data: bytes) -> None:
+        transport: Any = self.transport
+        head = self._head
+        if head is None:
+            transport.write(data)
+            return
+        self._head = None
+        replies = getattr(getattr(self, "site", None), "shared_replies", None)
+        transport.write(head + data if replies is None else replies.joined(head, data))
+
+    def writeSequence(self, iovec: Any) -> None:
+        self._send_head()  # a chunked body: its head goes first, as it is
+        transport: Any = self.transport
+        transport.writeSequence(iovec)
+
+    def _send_head(self) -> None:
+        head, self._head = self._head, None
+        if head is not None:
+            transport: Any = self.transport
+            transport.write(head)
 
     def lineReceived(self, line: bytes) -> Any:
         if self._receivedHeaderSize + len(line) > self.totalHeadersSize:

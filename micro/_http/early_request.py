@@ -17,8 +17,9 @@ from typing import Any
 from twisted.web.server import Request
 from zope.interface import Interface
 
-from micro._http.channel import refuse
+from micro._http.channel import MicroChannel, refuse
 from micro._http.limits import FIRST_KEY_WITHIN, FirstKeyLimit, IBodyLimit, too_large
+from micro._http.shared_replies import SHARED_FROM
 
 
 class IBodyReceiver(Interface):
@@ -141,6 +142,17 @@ class EarlyRequest(Request):
         if receiver is not None:
             receiver.body_done()
         super().requestReceived(command, path, version)
+
+    def write(self, data: bytes) -> None:
+        """
+        Write a large first body joined to its head, shared with the other
+        connections sending the same (L{micro._http.shared_replies}).
+        """
+        channel = self.channel
+        if self.startedWriting or len(data) < SHARED_FROM or not isinstance(channel, MicroChannel):
+            super().write(data)
+        else:
+            channel.write_shared(super().write, data)
 
     def _refuse(self, message: str) -> None:
         """

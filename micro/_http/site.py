@@ -15,6 +15,7 @@ from micro._http.channel import micro_channel_protocol
 from micro._http.early_request import EarlyRequest
 from micro._http.lean import LeanChannel
 from micro._http.lean_request import ILeanResource
+from micro._http.shared_replies import SharedReplies
 from micro._kernel.protocol import IDLE_TIMEOUT
 
 
@@ -24,7 +25,8 @@ class MicroSite(Site):
     parsing of POST bodies as HTML forms (micro never reads form fields, and
     the parsing is a visible share of an instance's CPU per call in
     bench/bench_calls.py), idle connections dropped after L{IDLE_TIMEOUT}, and every
-    connection closed on demand when the server stops.
+    connection closed on demand when the server stops; large replies
+    sent to many connections are held once (L{SharedReplies}).
 
     A root that is an L{ILeanResource} has its hot requests served by a
     L{LeanChannel}, which hands every other connection to the usual
@@ -44,6 +46,7 @@ class MicroSite(Site):
             super().__init__(resource, reactor=reactor)
         self._connections: WeakSet[Any] = WeakSet()
         self._lean = ILeanResource.providedBy(resource)
+        self.shared_replies = SharedReplies()
 
     def buildProtocol(self, addr: Any) -> Any:
         if self._lean:

@@ -33,6 +33,7 @@ from twisted.logger import Logger
 
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import NOT_READY
+from micro._registry.hold_sweep import HoldSweep, TurnBatch
 from micro._registry.settles import Settles
 from micro._registry.state import RegistryState
 from micro._registry.store.interface import ClusterStore
@@ -74,13 +75,12 @@ MAX_HOLD = 25.0
 WATCH_RETURN = 2.0
 
 
-
 @define
 class _Watch:
     node: str
     version: int
     deferred: Deferred[bytes]
-    timer: Any = None
+    deadline: float = 0.0
 
 
 @define
@@ -106,6 +106,8 @@ class WatchHub:
     _again: bool = field(default=False, init=False)
     replies: WatchReplies = field(init=False)
     _settles: Settles = field(init=False)
+    _holds: HoldSweep[_Watch] = field(init=False)
+    _unknown: TurnBatch[_Watch] = field(init=False)
 
     _log = Logger()
 
@@ -116,6 +118,8 @@ class WatchHub:
             raise ValueError(f"watch hold {self.hold}s must be positive and below the lease ({self._state.ttl}s)")
         self.replies = WatchReplies(self._state, self.hold)
         self._settles = Settles(self._state, self._clock, self.store)
+        self._holds = HoldSweep(self._clock, self._pending, self._answer)
+        self._unknown = TurnBatch(self._clock, self._tell_unknown)
         self._state.on_change(self._changed)
         self._state.on_evict(self._evicted)
         self._state.on_reset(self._reset)
@@ -168,9 +172,8 @@ class WatchHub:
         if not same_epoch or not known or version > registry.version:
             d.callback(self.replies.full(known))
             return d
-        watch = _Watch(node_id, version, d)
-        watch.timer = self._clock.callLater(self.hold, self._answer, watch)
-        self._pending[node_id] = watch
+        self._pending[node_id] = _Watch(node_id, version, d, self._clock.seconds() + self.hold)
+        self._holds.arm()
         if version < registry.version:
             self._schedule_flush()
         return d
@@ -187,12 +190,12 @@ class WatchHub:
         return self._settles.settle(version, timeout, lagging)
 
     def stop(self) -> None:
-        """
-        Answer every pending watch and cancel every timer.
-        """
+        """Answer every pending watch and cancel every timer."""
         if self._flush_call is not None and self._flush_call.active():
             self._flush_call.cancel()
         self._flush_call = None
+        self._holds.stop()
+        self._unknown.flush()
         for watch in list(self._pending.values()):
             self._answer(watch)
         self._settles.stop()
@@ -207,12 +210,15 @@ class WatchHub:
 
     def _evicted(self, node_id: str) -> None:
         watch = self._pending.pop(node_id, None)
-        if watch is not None:
-            watch.timer.cancel()
-            if not watch.deferred.called:
-                watch.deferred.callback(self.replies.full(False))
+        if watch is not None and not watch.deferred.called:
+            # One table for all evicted in this turn, not one each (bench/bench_scale.py).
+            self._unknown.add(watch)
         if self._settles:
             self._settles.acknowledged(node_id, None)
+
+    def _tell_unknown(self, watches: list[_Watch]) -> None:
+        for watch in (w for w in watches if not w.deferred.called):
+            watch.deferred.callback(self.replies.full(False))
 
     def refuse_all(self) -> None:
         """
@@ -221,7 +227,6 @@ class WatchHub:
         """
         for watch in list(self._pending.values()):
             del self._pending[watch.node]
-            watch.timer.cancel()
             if not watch.deferred.called:
                 watch.deferred.errback(HttpError(503, f"{NOT_READY}: it lost its store; use another registry"))
 
@@ -233,7 +238,6 @@ class WatchHub:
         self.replies.changed()  # nothing cached from before may answer
         for watch in list(self._pending.values()):
             del self._pending[watch.node]
-            watch.timer.cancel()
             if not watch.deferred.called:
                 watch.deferred.callback(self.replies.full(True))
 
@@ -242,7 +246,6 @@ class WatchHub:
         if watch is None or watch.deferred is not cancelled:
             return
         del self._pending[node_id]
-        watch.timer.cancel()
         record = self._state.node(node_id)
         if record is not None:
             record.watching = False
@@ -289,8 +292,6 @@ class WatchHub:
     def _answer(self, watch: _Watch) -> None:
         if self._pending.get(watch.node) is watch:
             del self._pending[watch.node]
-        if watch.timer is not None and watch.timer.active():
-            watch.timer.cancel()
         if not watch.deferred.called:
             # The node has the rest of its lease after the hold to watch
             # again; an answer the registry sent late does not eat into it.

@@ -115,16 +115,41 @@ def test_lost_watch_connection_evicts_at_once() -> None:
 
 def test_eviction_answers_the_pending_watch_as_unknown() -> None:
     """
-    A node evicted while its watch is held (it was presumed dead) is told at
-    once, with the whole table and known=false, so that it registers again.
+    A node evicted while its watch is held (it was presumed dead) is told
+    as soon as the reactor turn is over, with the whole table and
+    known=false, so that it registers again.
     """
     clock = Clock()
     registry, hub = _hub(clock)
     registry.register("a", "http://h:1", "n1")
     d = hub.watch("n1", registry.epoch, registry.version)
     registry.evict("n1", "test")
+    clock.advance(0)
     reply = json.loads(fired(d))
     assert reply["known"] is False and reply["services"] == {}
+
+
+def test_nodes_evicted_together_share_one_table() -> None:
+    """
+    Every eviction moves the version; the nodes evicted in one turn (leases
+    that ran out together) are all given the same reply, not a table each.
+    """
+    clock = Clock()
+    registry, hub = _hub(clock)
+    watches = []
+    for n in range(5):
+        registry.register("a", f"http://h:{n + 1}", f"n{n}")
+        hub.watch(f"n{n}", "", -1)
+        watches.append(hub.watch(f"n{n}", registry.epoch, registry.version))
+    registry.register("b", "http://h:99", "keeper")
+    for n in range(5):
+        registry.evict(f"n{n}", "test")
+    assert not any(d.called for d in watches)
+    clock.advance(0)
+    replies = [fired(d) for d in watches]
+    assert all(reply is replies[0] for reply in replies)
+    assert json.loads(replies[0])["services"] == {"b": ["http://h:99"]}
+    hub.stop()
 
 
 def test_watch_from_unknown_node_or_other_epoch_gets_the_whole_table() -> None:
