@@ -69,6 +69,14 @@ class LeanChannel(Protocol):
         self._last = 0.0
         self._timer: Any = None
 
+    @property
+    def shared_replies(self) -> Any:
+        """
+        The site's recent large replies, so that every connection sends one
+        string for the same reply (L{micro._http.shared_replies}).
+        """
+        return getattr(self._site, "shared_replies", None)
+
     # -- the connection ---------------------------------------------------
 
     def connectionMade(self) -> None:

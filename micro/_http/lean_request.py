@@ -18,6 +18,7 @@ from twisted.web.http_headers import Headers
 from zope.interface import Interface
 
 from micro._http.limits import FirstKeyLimit
+from micro._http.shared_replies import SHARED_FROM, SharedReplies
 
 _STATUS_LINES = {code: b"HTTP/1.1 %d %s\r\n" % (code, reason) for code, reason in RESPONSES.items()}
 _CONTENT_TYPES: dict[bytes, bytes] = {}
@@ -60,6 +61,9 @@ class Replier(Protocol):
     """
 
     def reply(self, request: LeanRequest, data: bytes) -> None: ...
+
+    @property
+    def shared_replies(self) -> SharedReplies | None: ...
 
 
 LeanHandler = Callable[["LeanRequest"], Any]
@@ -203,5 +207,8 @@ class LeanRequest:
         if self.close:
             head.append(b"connection: close\r\n")
         head.append(b"\r\n")
+        shared = self._channel.shared_replies if len(body) >= SHARED_FROM else None
+        if shared is not None:
+            return shared.joined(b"".join(head), body)  # one string for every connection sent this body
         head.append(body)
         return b"".join(head)

@@ -11,6 +11,8 @@ from typing import Any
 
 from twisted.internet.tcp import Connection
 
+from micro._http.shared_replies import SHARED_FROM
+
 
 def send_now(transport: Any, data: bytes) -> None:
     """
@@ -19,9 +21,12 @@ def send_now(transport: Any, data: bytes) -> None:
     for what would fit in the socket anyway; what does not fit is left to
     the transport, which also meets any error on its next write.  Not
     for a connection that started TLS over itself (its bytes must go
-    through TLS).
+    through TLS).  Nor for a large string: it may be one reply shared by
+    many connections (L{micro._http.shared_replies}), which the transport
+    sends from the string itself, where a partial send here would leave a
+    copy of its rest per connection.
     """
-    if isinstance(transport, Connection) and not transport.dataBuffer and not transport._tempDataBuffer \
+    if len(data) < SHARED_FROM and isinstance(transport, Connection) and not transport.dataBuffer and not transport._tempDataBuffer \
             and transport.connected and not transport.disconnecting and not transport.TLS:
         try:
             sent = transport.socket.send(data)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+
 from twisted.web.resource import Resource
 
 from micro._http.shared_replies import RECENT, SHARED_FROM, SharedReplies
@@ -110,3 +111,29 @@ def test_a_chunked_body_follows_its_head() -> None:
     head, _, body = raw.partition(b"\r\n\r\n")
     assert b"transfer-encoding: chunked" in head.lower()
     assert body == b"%x\r\n%s\r\n0\r\n\r\n" % (len(BIG), BIG)
+
+
+def test_lean_connections_sending_the_same_large_body_are_given_one_string() -> None:
+    """
+    The lean channel (registry commands such as watches, instance calls)
+    shares a large reply as twisted.web's requests do, and leaves it to the
+    transport whole rather than sending part of it at once.
+    """
+    from tests._lean import Root
+
+    class Big(Root):
+        def echo(self, request: Any) -> bytes:
+            request.setHeader(b"content-type", b"application/json")
+            return BIG
+
+    site = make_site(Big(), MemoryReactorClock())
+    writes = []
+    for _ in range(2):
+        transport = Recording()
+        protocol = site.buildProtocol(None)
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        writes.append(transport.writes[-1])
+    assert writes[0] is writes[1]
+    head, _, body = writes[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and body == BIG
