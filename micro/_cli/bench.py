@@ -2,9 +2,12 @@
 """
 C{micro bench}: call a service as fast as it answers, from several
 callers at once, and report calls per second, latency percentiles and
-errors.  Calls take the path C{call_service} takes (straight to an
-instance, round-robin), so the figures are what a client process sees;
-C{bench/bench_calls.py} runs this command beside its own load to check that.
+errors.  Each call takes the path of C{call_service}, through the same
+call router (the payload encoded for each call, sent round-robin straight
+to an instance, the reply decoded) over the registry's table as the
+command found it, so the figures are what a client process sees;
+C{bench/bench_calls.py} runs this command beside its own load to check
+that.
 """
 
 from __future__ import annotations
@@ -12,21 +15,22 @@ from __future__ import annotations
 from typing import Any
 
 from attrs import define, field
-from twisted.internet.defer import CancelledError, Deferred, gatherResults
+from twisted.internet.defer import CancelledError, Deferred, gatherResults, succeed
 from twisted.internet.task import LoopingCall
 from twisted.python import usage
 from twisted.python.failure import Failure
 
-from micro._cli.calls import call
+from micro._calls.caller import Caller
 from micro._cli.command import Command, arguments, count, not_negative, payload, seconds
 from micro._cli.output import OK, REMOTE_ERROR, rate
 from micro._cli.output import seconds as duration
 from micro._cli.session import Session
 from micro._http.failures import Kind, classify
-from micro._kernel.codec import encode_value
 from micro._kernel.errors import HttpError, UnknownService
 from micro._kernel.protocol import DEFAULT_TIMEOUT
 from micro._kernel.validation import check_service_name
+from micro._node.calls import CallRouter
+from micro._node.table import ServiceTable
 
 DEFAULT_CALLS = 1000
 
@@ -51,6 +55,17 @@ class _Run:
             return False
         self.issued += 1
         return True
+
+
+def _router(session: Session, caller: Caller) -> CallRouter:
+    """
+    The call router C{call_service} goes through, over the table C{caller}
+    was given: no instance here, the table loaded already.
+    """
+    table = ServiceTable()
+    table.replace("micro bench", 0, {}, keep_stale=False)
+    return CallRouter(session.clock, table, caller, None, lambda location: None,  # type: ignore[arg-type]
+                      lambda timeout: succeed(None))
 
 
 def nearest_rank(ordered: list[float], fraction: float) -> float | None:
@@ -100,14 +115,14 @@ class Bench(Command):
         caller = await session.caller()
         if caller.pick(self.service) is None:
             raise UnknownService(self.service)
-        body, content_type = encode_value(self.payload)
+        router = _router(session, caller)
         clock = session.clock
 
         async def worker(run: _Run) -> None:
             while run.another(clock.seconds()):
                 began = clock.seconds()
                 try:
-                    await call(session, caller, self.service, body, content_type, self["timeout"])
+                    await router.call(self.service, self.payload, self["timeout"], 0)
                 except HttpError as e:
                     run.errors[str(e)] = run.errors.get(str(e), 0) + 1
                 except Exception:
