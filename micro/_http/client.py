@@ -31,6 +31,7 @@ from micro._http.pool import CheckedPool
 from micro._http.response import FullResponse, RawHeaders
 from micro._http.wire_client import WirePool
 from micro._http.wire_requests import WireClient
+from micro._kernel.deferreds import with_deadline
 from micro._kernel.errors import HttpError
 from micro._kernel.protocol import IDLE_TIMEOUT
 
@@ -232,8 +233,9 @@ class HttpClient:
         L{RequestTimedOut}, whether it was still connecting, sending, or
         waiting for the reply.
         """
-        timer = self._reactor.callLater(timeout, d.cancel)
-        return d.addBoth(_after_deadline, timer, timeout)
+        # Cancelling surfaces as CancelledError, or wrapped in
+        # ResponseNeverReceived mid-request; either way it was the deadline.
+        return with_deadline(self._reactor, d, timeout, lambda: RequestTimedOut(f"no reply within {timeout:g}s"))
 
     def response(self, method: bytes, url: bytes, headers: Headers | None = None,
                  body: IBodyProducer | None = None) -> Deferred[IResponse]:
@@ -259,12 +261,3 @@ def _headers(pairs: RawHeaders) -> Headers:
         headers.addRawHeader(name, value)
     return headers
 
-
-def _after_deadline(result: Any, timer: Any, timeout: float) -> Any:
-    if timer.active():
-        timer.cancel()
-    elif timer.called and isinstance(result, Failure):
-        # Cancelling surfaces as CancelledError, or wrapped in
-        # ResponseNeverReceived mid-request; either way it was the deadline.
-        return Failure(RequestTimedOut(f"no reply within {timeout:g}s"))
-    return result

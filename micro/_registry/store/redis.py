@@ -32,6 +32,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from micro._kernel.codec import dumps
+from micro._kernel.deferreds import with_deadline
 from micro._kernel.errors import HttpError
 from micro._kernel.validation import host_text, split_url
 from micro._registry.records import host_port
@@ -144,18 +145,9 @@ class RedisStore:
         position = int(reply[1])
         if position == 0:
             return None  # an eviction that did not apply: the node watches elsewhere
-        waiting = feed.result_of(position)
-        timer = self._clock.callLater(self._link.timeout, waiting.cancel)
-        try:
-            return await waiting
-        except Exception as e:
-            if not timer.active():
-                raise StoreUnavailable(f"the change was made, but this registry's view did not show it within "
-                                       f"{self._link.timeout:g}s") from None
-            raise e
-        finally:
-            if timer.active():
-                timer.cancel()
+        timeout = self._link.timeout
+        return await with_deadline(self._clock, feed.result_of(position), timeout, lambda: StoreUnavailable(
+            f"the change was made, but this registry's view did not show it within {timeout:g}s"))
 
     def allocate(self, home: str) -> Deferred[str]:
         return Deferred.fromCoroutine(self._allocate(home))
