@@ -4,10 +4,11 @@ proxy to the same Klein backend, in one run.
 
     apt-get install -y wrk          # the load generator (Debian package)
     python bench/bench_routes.py [--seconds 5] [--connections 1,10,64] [--workers 1,2,4]
+                                 [--rounds 3] [--against REF ...]
 
 Rows, each loaded by wrk (a separate process) for --seconds per
-connection count, in --rounds interleaved rounds of which the best is kept
-(on a shared machine, noise only ever slows a row down):
+connection count, in --rounds interleaved rounds; each figure is the
+median of its rounds:
 
   direct       wrk -> the Klein backend (bench/route_servers.py), no proxy;
   bare proxy   wrk -> twisted.web.proxy.ReverseProxyResource -> backend;
@@ -16,7 +17,11 @@ connection count, in --rounds interleaved rounds of which the best is kept
   route xN     the same through N registry processes serving one port
                (``--workers N``, SO_REUSEPORT) over a Redis store, for each
                N of --workers; Redis is a redis-server the run starts for
-               itself.
+               itself;
+  route@REF    for each --against REF: the route row on a registry of that
+               commit (a worktree in its own venv, bench/_trees.py), to the
+               same backend; the table then gives this / REF for the route
+               row's requests/s and p99.
 
 The target (issue 3): route >= 0.8x bare proxy in requests/s.  The route xN
 rows give their ratio to route x1 (one process on the Redis store) too.
@@ -30,6 +35,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,6 +48,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests._redis import RedisServer  # noqa: E402
+from bench._trees import tree_at  # noqa: E402
 from bench._common import (  # noqa: E402
     ROOT,
     TWISTD,
@@ -105,16 +112,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="seconds of load per row (default 5)")
     parser.add_argument("--connections", default="1,10,64",
                         help="connection counts, comma-separated (default 1,10,64)")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds per row, the best one kept (default 2)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per row, the median kept (default 3)")
     parser.add_argument("--workers", default="1,2,4",
                         help="registry processes on one port over Redis, comma-separated; empty for none (default 1,2,4)")
+    parser.add_argument("--against", action="append", default=[], metavar="REF",
+                        help="also measure the route row on commit REF (repeatable)")
     args = parser.parse_args()
     ensure_wrk()
+    others = [tree_at(ref) for ref in args.against]
     counts = [int(c) for c in args.connections.split(",")]
     workers = [int(n) for n in args.workers.split(",") if n]
     work = Path(tempfile.mkdtemp(prefix="micro-bench-routes-"))
     backend, proxy, registry = free_port(), free_port(), free_port()
-    results: dict[tuple[str, int], dict[str, float]] = {}
+    runs: dict[tuple[str, int], list[dict[str, float]]] = {}
 
     with ExitStack() as stack:
         stack.enter_context(running([sys.executable, SERVERS, "backend", str(backend)], log=work / "backend.log"))
@@ -124,6 +134,12 @@ def main() -> None:
                                      f"tcp:{registry}:interface=127.0.0.1", "--ttl", "3600"],
                                     env=environment(), cwd=work, log=work / "registry.log"))
         targets = {"direct": backend, "bare proxy": proxy, "route": registry}
+        for tree in others:
+            port = free_port()
+            stack.enter_context(running([tree.twistd, "-n", "micro-registry", "--listen",
+                                         f"tcp:{port}:interface=127.0.0.1", "--ttl", "3600"],
+                                        env=tree.environment(), cwd=work, log=work / f"registry-{tree.label}.log"))
+            targets[f"route@{tree.label}"] = port
         if workers:
             redis = RedisServer(work).start()
             stack.callback(redis.stop)
@@ -137,7 +153,7 @@ def main() -> None:
         for port in targets.values():
             wait_port(port)
         for name, port in targets.items():
-            if name.startswith("route"):
+            if name.startswith("route"):  # route, route xN, route@REF
                 registry_url = f"http://127.0.0.1:{port}"
                 command(registry_url, {"register": {"type": "service", "service": "backend",
                                                     "location": f"http://127.0.0.1:{backend}"}})
@@ -149,9 +165,9 @@ def main() -> None:
             for _ in range(args.rounds):
                 for name, port in targets.items():
                     result = wrk(f"http://127.0.0.1:{port}/hello", connections, args.seconds)
-                    best = results.get((name, connections))
-                    if best is None or result["rate"] > best["rate"]:
-                        results[name, connections] = result
+                    runs.setdefault((name, connections), []).append(result)
+    results = {key: {figure: statistics.median(r[figure] for r in rounds) for figure in rounds[0]}
+               for key, rounds in runs.items()}
 
     rows = []
     for connections in counts:
@@ -162,6 +178,12 @@ def main() -> None:
             versus_one = f"{r['rate'] / one:.2f}" if one and name.startswith("route x") else "-"
             rows.append([name, connections, r["rate"], r["p50_ms"], r["p99_ms"], r["rate"] / bare, versus_one])
     print(table(["target", "connections", "requests/s", "p50 ms", "p99 ms", "x bare proxy", "x route x1"], rows))
+    print(f"median of {args.rounds} interleaved rounds of {args.seconds}s each")
+    for tree in others:
+        for connections in counts:
+            this, other = results["route", connections], results[f"route@{tree.label}", connections]
+            print(f"c={connections:<3} route this / {tree.label}: requests/s {this['rate'] / other['rate']:.2f}x, "
+                  f"p99 {this['p99_ms'] / other['p99_ms']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -187,6 +187,13 @@ class HttpClient:
         return cls(reactor, agent, pool, wire)
 
     @property
+    def wire(self) -> WireClient | None:
+        """
+        The lean client, where this client has one (a proxy streams through it).
+        """
+        return self._wire
+
+    @property
     def reactor(self) -> Any:
         return self._reactor
 

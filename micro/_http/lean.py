@@ -262,6 +262,13 @@ class LeanChannel(Protocol):
             request.write(result)
         request.finish()
 
+    def send_part(self, request: LeanRequest, data: bytes) -> None:
+        """
+        Send part of C{request}'s reply; it goes on with L{reply}.
+        """
+        if request is self._current:
+            send_now(self.transport, data)
+
     def reply(self, request: LeanRequest, data: bytes) -> None:
         """
         C{request} is answered with C{data}: send it, then go on to the

@@ -35,7 +35,8 @@ _FRAMING = (b"content-length", b"transfer-encoding", b"host")
 class Head:
     """
     A request head a lean channel understands: HTTP/1.1, an origin-form
-    target without a query, no repeated or conflicting framing headers.
+    target (its handler sees the query, if any), no repeated or conflicting
+    framing headers.
 
     @ivar headers: By lower-case name (the last of a repeated one).
     @ivar raw: Every header's name and value, in order.
@@ -65,7 +66,7 @@ def parse_head(head: bytes) -> Head | None:
     if len(parts) != 3 or parts[2] != b"HTTP/1.1":
         return None
     method, target = parts[0], parts[1]
-    if not target.startswith(b"/") or b"?" in target or b"#" in target or not method.isalpha():
+    if not target.startswith(b"/") or b"#" in target or not method.isalpha():
         return None
     fields = head[eol:] if eol >= 0 else b""
     raw = [(name, value.rstrip(b" \t")) for name, value in _HEADER.findall(fields)]

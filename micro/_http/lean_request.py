@@ -62,6 +62,11 @@ class Replier(Protocol):
 
     def reply(self, request: LeanRequest, data: bytes) -> None: ...
 
+    def send_part(self, request: LeanRequest, data: bytes) -> None: ...
+
+    @property
+    def transport(self) -> Any: ...
+
     @property
     def shared_replies(self) -> SharedReplies | None: ...
 
@@ -108,6 +113,8 @@ class LeanRequest:
         self._channel = channel
         self.method = method
         self.uri = self.path = uri
+        if b"?" in uri:
+            self.path = uri.split(b"?", 1)[0]
         self.headers = headers
         self.raw_headers = raw_headers
         self.content = BytesIO(body)
@@ -118,7 +125,9 @@ class LeanRequest:
         self.finished = False
         self._reply_headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
-        self._finish: Deferred[None] | None = None
+        # One Deferred per notifyFinish call, as twisted.web gives: each
+        # caller sees the outcome, whatever the others' callbacks return.
+        self._finish: list[Deferred[None]] | None = None
         self._gone = False
         self._request_headers: Headers | None = None
 
@@ -141,6 +150,11 @@ class LeanRequest:
                 headers.addRawHeader(name, value)
             self._request_headers = headers
         return self._request_headers
+
+    @property
+    def transport(self) -> Any:
+        """The connection's transport."""
+        return self._channel.transport
 
     def getClientAddress(self) -> Any:
         return self.client_address
@@ -174,13 +188,43 @@ class LeanRequest:
         self.finished = True
         if not self._gone:
             self._channel.reply(self, self._head_and_body())
-        if self._finish is not None:
-            self._finish.callback(None)
+        self._notify(None)
+
+    def send_raw(self, data: bytes) -> None:
+        """
+        Send C{data}, the first or next bytes of a reply made by the handler
+        itself (head and framing included), before the rest is known.
+        """
+        if not self.finished and not self._gone:
+            self._channel.send_part(self, data)
+
+    def finish_raw(self, data: bytes) -> None:
+        """
+        Finish a reply made by the handler: C{data} is its last bytes.
+        """
+        if self.finished:
+            return
+        self._body = []
+        self.finished = True
+        if not self._gone:
+            self._channel.reply(self, data)
+        self._notify(None)
 
     def notifyFinish(self) -> Deferred[None]:
+        d: Deferred[None] = Deferred()
         if self._finish is None:
-            self._finish = Deferred()
-        return self._finish
+            self._finish = [d]
+        else:
+            self._finish.append(d)
+        return d
+
+    def _notify(self, reason: Any) -> None:
+        waiting, self._finish = self._finish, None
+        for d in waiting or ():
+            if reason is None:
+                d.callback(None)
+            else:
+                d.errback(reason)
 
     def lost(self, reason: Any) -> None:
         """
@@ -189,7 +233,7 @@ class LeanRequest:
         self._gone = True
         if not self.finished and self._finish is not None:
             self.finished = True
-            self._finish.errback(reason)
+            self._notify(reason)
 
     def _head_and_body(self) -> bytes:
         body = b"".join(self._body)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from twisted.internet.defer import Deferred, DeferredList, succeed
+from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
@@ -77,6 +77,8 @@ class WireProtocol(Protocol):
             self._fail(Failure(ResponseFailed([Failure()])))
             return
         if reply is None:
+            if parser.sink is not None:
+                parser.sink.flush(self.transport)
             return
         self._parser = self._done = None
         if parser.keep_alive:
@@ -223,8 +225,27 @@ def exchange(pool: WirePool, key: Key, data: bytes, make_parser: Callable[[], Re
     without a body, as C{Agent} does).
     """
     protocol = pool.take(key)
-    if protocol is not None and not retry:
-        return protocol.send(data, make_parser())
+    if protocol is not None:
+        d = protocol.send(data, make_parser())
+        if retry:
+            # Cancelling d while the new attempt runs cancels that attempt.
+            d.addErrback(_resend, pool, key, data, make_parser)
+        return d
+    return _on_new_connection(pool, key, data, make_parser)
+
+
+def _resend(failure: Failure, pool: WirePool, key: Key, data: bytes,
+            make_parser: Callable[[], ResponseParser]) -> Deferred[FullResponse] | Failure:
+    if not failure.check(ResponseNeverReceived):
+        return failure
+    return _on_new_connection(pool, key, data, make_parser)
+
+
+def _on_new_connection(pool: WirePool, key: Key, data: bytes,
+                       make_parser: Callable[[], ResponseParser]) -> Deferred[FullResponse]:
+    """
+    Send C{data} on a new connection to C{key}; the reply.
+    """
     current: list[Deferred[Any]] = []
 
     def cancel(d: Deferred[FullResponse]) -> None:
@@ -234,21 +255,11 @@ def exchange(pool: WirePool, key: Key, data: bytes, make_parser: Callable[[], Re
     result: Deferred[FullResponse] = Deferred(cancel)
 
     def connected(protocol: WireProtocol) -> Deferred[FullResponse]:
-        reused = protocol.reused
         d = protocol.send(data, make_parser())
         current.append(d)
-        if retry and reused:
-            d.addErrback(again)
         return d
 
-    def again(failure: Failure) -> Deferred[FullResponse] | Failure:
-        if not failure.check(ResponseNeverReceived) or result.called:
-            return failure
-        attempt = pool.connect(key)
-        current.append(attempt)
-        return attempt.addCallback(connected)
-
-    first = succeed(protocol) if protocol is not None else pool.connect(key)
+    first = pool.connect(key)
     current.append(first)
     first.addCallback(connected)
     first.addBoth(_pass_on, result)

@@ -12,11 +12,15 @@ L{MAX_HEAD} bytes) and its body (at most the caller's limit) in memory.
 
 The common reply, a head and a small body in one read, costs one
 C{find}, one C{split} and a loop over a handful of header lines.
+
+Given a L{BodySink}, the parser keeps no body: it hands the sink the head
+as soon as it is in, then each piece of the body (a proxy streams them on).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any, Protocol
 
 from micro._http.response import FullResponse
 
@@ -41,6 +45,25 @@ class TooLarge(Exception):
     """
 
 
+class BodySink(Protocol):
+    """
+    Where a streaming L{ResponseParser} puts a response as it arrives.
+    """
+
+    def head(self, code: int, phrase: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+        """The final (not interim) status and headers are in."""
+
+    def append(self, piece: bytes) -> None:
+        """The next piece of the body (framing removed)."""
+
+    def flush(self, source: Any) -> None:
+        """
+        A read ended before the response did: pass on what came so far.
+        C{source} is the connection's transport (a push producer, to pause
+        while the reader cannot take more).
+        """
+
+
 class ResponseParser:
     """
     Parse the response to one request.
@@ -51,12 +74,14 @@ class ResponseParser:
         after the (whole) response.
     """
 
-    def __init__(self, limit: int | None = None, head_request: bool = False):
-        self._limit = limit
+    def __init__(self, limit: int | None = None, head_request: bool = False, sink: BodySink | None = None):
+        self._limit = None if sink is not None else limit
         self._head_request = head_request
         self._state = _HEAD
         self._buf = b""
-        self._parts: list[bytes] = []
+        # The body's pieces go to C{sink} (its C{append}) when there is one.
+        self.sink = sink
+        self._parts: list[bytes] | BodySink = [] if sink is None else sink
         self._size = 0
         self._remaining = 0
         self._code = 0
@@ -140,8 +165,14 @@ class ResponseParser:
         """
         if self._state == _CLOSE:
             self._state = _DONE
-            return FullResponse(self._code, self._headers, b"".join(self._parts))
+            return FullResponse(self._code, self._headers, self._body())
         return None
+
+    def _body(self) -> bytes:
+        parts = self._parts
+        if not isinstance(parts, list):
+            return b""  # the sink has it
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _add(self, data: bytes) -> None:
         self._size += len(data)
@@ -153,11 +184,9 @@ class ResponseParser:
     def _complete(self, rest: bytes) -> FullResponse:
         self._state = _DONE
         self.leftover = rest
-        parts = self._parts
-        body = parts[0] if len(parts) == 1 else b"".join(parts)
         if rest:
             self.keep_alive = False
-        return FullResponse(self._code, self._headers, body)
+        return FullResponse(self._code, self._headers, self._body())
 
     def _chunk_size(self, line: bytes) -> None:
         digits = line.split(b";", 1)[0].strip(b" \t")
@@ -204,6 +233,8 @@ class ResponseParser:
                 raise ParseError("unexpected protocol switch")
             return  # an interim reply: the real one follows
         self._code, self._headers = code, headers
+        if self.sink is not None:
+            self.sink.head(code, status[2] if len(status) > 2 else b"", headers)
         self.keep_alive = not close and (status[0] == b"HTTP/1.1" or bool(keep))
         if self._head_request or code in (204, 304):
             self._state, self._remaining = _LENGTH, 0

@@ -11,7 +11,7 @@ request line and C{Host} header of a URL are built once and kept.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from twisted.internet.abstract import isIPAddress
 from twisted.internet.defer import Deferred
@@ -19,7 +19,7 @@ from twisted.web.http_headers import Headers
 
 from micro._http.response import FullResponse, RawHeaders
 from micro._http.wire_client import Key, WirePool, exchange
-from micro._http.wire_parse import ResponseParser
+from micro._http.wire_parse import BodySink, ResponseParser
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _PATH = re.compile(rb"/[\x21-\x7e]*\Z")
@@ -74,13 +74,46 @@ class WireClient:
         """
         Send one request; the reply, or C{None} if C{url} is not for this client.
         """
+        return self._send(method, url, body, headers, lambda head: ResponseParser(limit, head))
+
+    def stream(self, method: bytes, url: bytes, body: bytes | None, headers: RawHeaders,
+               sink: BodySink) -> Deferred[FullResponse] | None:
+        """
+        Send one request; its reply goes to C{sink} as it arrives (the
+        result, once it is whole, has no body).  C{None} if C{url} is not
+        for this client.
+        """
+        return self._send(method, url, body, headers, lambda head: ResponseParser(None, head, sink))
+
+    def _send(self, method: bytes, url: bytes, body: bytes | None, headers: Headers | RawHeaders | None,
+              parser_for: Callable[[bool], ResponseParser]) -> Deferred[FullResponse] | None:
+        built = self._build(method, url, body, headers)
+        if built is None:
+            return None
+        key, data = built
+        head = method == b"HEAD"
+        retry = body is None and method in _IDEMPOTENT
+        return exchange(self.pool, key, data, lambda: parser_for(head), retry)
+
+    def takes(self, url: bytes) -> bool:
+        """
+        Whether requests to C{url} go by this client.
+        """
+        return self._target(url) is not None
+
+    def _target(self, url: bytes) -> tuple[Key, bytes] | None:
         targets = self._targets
         try:
-            found = targets[url]
+            return targets[url]
         except KeyError:
             if len(targets) >= MAX_TARGETS:
                 targets.clear()
             found = targets[url] = target(url)
+            return found
+
+    def _build(self, method: bytes, url: bytes, body: bytes | None,
+               headers: Headers | RawHeaders | None) -> tuple[Key, bytes] | None:
+        found = self._target(url)
         if found is None:
             return None
         if method not in self._methods:
@@ -98,10 +131,7 @@ class WireClient:
         parts.append(b"\r\n")
         if body:
             parts.append(body)
-        data = b"".join(parts)
-        head = method == b"HEAD"
-        retry = body is None and method in _IDEMPOTENT
-        return exchange(self.pool, key, data, lambda: ResponseParser(limit, head), retry)
+        return key, b"".join(parts)
 
     def close(self) -> Deferred[Any]:
         return self.pool.close()

@@ -146,11 +146,22 @@ class RegistryResource(Resource):
     def lean_handler(self, method: bytes, path: bytes,
                      headers: dict[bytes, bytes]) -> tuple[LeanHandler, int | FirstKeyLimit | None] | None:
         """
-        Commands are served lean, with the same limit as in L{render}.
+        Commands are served lean, with the same limit as in L{render}; so
+        are the route requests that the routes take lean.
         """
         if method == b"POST" and path == b"/":
             return self._commands.render, self._command_limit
-        return None
+        if b"?" in path:
+            plain = path.split(b"?", 1)[0]
+            if method == b"POST" and plain == b"/":
+                return None
+        else:
+            plain = path
+        if self._framework is not None and plain.startswith(FRAMEWORK_PREFIX):
+            return None
+        lean = getattr(self._routes, "lean_handler", None)
+        handler = lean(method, path, headers) if lean is not None else None
+        return None if handler is None else (handler, self._limits.route)
 
     def render(self, request: IRequest) -> Any:
         if request.method == b"POST" and request.path == b"/":

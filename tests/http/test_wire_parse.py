@@ -198,3 +198,61 @@ def test_fuzz_random_bytes(data: bytes) -> None:
     """
     _outcome([data], None)
     _outcome([b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + data], 50)
+
+
+class _Sink:
+    """Keeps what a streaming parser hands over."""
+
+    def __init__(self) -> None:
+        self.heads: list[tuple[int, bytes]] = []
+        self.pieces: list[bytes] = []
+
+    def head(self, code: int, phrase: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+        self.heads.append((code, phrase))
+
+    def append(self, piece: bytes) -> None:
+        self.pieces.append(piece)
+
+    def flush(self, source: object) -> None:
+        pass
+
+
+def _streamed(pieces: list[bytes]) -> tuple[str, object]:
+    sink = _Sink()
+    parser = ResponseParser(None, sink=sink)
+    outcome: tuple[str, object] = ("incomplete", None)
+    try:
+        for piece in pieces:
+            reply = parser.feed(piece)
+            if reply is not None:
+                assert reply.body == b""  # the sink has it
+                outcome = ("reply", reply.code)
+        if outcome[0] == "incomplete":
+            reply = parser.finish()
+            if reply is not None:
+                outcome = ("closed", reply.code)
+    except ParseError as e:
+        return "error", type(e)
+    assert len(sink.heads) <= 1 and (not sink.pieces or sink.heads)
+    if outcome[0] == "incomplete":
+        return outcome
+    return outcome[0], (outcome[1], b"".join(sink.pieces))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_heads, st.one_of(_chunked, st.binary(max_size=40)))
+def test_fuzz_a_streaming_parser_hands_on_the_same_body(head: tuple[bytes, bytes, list[tuple[bytes, bytes]]],
+                                                        body: bytes) -> None:
+    """
+    With a sink, the parser keeps no body but hands it over piece by piece:
+    the pieces make the body the whole-reply parser gives, the head comes
+    once and before them, whether fed whole or split at any byte.
+    """
+    data = _reply(head, body)
+    kind, detail = _outcome([data], None)
+    expected = (kind, None if kind == "incomplete" else ((detail[0], detail[1]) if kind != "error" else detail))
+    streamed = _streamed([data])
+    assert streamed == (expected if kind != "error" else ("error", detail))
+    for cut in range(len(data) + 1):
+        assert _streamed([data[:cut], data[cut:]]) == streamed
+    assert _streamed([data[i:i + 1] for i in range(len(data))]) == streamed

@@ -17,12 +17,15 @@ from twisted.web.server import Request
 from zope.interface import implementer
 
 from micro._http.early_request import IBodyReceiver, IStreamingResource
+from micro._http.lean_request import LeanHandler
 from micro._http.streams import BodyPipe
+from micro._http.wire_requests import WireClient
 from micro._kernel.errors import HttpError
 from micro._kernel.observer import Observer
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import REQUEST_ID_HEADER
 from micro._registry.routes.exchange import RefusedRoute, RouteExchange, Upstream, upstream_headers
+from micro._registry.routes.splice import WHOLE_BODY, RouteSplice
 from micro._registry.routes.table import RouteEntry, RouteTable
 
 # What a request target may hold to be sent on (as the Agent checks it).
@@ -50,6 +53,30 @@ class RouteProxy(Resource):
         self._upstream = upstream
         self.development = development
         self.observer: Observer | None = None
+        self._wire: WireClient | None = getattr(upstream.http, "wire", None)
+
+    def lean_handler(self, method: bytes, target: bytes, headers: dict[bytes, bytes]) -> LeanHandler | None:
+        """
+        The common route request, served on the lean channel
+        (L{micro._registry.routes.splice}): a body of known length up to
+        C{WHOLE_BODY}, a route that matches, an instance the lean client
+        reaches.  Every other one (C{None}) goes through L{render}, which
+        streams its body or answers it.
+        """
+        wire = self._wire
+        if wire is None or b"transfer-encoding" in headers or _FORWARDABLE.match(target) is None:
+            return None
+        length = headers.get(b"content-length")
+        if length is not None and int(length) > WHOLE_BODY:
+            return None
+        entry = self._table.match((target.split(b"?", 1)[0] if b"?" in target else target).decode("latin-1"))
+        if entry is None:
+            return None
+        upstream = self._upstream
+        location = upstream.balancer.pick(entry.service, upstream.locations(entry.service))
+        if location is None or not wire.takes(location.encode("utf-8") + target):
+            return None
+        return RouteSplice(upstream, wire, entry, location, self.observer).serve
 
     def receive_body(self, request: Request, method: bytes, uri: bytes, length: int | None) -> IBodyReceiver:
         return self.dispatch(request, method, uri, length)
