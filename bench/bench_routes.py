@@ -10,7 +10,8 @@ Rows, each loaded by wrk (a separate process) for --seconds per
 connection count, in --rounds interleaved rounds; each figure is the
 median of its rounds:
 
-  direct       wrk -> the Klein backend (bench/route_servers.py), no proxy;
+  direct       wrk -> the backend (bench/route_servers.py: a Klein app, or with
+               --backend raw a bare protocol), no proxy;
   bare proxy   wrk -> twisted.web.proxy.ReverseProxyResource -> backend;
   route        wrk -> ``twistd micro-registry`` with a route /hello to the
                backend registered as service "backend" -> backend;
@@ -22,6 +23,12 @@ median of its rounds:
                commit (a worktree in its own venv, bench/_trees.py), to the
                same backend; the table then gives this / REF for the route
                row's requests/s and p99.
+
+With --paced RATE, route and route@REF are also loaded at about RATE
+requests/s (each connection pausing 1000 * connections / RATE ms between
+requests): their latencies at the same load, where the unpaced rows
+compare latencies at whatever rate each one reaches (a faster registry
+drives the backend closer to its own limit, and its tail with it).
 
 The target (issue 3): route >= 0.8x bare proxy in requests/s.  The route xN
 rows give their ratio to route x1 (one process on the Redis store) too.
@@ -63,11 +70,18 @@ SERVERS = str(ROOT / "bench" / "route_servers.py")
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def wrk(url: str, connections: int, seconds: int) -> dict[str, float]:
+def wrk(url: str, connections: int, seconds: int, pause_ms: int = 0) -> dict[str, float]:
     """
-    Load C{url} with wrk; requests/s and latency percentiles in ms.
+    Load C{url} with wrk; requests/s and latency percentiles in ms.  With
+    C{pause_ms}, each connection waits that long before its next request
+    (wrk's C{delay()}), which paces the load below what the server could take.
     """
-    done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+    script: list[str] = []
+    if pause_ms:
+        path = Path(tempfile.gettempdir()) / f"micro-bench-pace-{pause_ms}.lua"
+        path.write_text(f"function delay()\n  return {pause_ms}\nend\n")
+        script = ["-s", str(path)]
+    done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *script, url],
                           capture_output=True, text=True, timeout=seconds + 60, check=True)
     out = done.stdout
     if "Non-2xx" in out or "Socket errors" in out:
@@ -115,6 +129,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per row, the median kept (default 3)")
     parser.add_argument("--workers", default="1,2,4",
                         help="registry processes on one port over Redis, comma-separated; empty for none (default 1,2,4)")
+    parser.add_argument("--backend", choices=["klein", "raw"], default="klein",
+                        help="the backend: a Klein app (default) or a bare protocol several times faster")
+    parser.add_argument("--paced", type=int, default=0, metavar="RATE",
+                        help="also load route and route@REF at about RATE requests/s (default: no)")
     parser.add_argument("--against", action="append", default=[], metavar="REF",
                         help="also measure the route row on commit REF (repeatable)")
     args = parser.parse_args()
@@ -127,7 +145,8 @@ def main() -> None:
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
 
     with ExitStack() as stack:
-        stack.enter_context(running([sys.executable, SERVERS, "backend", str(backend)], log=work / "backend.log"))
+        role = "backend" if args.backend == "klein" else "raw"
+        stack.enter_context(running([sys.executable, SERVERS, role, str(backend)], log=work / "backend.log"))
         stack.enter_context(running([sys.executable, SERVERS, "proxy", str(proxy), str(backend)],
                                     log=work / "proxy.log"))
         stack.enter_context(running([TWISTD, "-n", "micro-registry", "--listen",
@@ -166,6 +185,11 @@ def main() -> None:
                 for name, port in targets.items():
                     result = wrk(f"http://127.0.0.1:{port}/hello", connections, args.seconds)
                     runs.setdefault((name, connections), []).append(result)
+                for name, port in targets.items():
+                    if args.paced and (name == "route" or name.startswith("route@")):
+                        pause = max(1, round(1000 * connections / args.paced))
+                        result = wrk(f"http://127.0.0.1:{port}/hello", connections, args.seconds, pause)
+                        runs.setdefault((f"{name} paced", connections), []).append(result)
     results = {key: {figure: statistics.median(r[figure] for r in rounds) for figure in rounds[0]}
                for key, rounds in runs.items()}
 
@@ -184,6 +208,16 @@ def main() -> None:
             this, other = results["route", connections], results[f"route@{tree.label}", connections]
             print(f"c={connections:<3} route this / {tree.label}: requests/s {this['rate'] / other['rate']:.2f}x, "
                   f"p99 {this['p99_ms'] / other['p99_ms']:.2f}x")
+    if args.paced:
+        paced = [[name, connections, r["rate"], r["p50_ms"], r["p99_ms"]] for connections in counts
+                 for (name, c), r in results.items() if c == connections and name.endswith(" paced")]
+        print(f"\npaced at about {args.paced} requests/s:")
+        print(table(["target", "connections", "requests/s", "p50 ms", "p99 ms"], paced))
+        for tree in others:
+            for connections in counts:
+                this, other = results["route paced", connections], results[f"route@{tree.label} paced", connections]
+                print(f"c={connections:<3} paced route this / {tree.label}: p50 {this['p50_ms'] / other['p50_ms']:.2f}x, "
+                      f"p99 {this['p99_ms'] / other['p99_ms']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,10 @@ The two servers of the route benchmark, each run as its own process.
         a registry accepts it as one
     python bench/route_servers.py proxy PORT BACKEND_PORT
         a bare twisted.web.proxy.ReverseProxyResource in front of the backend
+    python bench/route_servers.py raw PORT
+        the backend's two answers from a bare Twisted protocol (no
+        twisted.web): a backend several times faster than any proxy in
+        front of it, so that the proxy's own speed and latency show
 """
 
 import json
@@ -14,6 +18,7 @@ import sys
 
 from klein import Klein
 from twisted.internet import reactor
+from twisted.internet.protocol import Factory, Protocol
 from twisted.web.proxy import ReverseProxyResource
 from twisted.web.server import Site
 
@@ -32,8 +37,38 @@ class Backend:
         return json.dumps({"micro": True, "service": "backend"}).encode()
 
 
+def _answer(body):
+    return (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(body)) + body
+
+
+_HELLO = _answer(json.dumps({"message": "Hello, World", "path": "/hello"}).encode())
+_HEALTH = _answer(json.dumps({"micro": True, "service": "backend"}).encode())
+
+
+class RawBackend(Protocol):
+    """Keep-alive GETs without bodies, answered from two pre-built replies."""
+
+    buffer = b""
+
+    def dataReceived(self, data):
+        self.buffer += data
+        replies = []
+        while True:
+            head, blank, rest = self.buffer.partition(b"\r\n\r\n")
+            if not blank:
+                break
+            self.buffer = rest
+            replies.append(_HEALTH if head.startswith(b"GET /_micro/health ") else _HELLO)
+        if replies:
+            self.transport.write(b"".join(replies))
+
+
 def main():
     role, port = sys.argv[1], int(sys.argv[2])
+    if role == "raw":
+        reactor.listenTCP(port, Factory.forProtocol(RawBackend), interface="127.0.0.1")
+        reactor.run()
+        return
     if role == "backend":
         resource = Backend().app.resource()
     else:
