@@ -204,7 +204,6 @@ class LeanRequest:
         """
         if self.finished:
             return
-        self._body = []
         self.finished = True
         if not self._gone:
             self._channel.reply(self, data)

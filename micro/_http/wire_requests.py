@@ -34,6 +34,18 @@ def target(url: bytes) -> tuple[Key, bytes] | None:
     header (C{b" /path HTTP/1.1\\r\\nHost: ...\\r\\n"}); C{None} if the lean
     client does not take it.
     """
+    split = _split(url)
+    if split is None:
+        return None
+    key, path, host_header = split
+    return key, b" " + path + b" HTTP/1.1\r\nHost: " + host_header + b"\r\n"
+
+
+def _split(url: bytes) -> tuple[Key, bytes, bytes] | None:
+    """
+    Where C{url} connects to, its path (and query) and its C{Host} header's
+    value; C{None} if the lean client does not take it.
+    """
     if not url.startswith(b"http://") or b"#" in url or b"@" in url:
         return None
     rest = url[7:]
@@ -54,8 +66,20 @@ def target(url: bytes) -> tuple[Key, bytes] | None:
     if not isIPAddress(address):
         return None
     port = int(port_text)
-    host_header = host if port == 80 else host + b":" + port_text
-    return (address, port), b" " + path + b" HTTP/1.1\r\nHost: " + host_header + b"\r\n"
+    return (address, port), path, host if port == 80 else host + b":" + port_text
+
+
+def _peer(location: bytes) -> tuple[Key, bytes] | None:
+    """
+    For a location without a path (C{http://host:port}): where it connects
+    to and the end of a request line and C{Host} header that any target
+    goes before; C{None} if the lean client does not take it.
+    """
+    split = _split(location)
+    if split is None or split[1] != b"/" or location.endswith(b"/"):
+        return None
+    key, _, host_header = split
+    return key, b" HTTP/1.1\r\nHost: " + host_header + b"\r\n"
 
 
 class WireClient:
@@ -66,6 +90,7 @@ class WireClient:
     def __init__(self, pool: WirePool):
         self.pool = pool
         self._targets: dict[bytes, tuple[Key, bytes] | None] = {}
+        self._peers: dict[bytes, tuple[Key, bytes] | None] = {}
         self._methods: set[bytes] = set()
         self._names: set[bytes] = set()
 
@@ -74,53 +99,46 @@ class WireClient:
         """
         Send one request; the reply, or C{None} if C{url} is not for this client.
         """
-        return self._send(method, url, body, headers, lambda head: ResponseParser(limit, head))
+        found = _cached(self._targets, url, target)
+        if found is None:
+            return None
+        key, line = found
+        return self._exchange(method, key, line, body, headers, lambda head: ResponseParser(limit, head))
 
-    def stream(self, method: bytes, url: bytes, body: bytes | None, headers: RawHeaders,
+    def stream(self, method: bytes, location: bytes, target: bytes, body: bytes | None, headers: RawHeaders,
                sink: BodySink) -> Deferred[FullResponse] | None:
         """
-        Send one request; its reply goes to C{sink} as it arrives (the
-        result, once it is whole, has no body).  C{None} if C{url} is not
-        for this client.
+        Send one request for C{target} (a path and query, already checked
+        as a proxy checks them) to C{location}, a peer's base URL; its
+        reply goes to C{sink} as it arrives (the result, once it is whole,
+        has no body).  C{None} if the location is not for this client.
         """
-        return self._send(method, url, body, headers, lambda head: ResponseParser(None, head, sink))
-
-    def _send(self, method: bytes, url: bytes, body: bytes | None, headers: Headers | RawHeaders | None,
-              parser_for: Callable[[bool], ResponseParser]) -> Deferred[FullResponse] | None:
-        built = self._build(method, url, body, headers)
-        if built is None:
+        peer = _cached(self._peers, location, _peer)
+        if peer is None:
             return None
-        key, data = built
+        key, line = peer
+        return self._exchange(method, key, b" " + target + line, body, headers,
+                              lambda head: ResponseParser(None, head, sink))
+
+    def _exchange(self, method: bytes, key: Key, line: bytes, body: bytes | None,
+                  headers: Headers | RawHeaders | None,
+                  parser_for: Callable[[bool], ResponseParser]) -> Deferred[FullResponse]:
+        data = self._build(method, line, body, headers)
         head = method == b"HEAD"
         retry = body is None and method in _IDEMPOTENT
         return exchange(self.pool, key, data, lambda: parser_for(head), retry)
 
-    def takes(self, url: bytes) -> bool:
+    def takes(self, location: bytes) -> bool:
         """
-        Whether requests to C{url} go by this client.
+        Whether requests to C{location}, a peer's base URL, go by this client.
         """
-        return self._target(url) is not None
+        return _cached(self._peers, location, _peer) is not None
 
-    def _target(self, url: bytes) -> tuple[Key, bytes] | None:
-        targets = self._targets
-        try:
-            return targets[url]
-        except KeyError:
-            if len(targets) >= MAX_TARGETS:
-                targets.clear()
-            found = targets[url] = target(url)
-            return found
-
-    def _build(self, method: bytes, url: bytes, body: bytes | None,
-               headers: Headers | RawHeaders | None) -> tuple[Key, bytes] | None:
-        found = self._target(url)
-        if found is None:
-            return None
+    def _build(self, method: bytes, line: bytes, body: bytes | None, headers: Headers | RawHeaders | None) -> bytes:
         if method not in self._methods:
             if not _TOKEN.match(method):
                 raise ValueError(f"invalid HTTP method {method!r}")
             self._methods.add(method)
-        key, line = found
         parts = [method, line]
         if body is not None:
             parts.append(b"Content-Length: %d\r\n" % len(body))
@@ -131,7 +149,7 @@ class WireClient:
         parts.append(b"\r\n")
         if body:
             parts.append(body)
-        return key, b"".join(parts)
+        return b"".join(parts)
 
     def close(self) -> Deferred[Any]:
         return self.pool.close()
@@ -151,3 +169,17 @@ class WireClient:
                 # as Headers does: a line break cannot start another header
                 value = value.replace(b"\r\n", b" ").replace(b"\r", b" ").replace(b"\n", b" ")
             parts += (name, b": ", value, b"\r\n")
+
+
+def _cached(table: dict[bytes, tuple[Key, bytes] | None], url: bytes,
+            parse: Callable[[bytes], tuple[Key, bytes] | None]) -> tuple[Key, bytes] | None:
+    """
+    C{parse(url)}, kept in C{table} (emptied when it holds L{MAX_TARGETS}).
+    """
+    try:
+        return table[url]
+    except KeyError:
+        if len(table) >= MAX_TARGETS:
+            table.clear()
+        found = table[url] = parse(url)
+        return found

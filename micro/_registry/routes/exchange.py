@@ -29,59 +29,19 @@ from micro._http.respond import write_error, write_json
 from micro._http.streams import BodyPipe, ResponseRelay, drop_body
 from micro._kernel.errors import HttpError
 from micro._kernel.propagation import Propagation
-from micro._kernel.protocol import REQUEST_ID_HEADER, ROUTE_HEADER, TOKEN_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER
-
-HOP_BY_HOP = frozenset({
-    b"connection", b"keep-alive", b"proxy-connection", b"proxy-authenticate", b"proxy-authorization",
-    b"te", b"trailer", b"trailers", b"transfer-encoding", b"upgrade",
-})
-# Request headers that the proxy sets itself, or that must not reach a
-# service: the registry token above all.
-_NOT_FORWARDED = HOP_BY_HOP | {
-    b"host", b"content-length", b"expect", TOKEN_HEADER, ROUTE_HEADER, REQUEST_ID_HEADER, TRACEPARENT_HEADER,
-    TRACESTATE_HEADER,
-    b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto",
-}
-
-
-_NO_LENGTH_STATUSES = frozenset({204, 304})
-
-
-def _listed_in_connection(headers: Headers) -> set[bytes]:
-    named: set[bytes] = set()
-    for value in headers.getRawHeaders(b"connection", ()):
-        named.update(token.strip().lower() for token in value.split(b","))
-    return named
-
+from micro._registry.routes.heads import HOP_BY_HOP, NO_LENGTH_STATUSES, forwarded_headers, listed_in_connection
 
 def upstream_headers(request: IRequest, data_type: str, propagation: Propagation) -> Headers:
     """
-    The headers to send upstream: the client's, less hop-by-hop ones and the
-    registry token, plus C{X-Forwarded-*}, the route mark and the context
-    the request carries on (its request id, the client's or a new one).
-
-    C{X-Forwarded-For} keeps what earlier proxies said and appends the
-    address the registry saw, the only entry a service can trust.
+    The headers to send upstream (L{micro._registry.routes.heads.forwarded_headers}).
     """
     incoming = request.requestHeaders
-    drop = _NOT_FORWARDED | _listed_in_connection(incoming)
-    headers = Headers()
-    for name, values in incoming.getAllRawHeaders():
-        if name.lower() not in drop:
-            headers.setRawHeaders(name, values)
-    chain = list(incoming.getRawHeaders(b"x-forwarded-for", ()))
+    raw = [(name, value) for name, values in incoming.getAllRawHeaders() for value in values]
+    connection = b",".join(incoming.getRawHeaders(b"connection", ())) or None
     client = getattr(request.getClientAddress(), "host", None)
-    if client:
-        chain.append(client.encode("ascii", "replace"))
-    if chain:
-        headers.setRawHeaders(b"x-forwarded-for", [b", ".join(chain)])
-    host = incoming.getRawHeaders(b"host")
-    if host:
-        headers.setRawHeaders(b"x-forwarded-host", host[:1])
-    headers.setRawHeaders(b"x-forwarded-proto", [b"https" if request.isSecure() else b"http"])
-    headers.setRawHeaders(ROUTE_HEADER, [data_type.encode("ascii")])
-    for name, value in propagation.headers().items():
-        headers.setRawHeaders(name, [value])
+    headers = Headers()
+    for name, value in forwarded_headers(raw, connection, client, data_type, propagation, request.isSecure()):
+        headers.addRawHeader(name, value)
     return headers
 
 
@@ -92,14 +52,14 @@ def relay_headers(response: IResponse, request: IRequest) -> None:
     request.setResponseCode(response.code, response.phrase)
     # The reply says its own content type, or has none; Site must not add one.
     request.defaultContentType = None  # type: ignore[attr-defined]
-    drop = HOP_BY_HOP | _listed_in_connection(response.headers)
+    drop = HOP_BY_HOP | listed_in_connection(b",".join(response.headers.getRawHeaders(b"connection", ())))
     for name, values in response.headers.getAllRawHeaders():
         if name.lower() not in drop:
             request.responseHeaders.setRawHeaders(name, values)
     # The Agent keeps Content-Length out of the headers (it frames the body);
     # passing it on spares the client a chunked reply and tells it the size.
     length = response.length
-    if isinstance(length, int) and response.code not in _NO_LENGTH_STATUSES \
+    if isinstance(length, int) and response.code not in NO_LENGTH_STATUSES \
             and not request.responseHeaders.hasHeader(b"content-length"):
         request.responseHeaders.setRawHeaders(b"content-length", [b"%d" % length])
 
@@ -234,7 +194,7 @@ class RouteExchange:
         self._stop_timer()
         if self._body is not None:
             self._body.discard()
-        self._outcome = _as_error(failure, self._service, location, len(self._tried),
+        self._outcome = route_error(failure, self._service, location, len(self._tried),
                                   self._upstream.timeout if self._timed_out else None)
         self._deliver()
 
@@ -268,7 +228,7 @@ class RouteExchange:
         outcome.deliverBody(self._relay)
 
 
-def _as_error(failure: Failure, service: str, location: str, tries: int, timeout: float | None) -> HttpError:
+def route_error(failure: Failure, service: str, location: str, tries: int, timeout: float | None) -> HttpError:
     """
     The error for a request that got no reply; C{timeout} is set if it ran out.
     """

@@ -74,7 +74,7 @@ class RouteProxy(Resource):
             return None
         upstream = self._upstream
         location = upstream.balancer.pick(entry.service, upstream.locations(entry.service))
-        if location is None or not wire.takes(location.encode("utf-8") + target):
+        if location is None or not wire.takes(location.encode("utf-8")):
             return None
         return RouteSplice(upstream, wire, entry, location, self.observer).serve
 

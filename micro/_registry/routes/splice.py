@@ -31,8 +31,8 @@ from micro._http.wire_requests import WireClient
 from micro._kernel.errors import HttpError
 from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import REQUEST_ID_HEADER
-from micro._registry.routes.exchange import Upstream, _as_error
-from micro._registry.routes.lean_heads import forwarded_headers, reply_head
+from micro._registry.routes.exchange import Upstream, route_error
+from micro._registry.routes.heads import forwarded_headers, reply_head
 from micro._registry.routes.table import RouteEntry
 
 # The largest request body served lean: read whole, then sent on in one
@@ -120,7 +120,7 @@ class RouteSplice:
         assert request is not None
         self._tried.append(location)
         body = request.content.getvalue() or None
-        d = self._wire.stream(request.method, location.encode("utf-8") + request.uri, body, self._headers, self)
+        d = self._wire.stream(request.method, location.encode("utf-8"), request.uri, body, self._headers, self)
         if d is None:  # a location the lean client does not reach: none was picked unless it does
             self._fail(HttpError(502, f"route to {self._entry.service!r}: cannot reach {location}"))
             return
@@ -197,7 +197,7 @@ class RouteSplice:
                 self._request.transport.loseConnection()
             return
         self._parts = []
-        self._fail(_as_error(failure, self._entry.service, location, len(self._tried),
+        self._fail(route_error(failure, self._entry.service, location, len(self._tried),
                              upstream.timeout if self._timed_out else None))
 
     def _fail(self, error: HttpError) -> None:

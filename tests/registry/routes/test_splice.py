@@ -28,7 +28,7 @@ from micro._kernel.propagation import Propagation
 from micro._kernel.protocol import TOKEN_HEADER
 from micro._registry.endpoint import RegistryResource
 from micro._registry.routes.exchange import Upstream
-from micro._registry.routes.lean_heads import forwarded_headers, reply_head
+from micro._registry.routes.heads import forwarded_headers, reply_head
 from micro._registry.routes.proxy import RouteProxy
 from micro._registry.routes.splice import WHOLE_BODY, RouteSplice
 from micro._registry.routes.table import RouteEntry, RouteTable
@@ -68,7 +68,8 @@ def test_which_route_requests_go_lean(method: bytes, target: bytes, headers: dic
     assert (_proxy([INSTANCE]).lean_handler(method, target, headers) is not None) is lean
 
 
-@pytest.mark.parametrize("locations", [[], ["https://127.0.0.1:9001"], ["http://instance.example:80"]])
+@pytest.mark.parametrize("locations", [[], ["https://127.0.0.1:9001"], ["http://instance.example:80"],
+                                       ["http://127.0.0.1:9001/base"], ["http://127.0.0.1:9001/"]])
 def test_no_instance_or_one_the_lean_client_does_not_reach_is_left_to_twisted_web(locations: list[str]) -> None:
     assert _proxy(locations).lean_handler(b"GET", b"/api/x", {}) is None
 
@@ -141,11 +142,12 @@ class _Wire:
         self.sent: list[tuple[bytes, bytes, Any]] = []
         self.pending: list[Deferred[FullResponse]] = []
 
-    def takes(self, url: bytes) -> bool:
+    def takes(self, location: bytes) -> bool:
         return True
 
-    def stream(self, method: bytes, url: bytes, body: bytes | None, headers: Any, sink: Any) -> Deferred[FullResponse]:
-        self.sent.append((url, body or b"", sink))
+    def stream(self, method: bytes, location: bytes, target: bytes, body: bytes | None, headers: Any,
+               sink: Any) -> Deferred[FullResponse]:
+        self.sent.append((location + target, body or b"", sink))
         d: Deferred[FullResponse] = Deferred()
         self.pending.append(d)
         return d

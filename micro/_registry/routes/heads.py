@@ -1,24 +1,37 @@
 # -*- test-case-name: tests.registry.routes.test_splice -*-
 """
-The heads a route request served lean (L{micro._registry.routes.splice})
-sends on: the request's headers as the instance gets them, and the reply's
-head as the client gets it.  The same rules as
-L{micro._registry.routes.exchange}'s, on raw header lines instead of
-C{Headers} objects.
+The header rules of the registry's route proxy, in one place for both of
+its paths (L{micro._registry.routes.splice}, the lean one, and
+L{micro._registry.routes.exchange}, through C{twisted.web}): which headers
+go on to the instance and which it gets added, and the reply's head as the
+client gets it.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
+from twisted.web.http import RESPONSES
+
 from micro._http.lean_request import date_header, status_line
 from micro._kernel.propagation import Propagation
-from micro._kernel.protocol import REQUEST_ID_HEADER, ROUTE_HEADER
-from micro._registry.routes.exchange import _NOT_FORWARDED, HOP_BY_HOP
+from micro._kernel.protocol import REQUEST_ID_HEADER, ROUTE_HEADER, TOKEN_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER
 
 Lines = Sequence[tuple[bytes, bytes]]
 _REQUEST_ID = REQUEST_ID_HEADER.lower()
-_NO_LENGTH_STATUSES = frozenset({204, 304})
+
+HOP_BY_HOP = frozenset({
+    b"connection", b"keep-alive", b"proxy-connection", b"proxy-authenticate", b"proxy-authorization",
+    b"te", b"trailer", b"trailers", b"transfer-encoding", b"upgrade",
+})
+# Request headers that the proxy sets itself, or that must not reach a
+# service: the registry token above all.
+_NOT_FORWARDED = HOP_BY_HOP | {
+    b"host", b"content-length", b"expect", TOKEN_HEADER, ROUTE_HEADER, REQUEST_ID_HEADER, TRACEPARENT_HEADER,
+    TRACESTATE_HEADER,
+    b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto",
+}
+NO_LENGTH_STATUSES = frozenset({204, 304})
 
 
 def listed_in_connection(value: bytes | None) -> frozenset[bytes]:
@@ -35,7 +48,11 @@ def forwarded_headers(raw: Lines, connection: bytes | None, client: str | None, 
     """
     The headers to send upstream: the client's (C{raw}), less hop-by-hop
     ones, those its C{Connection} header names and the registry token;
-    plus C{X-Forwarded-*}, the route mark and the request's context.
+    plus C{X-Forwarded-*}, the route mark and the context the request
+    carries on (its request id, the client's or a new one).
+
+    C{X-Forwarded-For} keeps what earlier proxies said and appends the
+    address the registry saw, the only entry a service can trust.
     """
     drop = _NOT_FORWARDED | listed_in_connection(connection) if connection else _NOT_FORWARDED
     out = []
@@ -85,9 +102,9 @@ def reply_head(code: int, phrase: bytes, headers: Lines, request_id: bytes, head
         elif name == b"date":
             dated = True
     drop = HOP_BY_HOP | listed_in_connection(connection) if connection else HOP_BY_HOP
-    no_body = head_request or code in _NO_LENGTH_STATUSES
+    no_body = head_request or code in NO_LENGTH_STATUSES
     chunked = not no_body and (chunked_upstream or not length)
-    lines = [status_line(code) if phrase == _phrase(code) else b"HTTP/1.1 %d %s\r\n" % (code, phrase)]
+    lines = [status_line(code) if phrase == RESPONSES.get(code) else b"HTTP/1.1 %d %s\r\n" % (code, phrase)]
     for name, value in headers:
         if name in drop or (chunked and name == b"content-length"):
             continue
@@ -103,7 +120,3 @@ def reply_head(code: int, phrase: bytes, headers: Lines, request_id: bytes, head
     lines.append(b"\r\n")
     return b"".join(lines), chunked
 
-
-def _phrase(code: int) -> bytes:
-    line = status_line(code)
-    return line[13:-2]
